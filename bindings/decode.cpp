@@ -1,0 +1,72 @@
+// Decoder bindings: the decode runs without the GIL and calls back into Python once per picture.
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include "bindings.h"
+#include "decoder.h"
+
+namespace {
+
+const char* hash_name(hevc::HashStatus s) {
+  return s == hevc::HashStatus::Ok ? "OK"
+                                   : (s == hevc::HashStatus::Mismatch ? "MISMATCH" : "absent");
+}
+
+py::dict report_dict(const hevc::PictureReport& r) {
+  py::dict d;
+  d["poc"] = r.poc;
+  d["decode_order"] = r.decode_order;
+  d["nal_type"] = r.nal_type;
+  d["slice_type"] = std::string(1, r.slice_type);
+  d["qp"] = r.qp;
+  d["hash"] = hash_name(r.hash);
+  d["expected_hash"] = r.expected;
+  d["computed_hash"] = r.computed;
+  d["seconds"] = r.seconds;
+  d["filter_seconds"] = r.filter_seconds;
+  d["width"] = r.width;
+  d["height"] = r.height;
+  return d;
+}
+
+void decode(py::buffer data, py::object on_decoded, py::object on_output) {
+  py::buffer_info info = data.request();
+  const auto* bytes = static_cast<const uint8_t*>(info.ptr);
+  const size_t size = static_cast<size_t>(info.size * info.itemsize);
+  hevc::Decoder dec;
+  if (!on_decoded.is_none()) {
+    dec.on_decoded = [&](const hevc::PictureReport& r) {
+      py::gil_scoped_acquire gil;
+      on_decoded(report_dict(r));
+    };
+  }
+  if (!on_output.is_none()) {
+    dec.on_output = [&](const hevc::OutputPicture& o) {
+      py::gil_scoped_acquire gil;
+      py::capsule owner = keep_alive(o.frame);
+      py::list planes;
+      for (int c = 0; c < 3; ++c) {
+        const int sh = c ? 1 : 0;
+        const hevc::Plane& p = o.frame->planes[c];
+        const int x0 = o.crop_left >> sh, y0 = o.crop_top >> sh;
+        const int w = p.width - ((o.crop_left + o.crop_right) >> sh);
+        const int h = p.height - ((o.crop_top + o.crop_bottom) >> sh);
+        planes.append(plane_view(p, owner, x0, y0, w, h));
+      }
+      on_output(o.poc, o.decode_order, planes);
+    };
+  }
+  py::gil_scoped_release release;
+  dec.decode(bytes, size);
+  dec.finish();
+}
+
+}  // namespace
+
+void register_decode(py::module_& m) {
+  m.def("decode", &decode, py::arg("data"), py::arg("on_decoded") = py::none(),
+        py::arg("on_output") = py::none(),
+        "Decode an Annex B stream. on_decoded(report: dict) is called per picture in decoding "
+        "order; on_output(poc, decode_order, [y, u, v]) per picture in output order with "
+        "read-only zero-copy views of the cropped planes, valid while referenced.");
+}

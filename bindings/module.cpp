@@ -1,0 +1,10 @@
+// The cnnfilter._hevc extension module: the C++ codec core exposed to Python.
+#include "bindings.h"
+#include "common.h"
+
+PYBIND11_MODULE(_hevc, m) {
+  m.doc() = "HEVC codec core of cnnfilter";
+  auto base = py::register_exception<hevc::BitstreamError>(m, "BitstreamError", PyExc_ValueError);
+  py::register_exception<hevc::UnsupportedError>(m, "UnsupportedError", base.ptr());
+  register_decode(m);
+}

@@ -1,0 +1,60 @@
+// Shared types, limits and error reporting for the HEVC core.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace hevc {
+
+using Pel = uint8_t;  // Main / Main Still Picture: 8-bit samples only.
+
+// Raised for anything a hostile or broken bitstream can cause. The bindings map it to
+// cnnfilter.BitstreamError, so the message must make sense to a user on its own.
+class BitstreamError : public std::runtime_error {
+ public:
+  explicit BitstreamError(const std::string& msg) : std::runtime_error(msg) {}
+};
+
+// A valid stream that uses something this codec does not implement (yet).
+class UnsupportedError : public BitstreamError {
+ public:
+  explicit UnsupportedError(const std::string& msg) : BitstreamError(msg) {}
+};
+
+// Limits that keep hostile headers from exhausting memory: level 6.2 allows
+// 35,651,584 luma samples and 8·sqrt of that per side.
+constexpr int kMaxPicWidth = 16888;
+constexpr int kMaxPicHeight = 16888;
+constexpr int64_t kMaxLumaSamples = 35651584;
+constexpr size_t kMaxNalSize = 64u << 20;
+
+template <typename T>
+constexpr T clip3(T lo, T hi, T v) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+inline int clip_pel(int v) { return v < 0 ? 0 : (v > 255 ? 255 : v); }
+
+inline int ceil_log2(uint32_t v) {
+  int n = 0;
+  while ((1u << n) < v) ++n;
+  return n;
+}
+inline int floor_log2(uint32_t v) {
+  int n = -1;
+  while (v) {
+    v >>= 1;
+    ++n;
+  }
+  return n;
+}
+
+[[noreturn]] inline void fail(const std::string& msg) { throw BitstreamError(msg); }
+inline void check(bool ok, const char* msg) {
+  if (!ok) throw BitstreamError(msg);
+}
+
+enum class SliceType : uint8_t { B = 0, P = 1, I = 2 };
+enum class PredMode : uint8_t { Intra = 0, Inter = 1, Skip = 2 };
+
+}  // namespace hevc

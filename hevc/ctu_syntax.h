@@ -1,0 +1,733 @@
+// Coding tree unit syntax (H.265 7.3.8.2 - 7.3.8.12) written once for all CABAC engines.
+//
+// With CabacReader the functions parse the bitstream and fill CodingInfo and the coefficient
+// buffers; with CabacWriter/CabacCounter they read the same structures and code them. The Sink
+// receives every transform block in decoding order (the decoder reconstructs there) and owns the
+// coefficient buffers.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+
+#include "cabac.h"
+#include "intra.h"
+#include "params.h"
+#include "picture.h"
+#include "scan.h"
+
+namespace hevc {
+
+struct SliceState {
+  const Sps* sps = nullptr;
+  const Pps* pps = nullptr;
+  CodingInfo* info = nullptr;
+  SliceType slice_type = SliceType::I;
+  int slice_qp = 26;
+  int cb_qp_offset = 0, cr_qp_offset = 0;  // slice-level offsets
+  bool sao_luma = false, sao_chroma = false;
+  int slice_addr_rs = 0;  // SliceAddrRs
+  int ctb_addr_rs = 0;    // current CTB
+  // Quantisation-group state (8.6.1).
+  int qp_prev = 26, qp_pred = 26, cu_qp_delta_val = 0;
+  bool cu_qp_delta_coded = false;
+  int qp_y = 26;  // QpY of the current coding unit
+  // Set by the encoder when it has decided the delta of each quantisation group.
+  int log2_min_cu_qp_delta_size() const {
+    return sps->ctb_log2() - static_cast<int>(pps->diff_cu_qp_delta_depth);
+  }
+};
+
+struct TbInfo {
+  int cidx = 0, x = 0, y = 0, log2n = 2;  // position and size in component samples
+  bool cbf = false, tskip = false, bypass = false, intra = true;
+  int intra_mode = 1;  // prediction mode used for this component
+  int qp_y = 26;       // QpY of the coding unit
+  int16_t* coeff = nullptr;
+  int max_x = 0, max_y = 0;  // extent of nonzero coefficients
+};
+
+inline int chroma_qp_y_to_c(int qp_y, int offset) {
+  int qpi = clip3(0, 57, qp_y + offset);
+  if (qpi < 30) return qpi;
+  if (qpi > 43) return qpi - 6;
+  static const uint8_t kTab[14] = {29, 30, 31, 32, 33, 33, 34, 34, 35, 35, 36, 36, 37, 37};
+  return kTab[qpi - 30];
+}
+
+template <class Cabac, class Sink>
+class CtuCoder {
+ public:
+  static constexpr bool R = Cabac::reading;
+
+  CtuCoder(Cabac& cabac, ContextSet& ctx, Sink& sink, SliceState& st)
+      : c_(cabac), ctx_(ctx), sink_(sink), st_(st), sps_(*st.sps), pps_(*st.pps), info_(*st.info) {}
+
+  // sao(rx, ry) of 7.3.8.3; `sp` is read (writer) or filled (reader).
+  void sao(int rx, int ry) {
+    const PicGeometry& g = info_.geo();
+    const int rs = st_.ctb_addr_rs;
+    SaoParams& sp = info_.sao_[rs];
+    if (R) sp = SaoParams{};
+    if (rx > 0) {
+      bool in_slice = rs > st_.slice_addr_rs;
+      bool in_tile = g.tile_id_rs(rs) == g.tile_id_rs(rs - 1);
+      if (in_slice && in_tile)
+        sp.merge_left = static_cast<uint8_t>(c_.bin(ctx_.s[kCtxSaoMerge], sp.merge_left));
+    }
+    if (ry > 0 && !sp.merge_left) {
+      bool in_slice = rs - g.w_ctb >= st_.slice_addr_rs;
+      bool in_tile = g.tile_id_rs(rs) == g.tile_id_rs(rs - g.w_ctb);
+      if (in_slice && in_tile)
+        sp.merge_up = static_cast<uint8_t>(c_.bin(ctx_.s[kCtxSaoMerge], sp.merge_up));
+    }
+    if (sp.merge_left || sp.merge_up) {
+      if (R) {
+        SaoParams copy = info_.sao_[sp.merge_left ? rs - 1 : rs - g.w_ctb];
+        copy.merge_left = sp.merge_left;
+        copy.merge_up = sp.merge_up;
+        sp = copy;
+        apply_slice_sao_flags(sp);
+      }
+      return;
+    }
+    for (int cidx = 0; cidx < 3; ++cidx) {
+      if (!(cidx == 0 ? st_.sao_luma : st_.sao_chroma)) {
+        if (R) sp.type[cidx] = 0;
+        continue;
+      }
+      if (cidx == 2) {
+        sp.type[2] = sp.type[1];
+        sp.eo_class[2] = sp.eo_class[1];
+      } else {
+        uint32_t t = sp.type[cidx];
+        uint32_t b0 = c_.bin(ctx_.s[kCtxSaoType], t != 0);
+        if (b0)
+          t = c_.bypass(t == 2) ? 2 : 1;
+        else
+          t = 0;
+        sp.type[cidx] = static_cast<uint8_t>(t);
+      }
+      if (!sp.type[cidx]) continue;
+      int abs_v[4];
+      for (int i = 0; i < 4; ++i) {
+        abs_v[i] = R ? 0 : std::abs(sp.offset[cidx][i]);
+        int v = 0;
+        while (v < 7 && c_.bypass(abs_v[i] > v)) ++v;
+        abs_v[i] = v;
+      }
+      if (sp.type[cidx] == 1) {
+        for (int i = 0; i < 4; ++i) {
+          int sign = sp.offset[cidx][i] < 0;
+          if (abs_v[i]) sign = static_cast<int>(c_.bypass(static_cast<uint32_t>(sign)));
+          if (R) sp.offset[cidx][i] = static_cast<int8_t>(sign ? -abs_v[i] : abs_v[i]);
+        }
+        sp.band_pos[cidx] = static_cast<uint8_t>(c_.bypass_bits(sp.band_pos[cidx], 5));
+      } else {
+        if (R)
+          for (int i = 0; i < 4; ++i)
+            sp.offset[cidx][i] = static_cast<int8_t>(i < 2 ? abs_v[i] : -abs_v[i]);
+        if (cidx == 0) sp.eo_class[0] = static_cast<uint8_t>(c_.bypass_bits(sp.eo_class[0], 2));
+        if (cidx == 1) sp.eo_class[1] = static_cast<uint8_t>(c_.bypass_bits(sp.eo_class[1], 2));
+      }
+    }
+  }
+
+  void coding_quadtree(int x0, int y0, int log2, int depth) {
+    const int size = 1 << log2;
+    const int W = info_.geo().width, H = info_.geo().height;
+    uint32_t split;
+    if (x0 + size <= W && y0 + size <= H && log2 > sps_.min_cb_log2()) {
+      int inc = 0;
+      const int ctb_log2 = sps_.ctb_log2();
+      if (info_.available(x0, y0, x0 - 1, y0) && ctb_log2 - info_.blk(x0 - 1, y0).cu_log2 > depth)
+        ++inc;
+      if (info_.available(x0, y0, x0, y0 - 1) && ctb_log2 - info_.blk(x0, y0 - 1).cu_log2 > depth)
+        ++inc;
+      split = c_.bin(ctx_.s[kCtxSplitCu + inc], R ? 0 : info_.blk(x0, y0).cu_log2 < log2);
+    } else {
+      split = log2 > sps_.min_cb_log2();
+    }
+    if (pps_.cu_qp_delta_enabled && log2 >= st_.log2_min_cu_qp_delta_size())
+      start_quant_group(x0, y0);
+    if (split) {
+      const int h = size >> 1;
+      coding_quadtree(x0, y0, log2 - 1, depth + 1);
+      if (x0 + h < W) coding_quadtree(x0 + h, y0, log2 - 1, depth + 1);
+      if (y0 + h < H) coding_quadtree(x0, y0 + h, log2 - 1, depth + 1);
+      if (x0 + h < W && y0 + h < H) coding_quadtree(x0 + h, y0 + h, log2 - 1, depth + 1);
+    } else {
+      coding_unit(x0, y0, log2);
+    }
+  }
+
+  void start_quant_group(int xq, int yq) {
+    st_.cu_qp_delta_val = 0;
+    st_.cu_qp_delta_coded = false;
+    const int prev = st_.qp_prev;
+    const int ctb = st_.ctb_addr_rs;
+    auto nb_qp = [&](int xn, int yn) {
+      if (!info_.available(xq, yq, xn, yn) || info_.ctb_rs(xn, yn) != ctb) return prev;
+      return static_cast<int>(info_.blk(xn, yn).qp);
+    };
+    st_.qp_pred = (nb_qp(xq - 1, yq) + nb_qp(xq, yq - 1) + 1) >> 1;
+    update_qp();
+  }
+
+  void coding_unit(int x0, int y0, int log2) {
+    const int size = 1 << log2;
+    BlockInfo cu = R ? BlockInfo{} : info_.blk(x0, y0);
+    if (R) {
+      cu.cu_log2 = cu.tu_log2 = static_cast<uint8_t>(log2);
+      cu.pred_mode = static_cast<uint8_t>(PredMode::Intra);
+      cu.qp = static_cast<int8_t>(st_.qp_y);
+    }
+    if (pps_.transquant_bypass) {
+      uint32_t b = c_.bin(ctx_.s[kCtxTransquantBypass], (cu.flags & kBfBypass) != 0);
+      if (R && b) cu.flags |= kBfBypass;
+    }
+    if (st_.slice_type != SliceType::I) {
+      throw UnsupportedError("inter slices are not supported yet");
+    }
+    // Intra coding unit.
+    uint32_t part = 0;  // PartMode: 0 = 2Nx2N, 3 = NxN
+    if (log2 == sps_.min_cb_log2()) {
+      uint32_t b = c_.bin(ctx_.s[kCtxPartMode], R ? 0 : cu.part_mode == 0);
+      part = b ? 0 : 3;
+      if (R && part == 3 && log2 == sps_.min_tb_log2())
+        fail("intra NxN partitioning of a coding unit at the minimum transform size");
+    } else if (!R) {
+      part = cu.part_mode;
+    }
+    cu.part_mode = static_cast<uint8_t>(part);
+    if (R) info_.fill(x0, y0, size, size, cu);
+    bool pcm = false;
+    if (part == 0 && sps_.pcm && log2 >= sps_.pcm_min_log2() && log2 <= sps_.pcm_max_log2()) {
+      pcm = c_.terminate(R ? 0 : (cu.flags & kBfPcm) != 0) != 0;
+    }
+    const bool bypass = (cu.flags & kBfBypass) != 0;
+    if (pcm) {
+      if (R) {
+        cu.flags |= kBfPcm;
+        info_.fill(x0, y0, size, size, cu);
+      }
+      sink_.pcm(c_, x0, y0, log2);
+      finish_cu(x0, y0, size);
+      return;
+    }
+    intra_modes(x0, y0, log2, part);
+    const int max_depth = sps_.max_th_depth_intra + (part == 3 ? 1 : 0);
+    transform_tree(x0, y0, x0, y0, log2, 0, 0, max_depth, part == 3, false, false, bypass);
+    finish_cu(x0, y0, size);
+  }
+
+ private:
+  void finish_cu(int x0, int y0, int size) {
+    if (pps_.cu_qp_delta_enabled) update_qp();
+    if (R) {
+      const int8_t qp = static_cast<int8_t>(st_.qp_y);
+      info_.for_each(x0, y0, size, size, [&](BlockInfo& b) { b.qp = qp; });
+    }
+    st_.qp_prev = st_.qp_y;
+  }
+
+  void update_qp() { st_.qp_y = ((st_.qp_pred + st_.cu_qp_delta_val + 52) % 52); }
+
+  void intra_modes(int x0, int y0, int log2, uint32_t part) {
+    const int nparts = part == 3 ? 4 : 1;
+    const int pb = part == 3 ? (1 << (log2 - 1)) : (1 << log2);
+    int mpm[4][3];
+    uint32_t prev[4], idx[4];
+    int modes[4];
+    for (int k = 0; k < nparts; ++k) {
+      const int xp = x0 + (k & 1) * pb, yp = y0 + (k >> 1) * pb;
+      if (!R) {
+        modes[k] = info_.blk(xp, yp).intra_mode;
+        derive_mpm(xp, yp, mpm[k]);
+        prev[k] = (mpm[k][0] == modes[k] || mpm[k][1] == modes[k] || mpm[k][2] == modes[k]);
+      }
+      prev[k] = c_.bin(ctx_.s[kCtxPrevIntraLuma], R ? 0 : prev[k]);
+    }
+    for (int k = 0; k < nparts; ++k) {
+      const int xp = x0 + (k & 1) * pb, yp = y0 + (k >> 1) * pb;
+      if (R) {
+        // Parsing does not depend on the modes; derive after each PU so the next sees it.
+        if (prev[k]) {
+          idx[k] = c_.bypass(0);
+          if (idx[k]) idx[k] += c_.bypass(0);
+        } else {
+          idx[k] = c_.bypass_bits(0, 5);
+        }
+        derive_mpm(xp, yp, mpm[k]);
+        int mode;
+        if (prev[k]) {
+          mode = mpm[k][idx[k]];
+        } else {
+          int s[3] = {mpm[k][0], mpm[k][1], mpm[k][2]};
+          std::sort(s, s + 3);
+          mode = static_cast<int>(idx[k]);
+          for (int i = 0; i < 3; ++i)
+            if (mode >= s[i]) ++mode;
+        }
+        const uint8_t m = static_cast<uint8_t>(mode);
+        info_.for_each(xp, yp, pb, pb, [&](BlockInfo& b) { b.intra_mode = m; });
+      } else if (prev[k]) {
+        uint32_t i = mpm[k][0] == modes[k] ? 0 : (mpm[k][1] == modes[k] ? 1 : 2);
+        c_.bypass(i > 0);
+        if (i > 0) c_.bypass(i > 1);
+      } else {
+        int s[3] = {mpm[k][0], mpm[k][1], mpm[k][2]};
+        std::sort(s, s + 3);
+        int rem = modes[k];
+        for (int i = 2; i >= 0; --i)
+          if (modes[k] > s[i]) --rem;
+        c_.bypass_bits(static_cast<uint32_t>(rem), 5);
+      }
+    }
+    uint32_t cs = R ? 4 : info_.blk(x0, y0).chroma_syntax;
+    uint32_t b = c_.bin(ctx_.s[kCtxIntraChroma], cs != 4);
+    if (b)
+      cs = c_.bypass_bits(cs, 2);
+    else
+      cs = 4;
+    if (R) {
+      const uint8_t v = static_cast<uint8_t>(cs);
+      const int size = 1 << log2;
+      info_.for_each(x0, y0, size, size, [&](BlockInfo& bi) { bi.chroma_syntax = v; });
+    }
+  }
+
+  void derive_mpm(int xp, int yp, int mpm[3]) {
+    auto cand = [&](int xn, int yn, bool above) {
+      if (!info_.available(xp, yp, xn, yn)) return 1;
+      const BlockInfo& b = info_.blk(xn, yn);
+      if (b.pred_mode != static_cast<uint8_t>(PredMode::Intra) || (b.flags & kBfPcm)) return 1;
+      if (above && yn < ((yp >> sps_.ctb_log2()) << sps_.ctb_log2())) return 1;
+      return static_cast<int>(b.intra_mode);
+    };
+    intra_mpm(cand(xp - 1, yp, false), cand(xp, yp - 1, true), mpm);
+  }
+
+  // cbf of a chroma component over a luma area, from the stored per-block flags (writer side).
+  bool area_cbf(int x0, int y0, int size, uint8_t flag) {
+    bool any = false;
+    info_.for_each(x0, y0, size, size, [&](BlockInfo& b) { any |= (b.flags & flag) != 0; });
+    return any;
+  }
+
+  void transform_tree(int x0, int y0, int xb, int yb, int log2, int depth, int blk, int max_depth,
+                      bool intra_split, bool parent_cb, bool parent_cr, bool bypass) {
+    uint32_t split;
+    if (log2 <= sps_.max_tb_log2() && log2 > sps_.min_tb_log2() && depth < max_depth &&
+        !(intra_split && depth == 0)) {
+      split =
+          c_.bin(ctx_.s[kCtxSplitTransform + 5 - log2], R ? 0 : info_.blk(x0, y0).tu_log2 < log2);
+    } else {
+      split = log2 > sps_.max_tb_log2() || (intra_split && depth == 0);
+    }
+    const int size = 1 << log2;
+    bool cb = parent_cb, cr = parent_cr;
+    if (log2 > 2) {
+      cb = cr = false;
+      if (depth == 0 || parent_cb)
+        cb = c_.bin(ctx_.s[kCtxCbfChroma + depth], R ? 0 : area_cbf(x0, y0, size, kBfCbfCb));
+      if (depth == 0 || parent_cr)
+        cr = c_.bin(ctx_.s[kCtxCbfChroma + depth], R ? 0 : area_cbf(x0, y0, size, kBfCbfCr));
+    }
+    if (split) {
+      const int h = size >> 1;
+      transform_tree(x0, y0, x0, y0, log2 - 1, depth + 1, 0, max_depth, intra_split, cb, cr,
+                     bypass);
+      transform_tree(x0 + h, y0, x0, y0, log2 - 1, depth + 1, 1, max_depth, intra_split, cb, cr,
+                     bypass);
+      transform_tree(x0, y0 + h, x0, y0, log2 - 1, depth + 1, 2, max_depth, intra_split, cb, cr,
+                     bypass);
+      transform_tree(x0 + h, y0 + h, x0, y0, log2 - 1, depth + 1, 3, max_depth, intra_split, cb, cr,
+                     bypass);
+      return;
+    }
+    uint32_t cbf_luma = 1;
+    // Intra CUs always code cbf_luma.
+    cbf_luma = c_.bin(ctx_.s[kCtxCbfLuma + (depth == 0 ? 1 : 0)],
+                      R ? 0 : (info_.blk(x0, y0).flags & kBfCbfY) != 0);
+    transform_unit(x0, y0, xb, yb, log2, blk, cbf_luma != 0, cb, cr, bypass);
+  }
+
+  void transform_unit(int x0, int y0, int xb, int yb, int log2, int blk, bool cbf_luma, bool cb,
+                      bool cr, bool bypass) {
+    const int size = 1 << log2;
+    if (R) {
+      const uint8_t l = static_cast<uint8_t>(log2);
+      const uint8_t f = static_cast<uint8_t>((cbf_luma ? kBfCbfY : 0) | (cb ? kBfCbfCb : 0) |
+                                             (cr ? kBfCbfCr : 0));
+      info_.for_each(x0, y0, size, size, [&](BlockInfo& b) {
+        b.tu_log2 = l;
+        b.flags = static_cast<uint8_t>((b.flags & ~(kBfCbfY | kBfCbfCb | kBfCbfCr)) | f);
+      });
+    }
+    if ((cbf_luma || cb || cr) && pps_.cu_qp_delta_enabled && !st_.cu_qp_delta_coded) {
+      cu_qp_delta();
+    }
+    const BlockInfo& bi = info_.blk(x0, y0);
+    TbInfo tb;
+    tb.bypass = bypass;
+    tb.intra = true;
+    tb.qp_y = st_.qp_y;
+    tb.cidx = 0;
+    tb.x = x0;
+    tb.y = y0;
+    tb.log2n = log2;
+    tb.intra_mode = bi.intra_mode;
+    tb.cbf = cbf_luma;
+    if (cbf_luma) residual_coding(tb);
+    sink_.tb(tb);
+    const int luma_mode = info_.blk(log2 > 2 ? x0 : xb, log2 > 2 ? y0 : yb).intra_mode;
+    const int cmode = chroma_mode_from_syntax(bi.chroma_syntax, luma_mode);
+    if (log2 > 2 || blk == 3) {
+      const int xc = (log2 > 2 ? x0 : xb) >> 1, yc = (log2 > 2 ? y0 : yb) >> 1;
+      const int log2c = log2 > 2 ? log2 - 1 : 2;
+      for (int c = 1; c < 3; ++c) {
+        TbInfo t = tb;
+        t.cidx = c;
+        t.x = xc;
+        t.y = yc;
+        t.log2n = log2c;
+        t.intra_mode = cmode;
+        t.cbf = c == 1 ? cb : cr;
+        t.tskip = false;
+        if (t.cbf) residual_coding(t);
+        sink_.tb(t);
+      }
+    }
+  }
+
+  void cu_qp_delta() {
+    int v = R ? 0 : st_.cu_qp_delta_val;
+    const int a = std::abs(v);
+    int prefix = 0;
+    while (prefix < 5 && c_.bin(ctx_.s[kCtxCuQpDelta + (prefix ? 1 : 0)], a > prefix)) ++prefix;
+    int abs_v = prefix;
+    if (prefix == 5) abs_v += static_cast<int>(exp_golomb(static_cast<uint32_t>(a - 5), 0));
+    if (abs_v) {
+      uint32_t s = c_.bypass(v < 0);
+      v = s ? -abs_v : abs_v;
+    } else {
+      v = 0;
+    }
+    if (R && (v < -26 || v > 25)) fail("cu_qp_delta out of range");
+    st_.cu_qp_delta_val = v;
+    st_.cu_qp_delta_coded = true;
+    update_qp();
+  }
+
+  uint32_t exp_golomb(uint32_t v, int k) {
+    if (R) {
+      uint32_t val = 0;
+      while (c_.bypass(0)) {
+        val += 1u << k;
+        if (++k > 30) fail("Exp-Golomb code too long in slice data");
+      }
+      return val + c_.bypass_bits(0, k);
+    }
+    while (v >= (1u << k)) {
+      c_.bypass(1);
+      v -= 1u << k;
+      ++k;
+    }
+    c_.bypass(0);
+    c_.bypass_bits(v, k);
+    return v;
+  }
+
+  void last_prefix_suffix(uint32_t& vx, uint32_t& vy, int log2, int cidx) {
+    const int cmax = (log2 << 1) - 1;
+    int offs, shift;
+    if (cidx == 0) {
+      offs = 3 * (log2 - 2) + ((log2 - 1) >> 2);
+      shift = (log2 + 1) >> 2;
+    } else {
+      offs = 15;
+      shift = log2 - 2;
+    }
+    auto prefix_of = [](uint32_t v) -> int {
+      if (v < 4) return static_cast<int>(v);
+      int k = floor_log2(v);
+      return 2 * k + static_cast<int>((v >> (k - 1)) & 1);
+    };
+    int px = R ? 0 : prefix_of(vx), py = R ? 0 : prefix_of(vy);
+    auto code_prefix = [&](int p, int base) {
+      int v = 0;
+      while (v < cmax && c_.bin(ctx_.s[base + offs + (v >> shift)], p > v)) ++v;
+      return v;
+    };
+    px = code_prefix(px, kCtxLastX);
+    py = code_prefix(py, kCtxLastY);
+    auto code_suffix = [&](int p, uint32_t v) -> uint32_t {
+      if (p <= 3) return static_cast<uint32_t>(p);
+      const int nb = (p >> 1) - 1;
+      const uint32_t base = static_cast<uint32_t>((2 + (p & 1)) << nb);
+      return base + c_.bypass_bits(v - base, nb);
+    };
+    vx = code_suffix(px, vx);
+    vy = code_suffix(py, vy);
+  }
+
+  uint32_t abs_remaining(uint32_t v, int rice) {
+    if (R) {
+      int prefix = 0;
+      while (c_.bypass(0)) {
+        if (++prefix > 32) fail("coeff_abs_level_remaining prefix too long");
+      }
+      if (prefix <= 3) return (static_cast<uint32_t>(prefix) << rice) + c_.bypass_bits(0, rice);
+      const int nb = prefix - 3 + rice;
+      if (nb > 31) fail("coeff_abs_level_remaining too large");
+      return (((1u << (prefix - 3)) + 2u) << rice) + c_.bypass_bits(0, nb);
+    }
+    const uint32_t q = v >> rice;
+    if (q < 4) {
+      for (uint32_t i = 0; i < q; ++i) c_.bypass(1);
+      c_.bypass(0);
+      c_.bypass_bits(v & ((1u << rice) - 1), rice);
+      return v;
+    }
+    // Escape: EG(rice + 1) of v - (4 << rice) after four 1s.
+    uint32_t rest = v - (4u << rice);
+    int k = rice + 1, u = 0;
+    while (rest >= ((1u << (u + 1)) - 1) << k) ++u;
+    for (int i = 0; i < 4 + u; ++i) c_.bypass(1);
+    c_.bypass(0);
+    c_.bypass_bits(rest - (((1u << u) - 1) << k), k + u);
+    return v;
+  }
+
+  static int scan_idx_for(int log2, int cidx, int mode) {
+    if (log2 == 2 || (log2 == 3 && cidx == 0)) {
+      if (mode >= 6 && mode <= 14) return 2;
+      if (mode >= 22 && mode <= 30) return 1;
+    }
+    return 0;
+  }
+
+ public:
+  // residual_coding (7.3.8.11). Fills tb.coeff (reader) or codes it (writer).
+  void residual_coding(TbInfo& tb) {
+    const int log2 = tb.log2n, cidx = tb.cidx, n = 1 << log2;
+    tb.coeff = sink_.coeffs(tb);
+    int16_t* coef = tb.coeff;
+    if (pps_.transform_skip && !tb.bypass && log2 == 2) {
+      bool ts = R ? false : tb_tskip(tb);
+      ts = c_.bin(ctx_.s[kCtxTransformSkip + (cidx ? 1 : 0)], ts) != 0;
+      tb.tskip = ts;
+      if (R) set_tb_tskip(tb, ts);
+    }
+    const int scan_idx = scan_idx_for(log2, cidx, tb.intra_mode);
+    const auto& sc4 = scan_order(2, scan_idx);
+    const auto& scs = scan_order(log2 - 2, scan_idx);
+    // Last significant position.
+    uint32_t lx = 0, ly = 0;
+    int last_sb = 0, last_pos = 0;
+    if (!R) {
+      for (int i = (1 << (2 * (log2 - 2))) - 1; i >= 0 && !last_pos; --i) {
+        for (int p = 15; p >= 0; --p) {
+          const int x = (scs[i].x << 2) + sc4[p].x, y = (scs[i].y << 2) + sc4[p].y;
+          if (coef[y * n + x]) {
+            last_sb = i;
+            last_pos = p + 1;  // +1 so that 0 means "not found"
+            lx = static_cast<uint32_t>(x);
+            ly = static_cast<uint32_t>(y);
+            break;
+          }
+        }
+      }
+      --last_pos;
+      if (scan_idx == 2) std::swap(lx, ly);
+    }
+    last_prefix_suffix(lx, ly, log2, cidx);
+    if (scan_idx == 2) std::swap(lx, ly);
+    if (R) {
+      if (lx >= static_cast<uint32_t>(n) || ly >= static_cast<uint32_t>(n))
+        fail("last significant coefficient outside the block");
+      // Locate the last position in scan order.
+      const int sbx = static_cast<int>(lx) >> 2, sby = static_cast<int>(ly) >> 2;
+      for (last_sb = 0; scs[last_sb].x != sbx || scs[last_sb].y != sby; ++last_sb) {
+      }
+      const int px = static_cast<int>(lx) & 3, py = static_cast<int>(ly) & 3;
+      for (last_pos = 0; sc4[last_pos].x != px || sc4[last_pos].y != py; ++last_pos) {
+      }
+    }
+    const int nsb = 1 << (log2 - 2);
+    uint8_t csbf[8][8];
+    std::memset(csbf, 0, sizeof(csbf));
+    const bool sdh = pps_.sign_data_hiding && !tb.bypass;
+    int greater1_state = 1;  // c1 carried between sub-blocks
+    bool first_sb = true;
+    int max_x = 0, max_y = 0;
+    const int sig_base = kCtxSig + (cidx ? 27 : 0);
+    for (int i = last_sb; i >= 0; --i) {
+      const int xs = scs[i].x, ys = scs[i].y;
+      // Coded sub-block flag.
+      uint32_t coded = 1;
+      bool infer_dc = false;
+      if (i < last_sb && i > 0) {
+        int cs = 0;
+        if (xs < nsb - 1) cs += csbf[xs + 1][ys];
+        if (ys < nsb - 1) cs += csbf[xs][ys + 1];
+        bool any = false;
+        if (!R)
+          for (int p = 0; p < 16 && !any; ++p)
+            any = coef[((ys << 2) + sc4[p].y) * n + (xs << 2) + sc4[p].x] != 0;
+        coded = c_.bin(ctx_.s[kCtxCsbf + std::min(cs, 1) + (cidx ? 2 : 0)], any);
+        infer_dc = true;
+      }
+      csbf[xs][ys] = static_cast<uint8_t>(coded);
+      if (!coded) continue;
+      // Significance.
+      int prev_csbf = 0;
+      if (xs < nsb - 1) prev_csbf |= csbf[xs + 1][ys];
+      if (ys < nsb - 1) prev_csbf |= csbf[xs][ys + 1] << 1;
+      int sig_pos[16], nsig = 0;
+      int absl[16];
+      const int start = (i == last_sb) ? last_pos - 1 : 15;
+      if (i == last_sb) {
+        sig_pos[nsig++] = last_pos;
+      }
+      for (int p = start; p >= 0; --p) {
+        const int xp = sc4[p].x, yp = sc4[p].y;
+        const int xc = (xs << 2) + xp, yc = (ys << 2) + yp;
+        uint32_t sig;
+        if (p > 0 || !infer_dc) {
+          int sig_ctx;
+          if (log2 == 2) {
+            static const uint8_t kMap[16] = {0, 1, 4, 5, 2, 3, 4, 5, 6, 6, 8, 8, 7, 7, 8, 8};
+            sig_ctx = kMap[(yc << 2) + xc];
+          } else if (xc + yc == 0) {
+            sig_ctx = 0;
+          } else {
+            switch (prev_csbf) {
+              case 0:
+                sig_ctx = (xp + yp == 0) ? 2 : (xp + yp < 3) ? 1 : 0;
+                break;
+              case 1:
+                sig_ctx = (yp == 0) ? 2 : (yp == 1) ? 1 : 0;
+                break;
+              case 2:
+                sig_ctx = (xp == 0) ? 2 : (xp == 1) ? 1 : 0;
+                break;
+              default:
+                sig_ctx = 2;
+                break;
+            }
+            if (cidx == 0) {
+              if (xs + ys > 0) sig_ctx += 3;
+              sig_ctx += (log2 == 3) ? (scan_idx == 0 ? 9 : 15) : 21;
+            } else {
+              sig_ctx += (log2 == 3) ? 9 : 12;
+            }
+          }
+          sig = c_.bin(ctx_.s[sig_base + sig_ctx], R ? 0 : coef[yc * n + xc] != 0);
+          if (sig) infer_dc = false;
+        } else {
+          sig = 1;  // inferred DC of a coded sub-block with no other significant coefficient
+        }
+        if (sig) sig_pos[nsig++] = p;
+      }
+      if (nsig == 0) continue;  // the DC sub-block may carry no coefficient at all
+      // Levels: greater1 for the first eight, greater2 for the first greater1.
+      for (int k = 0; k < nsig; ++k) {
+        const int p = sig_pos[k];
+        absl[k] = R ? 1 : std::abs(coef[((ys << 2) + sc4[p].y) * n + (xs << 2) + sc4[p].x]);
+      }
+      int ctx_set = (i == 0 || cidx > 0) ? 0 : 2;
+      if (!first_sb && greater1_state == 0) ++ctx_set;
+      first_sb = false;
+      greater1_state = 1;
+      int g1_first = -1;
+      const int n_g1 = std::min(nsig, 8);
+      uint8_t g1[16] = {0}, g2 = 0;
+      for (int k = 0; k < n_g1; ++k) {
+        const int inc = ctx_set * 4 + std::min(3, greater1_state) + (cidx ? 16 : 0);
+        g1[k] = static_cast<uint8_t>(c_.bin(ctx_.s[kCtxGt1 + inc], absl[k] > 1));
+        if (g1[k]) {
+          greater1_state = 0;
+          if (g1_first < 0) g1_first = k;
+        } else if (greater1_state > 0) {
+          ++greater1_state;
+        }
+      }
+      if (g1_first >= 0)
+        g2 = static_cast<uint8_t>(
+            c_.bin(ctx_.s[kCtxGt2 + ctx_set + (cidx ? 4 : 0)], absl[g1_first] > 2));
+      // Signs.
+      const bool hidden = sdh && (sig_pos[0] - sig_pos[nsig - 1] > 3);
+      uint32_t signs = 0;  // bit k = sign of k-th significant coefficient
+      for (int k = 0; k < nsig; ++k) {
+        if (hidden && k == nsig - 1) continue;
+        const int p = sig_pos[k];
+        uint32_t s = R ? 0 : coef[((ys << 2) + sc4[p].y) * n + (xs << 2) + sc4[p].x] < 0;
+        s = c_.bypass(s);
+        signs |= s << k;
+      }
+      // Remaining levels.
+      int rice = 0, sum_abs = 0;
+      for (int k = 0; k < nsig; ++k) {
+        int base = 1 + (k < 8 ? g1[k] : 0) + (k == g1_first ? g2 : 0);
+        const int thr = (k < 8) ? ((k == g1_first) ? 3 : 2) : 1;
+        int level = base;
+        if (base == thr) {
+          uint32_t rem = abs_remaining(R ? 0 : static_cast<uint32_t>(absl[k] - base), rice);
+          level = base + static_cast<int>(rem);
+          if (level > 3 * (1 << rice)) rice = std::min(rice + 1, 4);
+        }
+        sum_abs += level;
+        if (R) {
+          const int p = sig_pos[k];
+          const int xc = (xs << 2) + sc4[p].x, yc = (ys << 2) + sc4[p].y;
+          if (level > 32768) fail("coefficient level out of range");
+          int v = ((signs >> k) & 1) ? -level : level;
+          if (hidden && k == nsig - 1 && (sum_abs & 1)) v = -v;
+          coef[yc * n + xc] = static_cast<int16_t>(std::max(-32768, std::min(32767, v)));
+          max_x = std::max(max_x, xc);
+          max_y = std::max(max_y, yc);
+        }
+      }
+    }
+    if (R) {
+      tb.max_x = max_x;
+      tb.max_y = max_y;
+    } else {
+      tb.max_x = tb.max_y = n - 1;
+    }
+  }
+
+ private:
+  bool tb_tskip(const TbInfo& tb) {
+    if (tb.cidx == 0) return (info_.blk(tb.x, tb.y).flags & kBfTskipY) != 0;
+    return (info_.blk(tb.x << 1, tb.y << 1).tskip_c >> (tb.cidx - 1)) & 1;
+  }
+  void set_tb_tskip(const TbInfo& tb, bool ts) {
+    if (tb.cidx == 0) {
+      BlockInfo& b = info_.blk(tb.x, tb.y);
+      b.flags = static_cast<uint8_t>(ts ? (b.flags | kBfTskipY) : (b.flags & ~kBfTskipY));
+    } else {
+      // Chroma 4x4 covers an 8x8 luma area.
+      const uint8_t bit = static_cast<uint8_t>(1 << (tb.cidx - 1));
+      info_.for_each(tb.x << 1, tb.y << 1, 8, 8, [&](BlockInfo& b) {
+        b.tskip_c = static_cast<uint8_t>(ts ? (b.tskip_c | bit) : (b.tskip_c & ~bit));
+      });
+    }
+  }
+
+  void apply_slice_sao_flags(SaoParams& sp) {
+    if (!st_.sao_luma) sp.type[0] = 0;
+    if (!st_.sao_chroma) sp.type[1] = sp.type[2] = 0;
+  }
+
+  Cabac& c_;
+  ContextSet& ctx_;
+  Sink& sink_;
+  SliceState& st_;
+  const Sps& sps_;
+  const Pps& pps_;
+  CodingInfo& info_;
+};
+
+}  // namespace hevc

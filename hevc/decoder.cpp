@@ -1,0 +1,477 @@
+#include "decoder.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "cabac.h"
+#include "ctu_syntax.h"
+#include "deblock.h"
+#include "intra.h"
+#include "sao.h"
+#include "transform.h"
+
+namespace hevc {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+char slice_type_char(SliceType t) {
+  return t == SliceType::I ? 'I' : (t == SliceType::P ? 'P' : 'B');
+}
+
+// Reconstruction of transform blocks and PCM samples as the CTU syntax delivers them.
+struct ReconSink {
+  Frame& pic;
+  const CodingInfo& info;
+  const Sps& sps;
+  const Pps& pps;
+  const SliceState& st;
+  alignas(16) int16_t buf[32 * 32];
+
+  int16_t* coeffs(const TbInfo& tb) {
+    std::memset(buf, 0, sizeof(int16_t) << (2 * tb.log2n));
+    return buf;
+  }
+
+  const uint8_t* scaling_factor(const TbInfo& tb) const {
+    if (!sps.scaling_list_enabled || (tb.tskip && tb.log2n > 2)) return nullptr;
+    const ScalingList& sl = pps.scaling_list_data_present ? pps.scaling : sps.scaling;
+    const int matrix = (tb.intra ? 0 : 3) + tb.cidx;
+    return sl.factor[tb.log2n - 2][matrix].data();
+  }
+
+  void tb(const TbInfo& tb) {
+    Plane& p = pic.planes[tb.cidx];
+    Pel* dst = &p.at(tb.x, tb.y);
+    if (tb.intra) {
+      IntraContext ic{&p, &info, pps.constrained_intra_pred != 0};
+      intra_predict_block(ic, tb.cidx, tb.x, tb.y, tb.log2n, tb.intra_mode,
+                          sps.strong_intra_smoothing != 0, dst, p.stride);
+    }
+    if (!tb.cbf) return;
+    const int n = 1 << tb.log2n;
+    if (!tb.bypass) {
+      int qp = tb.qp_y;
+      if (tb.cidx)
+        qp = chroma_qp_y_to_c(tb.qp_y, tb.cidx == 1 ? pps.cb_qp_offset + st.cb_qp_offset
+                                                    : pps.cr_qp_offset + st.cr_qp_offset);
+      dequantize(tb.coeff, tb.log2n, qp, scaling_factor(tb));
+      if (tb.tskip)
+        inverse_transform_skip(tb.coeff, tb.log2n);
+      else
+        inverse_transform(tb.coeff, tb.log2n, tb.intra && tb.cidx == 0 && tb.log2n == 2, tb.max_x,
+                          tb.max_y);
+    }
+    add_residual(dst, p.stride, tb.coeff, n);
+  }
+
+  void pcm(CabacReader& c, int x0, int y0, int log2) {
+    const size_t pos = c.aligned_pos();
+    if (pos > c.size()) fail("PCM samples start beyond the end of the slice data");
+    BitReader br(c.data() + pos, c.size() - pos);
+    const int n = 1 << log2;
+    const int bdy = sps.pcm_bit_depth_luma_minus1 + 1, bdc = sps.pcm_bit_depth_chroma_minus1 + 1;
+    Plane& Y = pic.planes[0];
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x) Y.at(x0 + x, y0 + y) = static_cast<Pel>(br.u(bdy) << (8 - bdy));
+    for (int cidx = 1; cidx < 3; ++cidx) {
+      Plane& C = pic.planes[cidx];
+      for (int y = 0; y < n / 2; ++y)
+        for (int x = 0; x < n / 2; ++x)
+          C.at((x0 >> 1) + x, (y0 >> 1) + y) = static_cast<Pel>(br.u(bdc) << (8 - bdc));
+    }
+    c.restart(pos + br.pos() / 8);
+  }
+};
+
+}  // namespace
+
+struct Decoder::Impl {
+  Decoder& self;
+  std::array<std::shared_ptr<Vps>, 16> vps;
+  std::array<std::shared_ptr<Sps>, 16> sps;
+  std::array<std::shared_ptr<Pps>, 64> pps;
+
+  struct Current {
+    bool active = false;
+    std::shared_ptr<const Sps> sps;
+    std::shared_ptr<const Pps> pps;
+    std::shared_ptr<Frame> frame;
+    CodingInfo info;
+    int poc = 0, nal_type = 0, decode_order = 0, slice_qp = 0, ctus = 0;
+    SliceType first_type = SliceType::I;
+    SliceHeader indep_hdr;
+    int indep_addr = 0;
+    bool has_indep = false;
+    ContextSet ds_ctx, wpp_ctx;
+    bool ds_valid = false;
+    int last_qp = 26;
+    bool has_hash = false;
+    PictureHash hash;
+    bool output = true;
+    std::vector<std::pair<int, std::vector<uint8_t>>> slice_ext;
+    Clock::time_point t0;
+    double hook_seconds = 0;
+  } cur;
+
+  int prev_tid0_poc = 0;
+  bool no_rasl_output = true;  // of the most recent IRAP
+  bool first_in_sequence = true;
+  int decode_count = 0;
+  std::vector<OutputPicture> waiting;
+  int max_reorder = 0;
+  std::vector<UserDataUnregistered> irap_user_data, pending_user_data;
+
+  explicit Impl(Decoder& d) : self(d) {}
+
+  void output_smallest() {
+    auto it = std::min_element(
+        waiting.begin(), waiting.end(),
+        [](const OutputPicture& a, const OutputPicture& b) { return a.poc < b.poc; });
+    OutputPicture o = *it;
+    waiting.erase(it);
+    if (self.on_output) self.on_output(o);
+  }
+  void flush_output() {
+    while (!waiting.empty()) output_smallest();
+  }
+
+  void start_picture(const NalUnit& nal, const SliceHeader& hdr) {
+    auto p = pps[hdr.pps_id];
+    if (!p) fail("slice refers to PPS " + std::to_string(hdr.pps_id) + ", which was not received");
+    auto s = sps[p->sps_id];
+    if (!s)
+      fail("PPS " + std::to_string(p->id) + " refers to SPS " + std::to_string(p->sps_id) +
+           ", which was not received");
+    validate_pps(*s, *p);
+    const bool irap = is_irap(nal.type);
+    if (irap) {
+      no_rasl_output = is_idr(nal.type) || nal.type <= BLA_N_LP || first_in_sequence;
+      if (no_rasl_output && !first_in_sequence) flush_output();
+      irap_user_data = pending_user_data;
+    }
+    cur = Current{};
+    cur.active = true;
+    cur.sps = s;
+    cur.pps = p;
+    cur.nal_type = nal.type;
+    cur.t0 = Clock::now();
+    cur.decode_order = decode_count++;
+    // Picture order count (8.3.1); the lsb is read again by the full header parse.
+    BitReader r(nal.rbsp.data(), nal.rbsp.size());
+    SliceHeader tmp;
+    read_slice_header(r, nal.type, *s, *p, tmp);
+    const int max_lsb = 1 << s->log2_max_poc_lsb();
+    int msb = 0;
+    if (!(irap && no_rasl_output)) {
+      const int prev_lsb = prev_tid0_poc & (max_lsb - 1);
+      const int prev_msb = prev_tid0_poc - prev_lsb;
+      const int lsb = static_cast<int>(tmp.poc_lsb);
+      if (lsb < prev_lsb && prev_lsb - lsb >= max_lsb / 2)
+        msb = prev_msb + max_lsb;
+      else if (lsb > prev_lsb && lsb - prev_lsb > max_lsb / 2)
+        msb = prev_msb - max_lsb;
+      else
+        msb = prev_msb;
+    }
+    cur.poc = msb + static_cast<int>(tmp.poc_lsb);
+    if (nal.temporal_id == 0 && !(nal.type >= RADL_N && nal.type <= RASL_R) &&
+        !is_sublayer_nonref(nal.type))
+      prev_tid0_poc = cur.poc;
+    first_in_sequence = false;
+    max_reorder = static_cast<int>(s->max_num_reorder[s->max_sub_layers_minus1]);
+    cur.frame = std::make_shared<Frame>();
+    cur.frame->alloc(static_cast<int>(s->width), static_cast<int>(s->height));
+    cur.info.init(*s, *p);
+    cur.output = tmp.pic_output_flag != 0;
+  }
+
+  void decode_slice(const NalUnit& nal) {
+    if (is_rasl(nal.type) && no_rasl_output) return;  // not decodable after this IRAP
+    SliceHeader peek;
+    peek_slice_pps(nal.rbsp, nal.type, peek);
+    if (peek.first_slice_segment_in_pic) {
+      finish_picture();
+      start_picture(nal, peek);
+    } else if (!cur.active) {
+      fail("slice segment without the first slice segment of its picture");
+    }
+    if (peek.pps_id != cur.pps->id) fail("slices of one picture refer to different PPSs");
+    const Sps& s = *cur.sps;
+    const Pps& p = *cur.pps;
+    SliceHeader hdr;
+    if (!peek.first_slice_segment_in_pic && cur.has_indep) hdr = cur.indep_hdr;
+    BitReader r(nal.rbsp.data(), nal.rbsp.size());
+    const size_t data_off = read_slice_header(r, nal.type, s, p, hdr);
+    if (hdr.dependent && !cur.has_indep) fail("dependent slice segment without an independent one");
+    if (!hdr.dependent) {
+      cur.indep_hdr = hdr;
+      cur.indep_addr = static_cast<int>(hdr.segment_address);
+      cur.has_indep = true;
+      SliceFilterInfo f;
+      f.deblocking_disabled = hdr.deblocking_disabled;
+      f.lf_across_slices = hdr.lf_across_slices;
+      f.sao_luma = hdr.sao_luma;
+      f.sao_chroma = hdr.sao_chroma;
+      f.beta_offset_div2 = static_cast<int8_t>(hdr.beta_offset_div2);
+      f.tc_offset_div2 = static_cast<int8_t>(hdr.tc_offset_div2);
+      f.slice_addr = cur.indep_addr;
+      cur.info.slice_filters_.push_back(f);
+    }
+    if (hdr.first_slice_segment_in_pic) {
+      cur.first_type = hdr.type();
+      cur.slice_qp = hdr.slice_qp(p);
+    }
+    if (!hdr.extension.empty())
+      cur.slice_ext.emplace_back(static_cast<int>(hdr.segment_address), hdr.extension);
+    if (hdr.type() != SliceType::I)
+      throw UnsupportedError("inter slices are not supported yet (P/B slice in picture POC " +
+                             std::to_string(cur.poc) + ")");
+    decode_slice_data(nal, hdr, data_off);
+  }
+
+  void decode_slice_data(const NalUnit& nal, const SliceHeader& hdr, size_t data_off) {
+    const Sps& s = *cur.sps;
+    const Pps& p = *cur.pps;
+    CodingInfo& info = cur.info;
+    const PicGeometry& g = info.geo();
+    SliceState st;
+    st.sps = &s;
+    st.pps = &p;
+    st.info = &info;
+    st.slice_type = hdr.type();
+    st.slice_qp = hdr.slice_qp(p);
+    st.cb_qp_offset = hdr.cb_qp_offset;
+    st.cr_qp_offset = hdr.cr_qp_offset;
+    st.sao_luma = hdr.sao_luma;
+    st.sao_chroma = hdr.sao_chroma;
+    st.slice_addr_rs = cur.indep_addr;
+    st.qp_prev = st.qp_y = st.qp_pred = st.slice_qp;
+    const int filter_idx = static_cast<int>(info.slice_filters_.size()) - 1;
+
+    if (data_off >= nal.rbsp.size()) fail("slice segment has no slice data");
+    const uint8_t* data = nal.rbsp.data() + data_off;
+    const size_t size = nal.rbsp.size() - data_off;
+    CabacReader cabac;
+    cabac.start(data, size);
+    size_t base = 0;  // offset of the current substream within the slice data
+    ContextSet ctx;
+    ReconSink sink{*cur.frame, info, s, p, st, {}};
+    CtuCoder<CabacReader, ReconSink> coder(cabac, ctx, sink, st);
+
+    int ts = g.rs_to_ts[hdr.segment_address];
+    bool first = true;
+    for (;;) {
+      if (ts >= g.num_ctb) fail("slice data runs past the end of the picture");
+      const int rs = g.ts_to_rs[ts];
+      if (info.ctb_slice_[rs] >= 0) fail("two slice segments cover the same CTU");
+      info.ctb_slice_[rs] = st.slice_addr_rs;
+      info.ctb_filter_idx_[rs] = filter_idx;
+      st.ctb_addr_rs = rs;
+      const int rx = rs % g.w_ctb, ry = rs / g.w_ctb;
+      const int x0 = rx << g.ctb_log2, y0 = ry << g.ctb_log2;
+      const bool tile_start = ts == 0 || g.tile_id[ts] != g.tile_id[ts - 1];
+      const int tile_col_start = g.col_bd[g.col_of_ctb_x[rx]];
+      const bool row_start = p.entropy_coding_sync && rx == tile_col_start;
+      // Context variables at the start of a CTU (9.3.1).
+      if (first || tile_start || row_start) {
+        if (tile_start) {
+          ctx.init(hdr.type(), hdr.cabac_init_flag, st.slice_qp);
+        } else if (row_start) {
+          if (info.available(x0, y0, x0 + g.ctb_size, y0 - g.ctb_size))
+            ctx = cur.wpp_ctx;
+          else
+            ctx.init(hdr.type(), hdr.cabac_init_flag, st.slice_qp);
+        } else if (hdr.dependent) {
+          if (!cur.ds_valid) fail("dependent slice segment without a preceding slice segment");
+          ctx = cur.ds_ctx;
+        } else {
+          ctx.init(hdr.type(), hdr.cabac_init_flag, st.slice_qp);
+        }
+        // qPY_PREV restarts at a slice, a tile and (with WPP) a CTB row in a tile.
+        if (tile_start || row_start || !hdr.dependent)
+          st.qp_prev = st.slice_qp;
+        else
+          st.qp_prev = cur.last_qp;
+        st.qp_y = st.slice_qp;
+      }
+      first = false;
+      if (hdr.sao_luma || hdr.sao_chroma) coder.sao(rx, ry);
+      coder.coding_quadtree(x0, y0, g.ctb_log2, 0);
+      ++cur.ctus;
+      if (cabac.overread() > 64)
+        fail("slice data ends in the middle of a CTU (truncated or corrupt)");
+      const uint32_t end = cabac.terminate();
+      if (p.entropy_coding_sync && rx == tile_col_start + 1) cur.wpp_ctx = ctx;
+      if (end) {
+        cur.ds_ctx = ctx;
+        cur.ds_valid = true;
+        cur.last_qp = st.qp_prev;
+        break;
+      }
+      ++ts;
+      if (ts >= g.num_ctb) fail("slice data runs past the end of the picture");
+      const int nrs = g.ts_to_rs[ts];
+      const bool new_tile = p.tiles && g.tile_id[ts] != g.tile_id[ts - 1];
+      const bool new_row =
+          p.entropy_coding_sync && (nrs % g.w_ctb == 0 || g.tile_id[ts] != g.tile_id_rs(nrs - 1));
+      if (new_tile || new_row) {
+        if (!cabac.terminate()) fail("end_of_subset_one_bit is not 1");
+        const size_t next = base + cabac.aligned_pos();
+        if (next >= size) fail("slice data ends before its last substream");
+        base = next;
+        cabac.start(data + base, size - base);
+      }
+    }
+  }
+
+  void finish_picture() {
+    if (!cur.active) return;
+    cur.active = false;
+    const Sps& s = *cur.sps;
+    const Pps& p = *cur.pps;
+    CodingInfo& info = cur.info;
+    const int missing = info.geo().num_ctb - cur.ctus;
+    if (missing > 0)
+      fail("picture POC " + std::to_string(cur.poc) + " is incomplete: " + std::to_string(missing) +
+           " of " + std::to_string(info.geo().num_ctb) + " CTUs are missing");
+    Frame& f = *cur.frame;
+    std::unique_ptr<Frame> pre;
+    if (self.in_loop) pre = std::make_unique<Frame>(f);
+    DeblockParams dp{&s, &p, &info};
+    deblock_picture(dp, f);
+    bool any_sao = false;
+    for (const auto& sf : info.slice_filters_) any_sao |= sf.sao_luma || sf.sao_chroma;
+    if (s.sao && any_sao) {
+      Frame deblocked = f;
+      sao_picture(s, p, info, deblocked, f);
+    }
+    double hook_s = 0;
+    if (self.in_loop) {
+      auto t = Clock::now();
+      InLoopPicture ilp;
+      ilp.pre_deblock = pre.get();
+      ilp.final_frame = &f;
+      ilp.info = &info;
+      ilp.poc = cur.poc;
+      ilp.slice_type = cur.first_type;
+      ilp.slice_qp = cur.slice_qp;
+      ilp.slice_extensions = cur.slice_ext;
+      ilp.user_data = &irap_user_data;
+      self.in_loop(ilp);
+      hook_s = seconds_since(t);
+    }
+    PictureReport rep;
+    rep.poc = cur.poc;
+    rep.decode_order = cur.decode_order;
+    rep.nal_type = cur.nal_type;
+    rep.slice_type = slice_type_char(cur.first_type);
+    rep.qp = cur.slice_qp;
+    rep.width = static_cast<int>(s.width);
+    rep.height = static_cast<int>(s.height);
+    if (cur.has_hash) {
+      PictureHash got = frame_hash(cur.hash.type, f);
+      rep.hash = hashes_equal(got, cur.hash) ? HashStatus::Ok : HashStatus::Mismatch;
+      rep.expected = hash_hex(cur.hash);
+      rep.computed = hash_hex(got);
+    }
+    rep.seconds = seconds_since(cur.t0);
+    rep.filter_seconds = hook_s;
+    if (self.on_decoded) self.on_decoded(rep);
+    if (cur.output) {
+      OutputPicture o;
+      o.poc = cur.poc;
+      o.decode_order = cur.decode_order;
+      o.frame = cur.frame;
+      if (s.conformance_window) {
+        o.crop_left = static_cast<int>(s.conf_win[0]) * 2;
+        o.crop_right = static_cast<int>(s.conf_win[1]) * 2;
+        o.crop_top = static_cast<int>(s.conf_win[2]) * 2;
+        o.crop_bottom = static_cast<int>(s.conf_win[3]) * 2;
+        if (o.crop_left + o.crop_right >= static_cast<int>(s.width) ||
+            o.crop_top + o.crop_bottom >= static_cast<int>(s.height))
+          fail("conformance window is larger than the picture");
+      }
+      waiting.push_back(o);
+      while (static_cast<int>(waiting.size()) > max_reorder) output_smallest();
+    }
+    cur.frame.reset();
+  }
+
+  void handle(const NalSpan& span) {
+    NalUnit nal = parse_nal(span);
+    if (nal.layer_id != 0) return;  // other layers are not part of a Main decode
+    switch (nal.type) {
+      case VPS_NUT: {
+        BitReader r(nal.rbsp.data(), nal.rbsp.size());
+        auto v = std::make_shared<Vps>();
+        read_vps(r, *v);
+        vps[v->id] = v;
+        break;
+      }
+      case SPS_NUT: {
+        BitReader r(nal.rbsp.data(), nal.rbsp.size());
+        auto s = std::make_shared<Sps>();
+        read_sps(r, *s);
+        sps[s->id] = s;
+        break;
+      }
+      case PPS_NUT: {
+        BitReader r(nal.rbsp.data(), nal.rbsp.size());
+        auto p = std::make_shared<Pps>();
+        read_pps(r, *p);
+        pps[p->id] = p;
+        break;
+      }
+      case PREFIX_SEI_NUT: {
+        SeiMessages m = read_sei(nal.rbsp);
+        if (!m.user_data.empty()) pending_user_data = m.user_data;
+        break;
+      }
+      case SUFFIX_SEI_NUT: {
+        SeiMessages m = read_sei(nal.rbsp);
+        if (m.has_hash && cur.active) {
+          cur.has_hash = true;
+          cur.hash = m.hash;
+        }
+        break;
+      }
+      case EOS_NUT:
+        finish_picture();
+        first_in_sequence = true;
+        break;
+      case AUD_NUT:
+      case EOB_NUT:
+      case FD_NUT:
+        break;
+      default:
+        if (nal.type <= CRA_NUT && (nal.type <= RASL_R || nal.type >= BLA_W_LP)) {
+          decode_slice(nal);
+        }
+        // Reserved and unspecified types are ignored, as the standard asks.
+        break;
+    }
+  }
+};
+
+Decoder::Decoder() : impl_(std::make_unique<Impl>(*this)) {}
+Decoder::~Decoder() = default;
+
+void Decoder::decode_nal(const NalSpan& span) { impl_->handle(span); }
+
+void Decoder::decode(const uint8_t* data, size_t size) {
+  for (const NalSpan& s : split_annexb(data, size)) impl_->handle(s);
+}
+
+void Decoder::finish() {
+  impl_->finish_picture();
+  impl_->flush_output();
+}
+
+}  // namespace hevc

@@ -1,0 +1,208 @@
+#include "intra.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace hevc {
+
+namespace {
+
+const int8_t kAngle[35] = {0,  0,  32,  26,  21,  17,  13,  9,   5,   2,   0,   -2,
+                           -5, -9, -13, -17, -21, -26, -32, -26, -21, -17, -13, -9,
+                           -5, -2, 0,   2,   5,   9,   13,  17,  21,  26,  32};
+const int16_t kInvAngle[15] = {-4096, -1638, -910, -630, -482, -390,  -315, -256,
+                               -315,  -390,  -482, -630, -910, -1638, -4096};
+
+}  // namespace
+
+void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n, IntraRefs& r) {
+  r.log2n = log2n;
+  const int n = 1 << log2n, n2 = 2 * n, total = 4 * n + 1;
+  const int sh = cidx ? 1 : 0, unit = cidx ? 2 : 4;
+  const int xl = x << sh, yl = y << sh;
+  const Plane& p = *ctx.plane;
+  const CodingInfo& info = *ctx.info;
+  auto ok = [&](int xn, int yn) {
+    if (!info.available(xl, yl, xn, yn)) return false;
+    return !ctx.constrained_intra ||
+           info.blk(xn, yn).pred_mode == static_cast<uint8_t>(PredMode::Intra);
+  };
+  // Linear order of 8.4.4.2.2: p[-1][2n-1] ... p[-1][-1] ... p[2n-1][-1].
+  Pel s[257];
+  bool av[257];
+  bool any = false;
+  for (int k = 0; k < n2; k += unit) {
+    int yy = n2 - unit - k;  // top sample row of this unit, counted from y
+    bool a = ok(xl - 1, (y + yy) << sh);
+    for (int j = 0; j < unit; ++j) {
+      int row = y + n2 - 1 - (k + j);
+      av[k + j] = a;
+      if (a) s[k + j] = p.at(x - 1, row);
+    }
+    any |= a;
+  }
+  {
+    bool a = ok(xl - 1, yl - 1);
+    av[n2] = a;
+    if (a) s[n2] = p.at(x - 1, y - 1);
+    any |= a;
+  }
+  for (int k = 0; k < n2; k += unit) {
+    bool a = ok((x + k) << sh, yl - 1);
+    for (int j = 0; j < unit; ++j) {
+      av[n2 + 1 + k + j] = a;
+      if (a) s[n2 + 1 + k + j] = p.at(x + k + j, y - 1);
+    }
+    any |= a;
+  }
+  if (!any) {
+    std::memset(r.left, 128, n2 + 1);
+    std::memset(r.top, 128, n2 + 1);
+    return;
+  }
+  if (!av[0]) {
+    int k = 1;
+    while (!av[k]) ++k;
+    s[0] = s[k];
+  }
+  for (int k = 1; k < total; ++k)
+    if (!av[k]) s[k] = s[k - 1];
+  r.left[0] = r.top[0] = s[n2];
+  for (int i = 0; i < n2; ++i) {
+    r.left[1 + i] = s[n2 - 1 - i];
+    r.top[1 + i] = s[n2 + 1 + i];
+  }
+}
+
+const IntraRefs& intra_filter_refs(const IntraRefs& raw, int cidx, int mode, bool strong_enabled,
+                                   IntraRefs& f) {
+  const int n = 1 << raw.log2n, n2 = 2 * n;
+  if (cidx != 0 || mode == 1 || n == 4) return raw;
+  int dist = std::min(std::abs(mode - 26), std::abs(mode - 10));
+  int thr = n == 8 ? 7 : (n == 16 ? 1 : 0);
+  if (dist <= thr) return raw;
+  f.log2n = raw.log2n;
+  const int c = raw.left[0];
+  if (strong_enabled && n == 32 && std::abs(c + raw.top[n2] - 2 * raw.top[n]) < 8 &&
+      std::abs(c + raw.left[n2] - 2 * raw.left[n]) < 8) {
+    f.left[0] = f.top[0] = static_cast<Pel>(c);
+    for (int i = 0; i < 63; ++i) {
+      f.left[1 + i] = static_cast<Pel>(((63 - i) * c + (i + 1) * raw.left[64] + 32) >> 6);
+      f.top[1 + i] = static_cast<Pel>(((63 - i) * c + (i + 1) * raw.top[64] + 32) >> 6);
+    }
+    f.left[64] = raw.left[64];
+    f.top[64] = raw.top[64];
+    return f;
+  }
+  f.left[0] = f.top[0] = static_cast<Pel>((raw.left[1] + 2 * c + raw.top[1] + 2) >> 2);
+  for (int i = 1; i < n2; ++i) {
+    f.left[i] = static_cast<Pel>((raw.left[i - 1] + 2 * raw.left[i] + raw.left[i + 1] + 2) >> 2);
+    f.top[i] = static_cast<Pel>((raw.top[i - 1] + 2 * raw.top[i] + raw.top[i + 1] + 2) >> 2);
+  }
+  f.left[n2] = raw.left[n2];
+  f.top[n2] = raw.top[n2];
+  return f;
+}
+
+void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
+  const int log2n = r.log2n, n = 1 << log2n;
+  const Pel* left = r.left;
+  const Pel* top = r.top;
+  if (mode == 0) {
+    const int tr = top[1 + n], bl = left[1 + n];
+    for (int y = 0; y < n; ++y) {
+      Pel* d = dst + y * stride;
+      for (int x = 0; x < n; ++x)
+        d[x] = static_cast<Pel>(((n - 1 - x) * left[1 + y] + (x + 1) * tr +
+                                 (n - 1 - y) * top[1 + x] + (y + 1) * bl + n) >>
+                                (log2n + 1));
+    }
+    return;
+  }
+  if (mode == 1) {
+    int sum = n;
+    for (int i = 1; i <= n; ++i) sum += top[i] + left[i];
+    const int dc = sum >> (log2n + 1);
+    for (int y = 0; y < n; ++y) std::memset(dst + y * stride, dc, n);
+    if (cidx == 0 && n < 32) {
+      dst[0] = static_cast<Pel>((left[1] + 2 * dc + top[1] + 2) >> 2);
+      for (int x = 1; x < n; ++x) dst[x] = static_cast<Pel>((top[1 + x] + 3 * dc + 2) >> 2);
+      for (int y = 1; y < n; ++y)
+        dst[y * stride] = static_cast<Pel>((left[1 + y] + 3 * dc + 2) >> 2);
+    }
+    return;
+  }
+  const int angle = kAngle[mode];
+  const bool vertical = mode >= 18;
+  const Pel* main_side = vertical ? top : left;
+  const Pel* side = vertical ? left : top;
+  Pel buf[3 * 64 + 1];
+  Pel* ref = buf + n;  // ref[-n .. 2n]
+  for (int i = 0; i <= n; ++i) ref[i] = main_side[i];
+  if (angle < 0) {
+    const int last = (n * angle) >> 5;
+    if (last < -1) {
+      const int inv = kInvAngle[mode - 11];
+      for (int i = last; i <= -1; ++i) ref[i] = side[(i * inv + 128) >> 8];
+    }
+  } else {
+    for (int i = n + 1; i <= 2 * n; ++i) ref[i] = main_side[i];
+  }
+  // Predict in the main direction's coordinates; transpose on store for horizontal modes.
+  for (int j = 0; j < n; ++j) {
+    const int pos = (j + 1) * angle, idx = pos >> 5, fact = pos & 31;
+    const Pel* rr = ref + idx + 1;
+    if (vertical) {
+      Pel* d = dst + j * stride;
+      if (fact)
+        for (int i = 0; i < n; ++i)
+          d[i] = static_cast<Pel>(((32 - fact) * rr[i] + fact * rr[i + 1] + 16) >> 5);
+      else
+        std::memcpy(d, rr, n);
+    } else {
+      Pel* d = dst + j;
+      if (fact)
+        for (int i = 0; i < n; ++i)
+          d[i * stride] = static_cast<Pel>(((32 - fact) * rr[i] + fact * rr[i + 1] + 16) >> 5);
+      else
+        for (int i = 0; i < n; ++i) d[i * stride] = rr[i];
+    }
+  }
+  if (cidx == 0 && n < 32) {
+    if (mode == 26)
+      for (int y = 0; y < n; ++y)
+        dst[y * stride] = static_cast<Pel>(clip_pel(top[1] + ((left[1 + y] - left[0]) >> 1)));
+    else if (mode == 10)
+      for (int x = 0; x < n; ++x)
+        dst[x] = static_cast<Pel>(clip_pel(left[1] + ((top[1 + x] - top[0]) >> 1)));
+  }
+}
+
+void intra_predict_block(const IntraContext& ctx, int cidx, int x, int y, int log2n, int mode,
+                         bool strong_enabled, Pel* dst, int stride) {
+  IntraRefs raw, filt;
+  intra_build_refs(ctx, cidx, x, y, log2n, raw);
+  const IntraRefs& r = intra_filter_refs(raw, cidx, mode, strong_enabled, filt);
+  intra_pred(r, cidx, mode, dst, stride);
+}
+
+void intra_mpm(int a, int b, int mpm[3]) {
+  if (a == b) {
+    if (a < 2) {
+      mpm[0] = 0;
+      mpm[1] = 1;
+      mpm[2] = 26;
+    } else {
+      mpm[0] = a;
+      mpm[1] = 2 + ((a + 29) % 32);
+      mpm[2] = 2 + ((a - 2 + 1) % 32);
+    }
+    return;
+  }
+  mpm[0] = a;
+  mpm[1] = b;
+  mpm[2] = (a != 0 && b != 0) ? 0 : ((a != 1 && b != 1) ? 1 : 26);
+}
+
+}  // namespace hevc

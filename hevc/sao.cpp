@@ -1,0 +1,131 @@
+#include "sao.h"
+
+#include <algorithm>
+
+namespace hevc {
+
+namespace {
+
+const int kEoH[4][2] = {{-1, 1}, {0, 0}, {-1, 1}, {1, -1}};
+const int kEoV[4][2] = {{0, 0}, {-1, 1}, {-1, 1}, {-1, 1}};
+
+inline int sgn(int v) { return (v > 0) - (v < 0); }
+
+}  // namespace
+
+void sao_neighbours(const Pps& pps, const CodingInfo& info, int rx, int ry, bool avail[9]) {
+  const PicGeometry& g = info.geo();
+  const int cur = ry * g.w_ctb + rx;
+  const int cur_ts = g.rs_to_ts[cur];
+  const SliceFilterInfo& sc = info.slice_filters_[info.ctb_filter_idx_[cur]];
+  for (int dy = -1; dy <= 1; ++dy) {
+    for (int dx = -1; dx <= 1; ++dx) {
+      bool& a = avail[(dy + 1) * 3 + dx + 1];
+      const int nx = rx + dx, ny = ry + dy;
+      a = nx >= 0 && ny >= 0 && nx < g.w_ctb && ny < g.h_ctb;
+      if (!a || (dx == 0 && dy == 0)) continue;
+      const int nb = ny * g.w_ctb + nx;
+      if (info.ctb_slice_[nb] < 0) {
+        a = false;
+        continue;
+      }
+      if (info.ctb_slice_[nb] != info.ctb_slice_[cur]) {
+        const SliceFilterInfo& sn = info.slice_filters_[info.ctb_filter_idx_[nb]];
+        const bool nb_earlier = g.rs_to_ts[nb] < cur_ts;
+        if ((nb_earlier && !sc.lf_across_slices) || (!nb_earlier && !sn.lf_across_slices))
+          a = false;
+      }
+      if (!pps.loop_filter_across_tiles && g.tile_id_rs(nb) != g.tile_id_rs(cur)) a = false;
+    }
+  }
+}
+
+void sao_ctb(const SaoParams& sp, int cidx, const Plane& src, Plane& dst, int x0, int y0, int w,
+             int h, const bool avail[9], const uint8_t* skip_mask, int mask_stride) {
+  const int type = sp.type[cidx];
+  if (type == 0) return;
+  const int8_t* off = sp.offset[cidx];
+  const int sh = cidx ? 1 : 0;
+  auto skipped = [&](int x, int y) {
+    return skip_mask &&
+           skip_mask[static_cast<size_t>((y << sh) >> 2) * mask_stride + ((x << sh) >> 2)];
+  };
+  if (type == 1) {
+    int table[32] = {0};
+    for (int k = 0; k < 4; ++k) table[(k + sp.band_pos[cidx]) & 31] = off[k];
+    for (int y = y0; y < y0 + h; ++y) {
+      const Pel* s = src.row(y);
+      Pel* d = dst.row(y);
+      for (int x = x0; x < x0 + w; ++x) {
+        if (skipped(x, y)) continue;
+        d[x] = static_cast<Pel>(clip_pel(s[x] + table[s[x] >> 3]));
+      }
+    }
+    return;
+  }
+  const int cls = sp.eo_class[cidx];
+  const int ha = kEoH[cls][0], hb = kEoH[cls][1], va = kEoV[cls][0], vb = kEoV[cls][1];
+  // Offsets by edgeIdx after the 0/1/2 remap: {0, o1, o2, o3, o4} indexed by raw 2+s1+s2.
+  const int by_raw[5] = {off[0], off[1], 0, off[2], off[3]};
+  auto nb_ok = [&](int x, int y) {
+    const int dx = x < x0 ? -1 : (x >= x0 + w ? 1 : 0);
+    const int dy = y < y0 ? -1 : (y >= y0 + h ? 1 : 0);
+    if (!avail[(dy + 1) * 3 + dx + 1]) return false;
+    return x >= 0 && y >= 0 && x < src.width && y < src.height;
+  };
+  for (int y = y0; y < y0 + h; ++y) {
+    const bool row_inner = y + std::min(va, vb) >= y0 && y + std::max(va, vb) < y0 + h;
+    for (int x = x0; x < x0 + w; ++x) {
+      const bool inner = row_inner && x + std::min(ha, hb) >= x0 && x + std::max(ha, hb) < x0 + w;
+      if (!inner && (!nb_ok(x + ha, y + va) || !nb_ok(x + hb, y + vb))) continue;
+      if (skipped(x, y)) continue;
+      const int c = src.at(x, y);
+      const int raw = 2 + sgn(c - src.at(x + ha, y + va)) + sgn(c - src.at(x + hb, y + vb));
+      dst.at(x, y) = static_cast<Pel>(clip_pel(c + by_raw[raw]));
+    }
+  }
+}
+
+void sao_picture(const Sps& sps, const Pps& pps, const CodingInfo& info, const Frame& deblocked,
+                 Frame& pic) {
+  const PicGeometry& g = info.geo();
+  // Samples of PCM (with pcm_loop_filter_disabled) and bypass CUs keep their values.
+  std::vector<uint8_t> mask;
+  bool any_skip = false;
+  for (int y = 0; y < info.h4(); ++y)
+    for (int x = 0; x < info.w4(); ++x) {
+      const BlockInfo& b = info.blk(x * 4, y * 4);
+      if ((b.flags & kBfBypass) || ((b.flags & kBfPcm) && sps.pcm_loop_filter_disabled))
+        any_skip = true;
+    }
+  if (any_skip) {
+    mask.assign(static_cast<size_t>(info.w4()) * info.h4(), 0);
+    for (int y = 0; y < info.h4(); ++y)
+      for (int x = 0; x < info.w4(); ++x) {
+        const BlockInfo& b = info.blk(x * 4, y * 4);
+        mask[static_cast<size_t>(y) * info.w4() + x] =
+            (b.flags & kBfBypass) || ((b.flags & kBfPcm) && sps.pcm_loop_filter_disabled);
+      }
+  }
+  for (int ry = 0; ry < g.h_ctb; ++ry) {
+    for (int rx = 0; rx < g.w_ctb; ++rx) {
+      const int rs = ry * g.w_ctb + rx;
+      if (info.ctb_slice_[rs] < 0) continue;
+      const SaoParams& sp = info.sao_[rs];
+      if (!sp.type[0] && !sp.type[1] && !sp.type[2]) continue;
+      bool avail[9];
+      sao_neighbours(pps, info, rx, ry, avail);
+      for (int c = 0; c < 3; ++c) {
+        const int sh = c ? 1 : 0;
+        const int x0 = (rx << g.ctb_log2) >> sh, y0 = (ry << g.ctb_log2) >> sh;
+        const Plane& src = deblocked.planes[c];
+        const int w = std::min(g.ctb_size >> sh, src.width - x0);
+        const int h = std::min(g.ctb_size >> sh, src.height - y0);
+        sao_ctb(sp, c, src, pic.planes[c], x0, y0, w, h, avail, any_skip ? mask.data() : nullptr,
+                info.w4());
+      }
+    }
+  }
+}
+
+}  // namespace hevc

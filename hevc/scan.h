@@ -1,0 +1,16 @@
+// Coefficient scan orders (H.265 6.5.3-6.5.5).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace hevc {
+
+struct ScanPos {
+  uint8_t x, y;
+};
+
+// ScanOrder[log2_size][scan_idx]: scan_idx 0 = up-right diagonal, 1 = horizontal, 2 = vertical.
+const std::vector<ScanPos>& scan_order(int log2_size, int scan_idx);
+
+}  // namespace hevc

@@ -1,0 +1,119 @@
+"""Shared fixtures: paths to ../shared, peer tools, and generated test content."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+DATA = SHARED / "data"
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not DATA.is_dir():
+        pytest.skip(f"real test content not available: {DATA} is missing")
+    return DATA
+
+
+def need_tool(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        pytest.skip(
+            f"peer tool '{name}' is not installed (apt-get install ffmpeg x265 libde265-examples)"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def ffmpeg() -> str:
+    return need_tool("ffmpeg")
+
+
+@pytest.fixture(scope="session")
+def x265() -> str:
+    return need_tool("x265")
+
+
+@pytest.fixture(scope="session")
+def dec265() -> str:
+    return need_tool("libde265-dec265")
+
+
+def ffmpeg_decode(ffmpeg: str, bitstream: Path) -> bytes:
+    r = subprocess.run(
+        [ffmpeg, "-v", "error", "-i", str(bitstream), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
+        capture_output=True,
+        check=True,
+    )
+    return r.stdout
+
+
+def x265_encode(
+    x265: str,
+    yuv: Path,
+    width: int,
+    height: int,
+    out: Path,
+    args: list[str],
+    frames: int = 2,
+    fps: int = 25,
+) -> Path:
+    cmd = [
+        x265,
+        "--input",
+        str(yuv),
+        "--input-res",
+        f"{width}x{height}",
+        "--fps",
+        str(fps),
+        "--frames",
+        str(frames),
+        "--no-info",
+        "--hash",
+        "1",
+        *args,
+        "-o",
+        str(out),
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"x265 failed: {' '.join(cmd)}\n{r.stderr}")
+    return out
+
+
+def image_to_yuv(ffmpeg: str, image: Path, out: Path, width: int, height: int) -> Path:
+    """Converts an image to 8-bit I420, cropped to width x height (even sizes)."""
+    subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(image),
+            "-vf",
+            f"crop={width}:{height}:0:0",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "rawvideo",
+            str(out),
+        ],
+        check=True,
+    )
+    return out
+
+
+def planes_bytes(planes) -> bytes:
+    return b"".join(np.ascontiguousarray(p).tobytes() for p in planes)
