@@ -13,6 +13,7 @@
 #include "intra.h"
 #include "params.h"
 #include "picture.h"
+#include "residual_ctx.h"
 #include "scan.h"
 
 namespace hevc {
@@ -137,13 +138,7 @@ class CtuCoder {
     const int W = info_.geo().width, H = info_.geo().height;
     uint32_t split;
     if (x0 + size <= W && y0 + size <= H && log2 > sps_.min_cb_log2()) {
-      int inc = 0;
-      const int ctb_log2 = sps_.ctb_log2();
-      if (info_.available(x0, y0, x0 - 1, y0) && ctb_log2 - info_.blk(x0 - 1, y0).cu_log2 > depth)
-        ++inc;
-      if (info_.available(x0, y0, x0, y0 - 1) && ctb_log2 - info_.blk(x0, y0 - 1).cu_log2 > depth)
-        ++inc;
-      split = c_.bin(ctx_.s[kCtxSplitCu + inc], R ? 0 : info_.blk(x0, y0).cu_log2 < log2);
+      split = split_cu_flag(x0, y0, depth, R ? 0 : info_.blk(x0, y0).cu_log2 < log2);
     } else {
       split = log2 > sps_.min_cb_log2();
     }
@@ -158,6 +153,16 @@ class CtuCoder {
     } else {
       coding_unit(x0, y0, log2);
     }
+  }
+
+  uint32_t split_cu_flag(int x0, int y0, int depth, uint32_t value) {
+    int inc = 0;
+    const int ctb_log2 = sps_.ctb_log2();
+    if (info_.available(x0, y0, x0 - 1, y0) && ctb_log2 - info_.blk(x0 - 1, y0).cu_log2 > depth)
+      ++inc;
+    if (info_.available(x0, y0, x0, y0 - 1) && ctb_log2 - info_.blk(x0, y0 - 1).cu_log2 > depth)
+      ++inc;
+    return c_.bin(ctx_.s[kCtxSplitCu + inc], value);
   }
 
   void start_quant_group(int xq, int yq) {
@@ -220,7 +225,7 @@ class CtuCoder {
     finish_cu(x0, y0, size);
   }
 
- private:
+ public:  // the pieces below are also used one by one by the encoder's rate estimation
   void finish_cu(int x0, int y0, int size) {
     if (pps_.cu_qp_delta_enabled) update_qp();
     if (R) {
@@ -441,19 +446,8 @@ class CtuCoder {
   void last_prefix_suffix(uint32_t& vx, uint32_t& vy, int log2, int cidx) {
     const int cmax = (log2 << 1) - 1;
     int offs, shift;
-    if (cidx == 0) {
-      offs = 3 * (log2 - 2) + ((log2 - 1) >> 2);
-      shift = (log2 + 1) >> 2;
-    } else {
-      offs = 15;
-      shift = log2 - 2;
-    }
-    auto prefix_of = [](uint32_t v) -> int {
-      if (v < 4) return static_cast<int>(v);
-      int k = floor_log2(v);
-      return 2 * k + static_cast<int>((v >> (k - 1)) & 1);
-    };
-    int px = R ? 0 : prefix_of(vx), py = R ? 0 : prefix_of(vy);
+    last_ctx(log2, cidx, offs, shift);
+    int px = R ? 0 : last_prefix(vx), py = R ? 0 : last_prefix(vy);
     auto code_prefix = [&](int p, int base) {
       int v = 0;
       while (v < cmax && c_.bin(ctx_.s[base + offs + (v >> shift)], p > v)) ++v;
@@ -463,9 +457,8 @@ class CtuCoder {
     py = code_prefix(py, kCtxLastY);
     auto code_suffix = [&](int p, uint32_t v) -> uint32_t {
       if (p <= 3) return static_cast<uint32_t>(p);
-      const int nb = (p >> 1) - 1;
-      const uint32_t base = static_cast<uint32_t>((2 + (p & 1)) << nb);
-      return base + c_.bypass_bits(v - base, nb);
+      const uint32_t base = last_prefix_base(p);
+      return base + c_.bypass_bits(v - base, (p >> 1) - 1);
     };
     vx = code_suffix(px, vx);
     vy = code_suffix(py, vy);
@@ -497,14 +490,6 @@ class CtuCoder {
     c_.bypass(0);
     c_.bypass_bits(rest - (((1u << u) - 1) << k), k + u);
     return v;
-  }
-
-  static int scan_idx_for(int log2, int cidx, int mode) {
-    if (log2 == 2 || (log2 == 3 && cidx == 0)) {
-      if (mode >= 6 && mode <= 14) return 2;
-      if (mode >= 22 && mode <= 30) return 1;
-    }
-    return 0;
   }
 
  public:
@@ -595,35 +580,8 @@ class CtuCoder {
         const int xc = (xs << 2) + xp, yc = (ys << 2) + yp;
         uint32_t sig;
         if (p > 0 || !infer_dc) {
-          int sig_ctx;
-          if (log2 == 2) {
-            static const uint8_t kMap[16] = {0, 1, 4, 5, 2, 3, 4, 5, 6, 6, 8, 8, 7, 7, 8, 8};
-            sig_ctx = kMap[(yc << 2) + xc];
-          } else if (xc + yc == 0) {
-            sig_ctx = 0;
-          } else {
-            switch (prev_csbf) {
-              case 0:
-                sig_ctx = (xp + yp == 0) ? 2 : (xp + yp < 3) ? 1 : 0;
-                break;
-              case 1:
-                sig_ctx = (yp == 0) ? 2 : (yp == 1) ? 1 : 0;
-                break;
-              case 2:
-                sig_ctx = (xp == 0) ? 2 : (xp == 1) ? 1 : 0;
-                break;
-              default:
-                sig_ctx = 2;
-                break;
-            }
-            if (cidx == 0) {
-              if (xs + ys > 0) sig_ctx += 3;
-              sig_ctx += (log2 == 3) ? (scan_idx == 0 ? 9 : 15) : 21;
-            } else {
-              sig_ctx += (log2 == 3) ? 9 : 12;
-            }
-          }
-          sig = c_.bin(ctx_.s[sig_base + sig_ctx], R ? 0 : coef[yc * n + xc] != 0);
+          const int sctx = sig_ctx(log2, cidx, xc, yc, prev_csbf, scan_idx);
+          sig = c_.bin(ctx_.s[sig_base + sctx], R ? 0 : coef[yc * n + xc] != 0);
           if (sig) infer_dc = false;
         } else {
           sig = 1;  // inferred DC of a coded sub-block with no other significant coefficient

@@ -75,13 +75,17 @@ void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n
   }
 }
 
+bool intra_filter_needed(int cidx, int mode, int log2n) {
+  if (cidx != 0 || mode == 1 || log2n == 2) return false;
+  const int dist = std::min(std::abs(mode - 26), std::abs(mode - 10));
+  const int thr = log2n == 3 ? 7 : (log2n == 4 ? 1 : 0);
+  return dist > thr;
+}
+
 const IntraRefs& intra_filter_refs(const IntraRefs& raw, int cidx, int mode, bool strong_enabled,
                                    IntraRefs& f) {
   const int n = 1 << raw.log2n, n2 = 2 * n;
-  if (cidx != 0 || mode == 1 || n == 4) return raw;
-  int dist = std::min(std::abs(mode - 26), std::abs(mode - 10));
-  int thr = n == 8 ? 7 : (n == 16 ? 1 : 0);
-  if (dist <= thr) return raw;
+  if (!intra_filter_needed(cidx, mode, raw.log2n)) return raw;
   f.log2n = raw.log2n;
   const int c = raw.left[0];
   if (strong_enabled && n == 32 && std::abs(c + raw.top[n2] - 2 * raw.top[n]) < 8 &&

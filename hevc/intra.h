@@ -25,6 +25,9 @@ struct IntraContext {
 // Gathers and substitutes the neighbouring samples of the block at (x, y) of component c.
 void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n, IntraRefs& r);
 
+// Whether the reference samples of a block are smoothed for this mode (8.4.4.2.3).
+bool intra_filter_needed(int cidx, int mode, int log2n);
+
 // Applies the [1 2 1] or strong bilinear smoothing when the mode and size call for it
 // (luma only in 4:2:0). Returns the refs to predict from.
 const IntraRefs& intra_filter_refs(const IntraRefs& raw, int cidx, int mode, bool strong_enabled,

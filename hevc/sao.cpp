@@ -4,15 +4,6 @@
 
 namespace hevc {
 
-namespace {
-
-const int kEoH[4][2] = {{-1, 1}, {0, 0}, {-1, 1}, {1, -1}};
-const int kEoV[4][2] = {{0, 0}, {-1, 1}, {-1, 1}, {-1, 1}};
-
-inline int sgn(int v) { return (v > 0) - (v < 0); }
-
-}  // namespace
-
 void sao_neighbours(const Pps& pps, const CodingInfo& info, int rx, int ry, bool avail[9]) {
   const PicGeometry& g = info.geo();
   const int cur = ry * g.w_ctb + rx;
@@ -45,45 +36,16 @@ void sao_ctb(const SaoParams& sp, int cidx, const Plane& src, Plane& dst, int x0
   const int type = sp.type[cidx];
   if (type == 0) return;
   const int8_t* off = sp.offset[cidx];
-  const int sh = cidx ? 1 : 0;
-  auto skipped = [&](int x, int y) {
-    return skip_mask &&
-           skip_mask[static_cast<size_t>((y << sh) >> 2) * mask_stride + ((x << sh) >> 2)];
-  };
+  int table[32] = {0};
   if (type == 1) {
-    int table[32] = {0};
     for (int k = 0; k < 4; ++k) table[(k + sp.band_pos[cidx]) & 31] = off[k];
-    for (int y = y0; y < y0 + h; ++y) {
-      const Pel* s = src.row(y);
-      Pel* d = dst.row(y);
-      for (int x = x0; x < x0 + w; ++x) {
-        if (skipped(x, y)) continue;
-        d[x] = static_cast<Pel>(clip_pel(s[x] + table[s[x] >> 3]));
-      }
-    }
-    return;
+  } else {
+    for (int k = 0; k < 4; ++k) table[k + 1] = off[k];
   }
-  const int cls = sp.eo_class[cidx];
-  const int ha = kEoH[cls][0], hb = kEoH[cls][1], va = kEoV[cls][0], vb = kEoV[cls][1];
-  // Offsets by edgeIdx after the 0/1/2 remap: {0, o1, o2, o3, o4} indexed by raw 2+s1+s2.
-  const int by_raw[5] = {off[0], off[1], 0, off[2], off[3]};
-  auto nb_ok = [&](int x, int y) {
-    const int dx = x < x0 ? -1 : (x >= x0 + w ? 1 : 0);
-    const int dy = y < y0 ? -1 : (y >= y0 + h ? 1 : 0);
-    if (!avail[(dy + 1) * 3 + dx + 1]) return false;
-    return x >= 0 && y >= 0 && x < src.width && y < src.height;
-  };
-  for (int y = y0; y < y0 + h; ++y) {
-    const bool row_inner = y + std::min(va, vb) >= y0 && y + std::max(va, vb) < y0 + h;
-    for (int x = x0; x < x0 + w; ++x) {
-      const bool inner = row_inner && x + std::min(ha, hb) >= x0 && x + std::max(ha, hb) < x0 + w;
-      if (!inner && (!nb_ok(x + ha, y + va) || !nb_ok(x + hb, y + vb))) continue;
-      if (skipped(x, y)) continue;
-      const int c = src.at(x, y);
-      const int raw = 2 + sgn(c - src.at(x + ha, y + va)) + sgn(c - src.at(x + hb, y + vb));
-      dst.at(x, y) = static_cast<Pel>(clip_pel(c + by_raw[raw]));
-    }
-  }
+  sao_visit(type, sp.eo_class[cidx], src, cidx, x0, y0, w, h, avail, skip_mask, mask_stride,
+            [&](int x, int y, int cat) {
+              dst.at(x, y) = static_cast<Pel>(clip_pel(src.at(x, y) + table[cat]));
+            });
 }
 
 void sao_picture(const Sps& sps, const Pps& pps, const CodingInfo& info, const Frame& deblocked,

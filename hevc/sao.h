@@ -11,6 +11,51 @@ namespace hevc {
 void sao_picture(const Sps& sps, const Pps& pps, const CodingInfo& info, const Frame& deblocked,
                  Frame& pic);
 
+// Visits every sample of one CTB block that SAO type `type` (1 band, 2 edge) may modify and
+// calls f(x, y, category): the band index (0..31) or the edge category (0 = none, 1..4).
+// Applying SAO and gathering the encoder's statistics both go through this classification.
+template <class F>
+void sao_visit(int type, int eo_class, const Plane& src, int cidx, int x0, int y0, int w, int h,
+               const bool avail[9], const uint8_t* skip_mask, int mask_stride, F&& f) {
+  static const int kH[4][2] = {{-1, 1}, {0, 0}, {-1, 1}, {1, -1}};
+  static const int kV[4][2] = {{0, 0}, {-1, 1}, {-1, 1}, {-1, 1}};
+  // Raw 2 + sign + sign mapped to the edge category of 8.7.3.2.
+  static const int kCat[5] = {1, 2, 0, 3, 4};
+  const int sh = cidx ? 1 : 0;
+  auto skipped = [&](int x, int y) {
+    return skip_mask &&
+           skip_mask[static_cast<size_t>((y << sh) >> 2) * mask_stride + ((x << sh) >> 2)];
+  };
+  if (type == 1) {
+    for (int y = y0; y < y0 + h; ++y) {
+      const Pel* s = src.row(y);
+      for (int x = x0; x < x0 + w; ++x)
+        if (!skipped(x, y)) f(x, y, s[x] >> 3);
+    }
+    return;
+  }
+  const int ha = kH[eo_class][0], hb = kH[eo_class][1], va = kV[eo_class][0], vb = kV[eo_class][1];
+  auto nb_ok = [&](int x, int y) {
+    if (x < 0 || y < 0 || x >= src.width || y >= src.height) return false;
+    const int dx = x < x0 ? -1 : (x >= x0 + w ? 1 : 0);
+    const int dy = y < y0 ? -1 : (y >= y0 + h ? 1 : 0);
+    return avail[(dy + 1) * 3 + dx + 1];
+  };
+  for (int y = y0; y < y0 + h; ++y) {
+    const bool row_inner = y - 1 >= y0 && y + 1 < y0 + h;
+    const Pel* s = src.row(y);
+    const ptrdiff_t oa = static_cast<ptrdiff_t>(va) * src.stride + ha;
+    const ptrdiff_t ob = static_cast<ptrdiff_t>(vb) * src.stride + hb;
+    for (int x = x0; x < x0 + w; ++x) {
+      const bool inner = row_inner && x - 1 >= x0 && x + 1 < x0 + w;
+      if (!inner && (!nb_ok(x + ha, y + va) || !nb_ok(x + hb, y + vb))) continue;
+      if (skipped(x, y)) continue;
+      const int c = s[x], a = s[x + oa], b = s[x + ob];
+      f(x, y, kCat[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))]);
+    }
+  }
+}
+
 // Applies SAO to one CTB of one component; shared with the encoder's SAO decision.
 // `avail` holds usability of the 8 neighbouring CTBs (row-major 3x3 without the centre:
 // index = (dy + 1) * 3 + (dx + 1)).

@@ -39,42 +39,106 @@ inline int16_t sat16(int64_t v) {
   return static_cast<int16_t>(v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
 }
 
-// One 1-D inverse pass over `count` vectors: out[i] = sum_k basis[k][i] * in[k], k <= kmax.
-void inverse_pass(const int16_t* in, int in_step, int in_stride, int16_t* out, int out_step,
-                  int out_stride, int count, int log2n, bool dst, int kmax, int shift) {
-  const int n = 1 << log2n, step = 32 >> log2n;
-  const int add = 1 << (shift - 1);
-  for (int v = 0; v < count; ++v) {
-    const int16_t* src = in + v * in_stride;
-    int16_t* d = out + v * out_stride;
-    for (int i = 0; i < n; ++i) {
-      int32_t sum = 0;
-      if (dst) {
-        for (int k = 0; k <= kmax; ++k) sum += kDst4[k][i] * src[k * in_step];
-      } else {
-        for (int k = 0; k <= kmax; ++k) sum += kDct.m[k * step][i] * src[k * in_step];
-      }
-      d[i * out_step] = sat16((static_cast<int64_t>(sum) + add) >> shift);
+// Even/odd decomposition of the DCT: even rows of the N-point basis are the N/2-point basis
+// (symmetric), odd rows are antisymmetric, so each 1-D transform halves recursively.
+template <int N>
+inline int8_t basis(int k, int i) {
+  return kDct.m[k * (32 / N)][i];
+}
+
+// Inverse 1-D transform of N coefficients src[k * step], k <= kmax; out[i], i < N.
+template <int N>
+void inv_1d(const int16_t* src, int step, int kmax, int32_t* out) {
+  if constexpr (N == 4) {
+    const int y0 = src[0], y1 = kmax >= 1 ? src[step] : 0, y2 = kmax >= 2 ? src[2 * step] : 0,
+              y3 = kmax >= 3 ? src[3 * step] : 0;
+    const int32_t e0 = 64 * (y0 + y2), e1 = 64 * (y0 - y2);
+    const int32_t o0 = 83 * y1 + 36 * y3, o1 = 36 * y1 - 83 * y3;
+    out[0] = e0 + o0;
+    out[1] = e1 + o1;
+    out[2] = e1 - o1;
+    out[3] = e0 - o0;
+  } else {
+    int32_t e[N / 2], o[N / 2];
+    inv_1d<N / 2>(src, 2 * step, kmax / 2, e);
+    for (int i = 0; i < N / 2; ++i) o[i] = 0;
+    for (int k = 1; k <= kmax; k += 2) {
+      const int v = src[k * step];
+      if (!v) continue;
+      for (int i = 0; i < N / 2; ++i) o[i] += basis<N>(k, i) * v;
+    }
+    for (int i = 0; i < N / 2; ++i) {
+      out[i] = e[i] + o[i];
+      out[N - 1 - i] = e[i] - o[i];
     }
   }
 }
 
-void forward_pass(const int16_t* in, int in_step, int in_stride, int16_t* out, int out_step,
-                  int out_stride, int count, int log2n, bool dst, int shift) {
-  const int n = 1 << log2n, step = 32 >> log2n;
+// Forward 1-D transform of N samples x[i * step] into y[k].
+template <int N>
+void fwd_1d(const int32_t* x, int32_t* y) {
+  if constexpr (N == 4) {
+    const int32_t e0 = x[0] + x[3], e1 = x[1] + x[2], o0 = x[0] - x[3], o1 = x[1] - x[2];
+    y[0] = 64 * (e0 + e1);
+    y[2] = 64 * (e0 - e1);
+    y[1] = 83 * o0 + 36 * o1;
+    y[3] = 36 * o0 - 83 * o1;
+  } else {
+    int32_t e[N / 2], o[N / 2], ye[N / 2];
+    for (int i = 0; i < N / 2; ++i) {
+      e[i] = x[i] + x[N - 1 - i];
+      o[i] = x[i] - x[N - 1 - i];
+    }
+    fwd_1d<N / 2>(e, ye);
+    for (int k = 0; k < N / 2; ++k) y[2 * k] = ye[k];
+    for (int k = 1; k < N; k += 2) {
+      int32_t s = 0;
+      for (int i = 0; i < N / 2; ++i) s += basis<N>(k, i) * o[i];
+      y[k] = s;
+    }
+  }
+}
+
+template <int N>
+void inverse_2d(int16_t* coeff, int max_x, int max_y) {
+  int16_t tmp[N * N];
+  std::memset(tmp, 0, sizeof(tmp));
+  int32_t v[N];
+  for (int x = 0; x <= max_x; ++x) {
+    inv_1d<N>(coeff + x, N, max_y, v);
+    for (int y = 0; y < N; ++y) tmp[y * N + x] = sat16((static_cast<int64_t>(v[y]) + 64) >> 7);
+  }
+  for (int y = 0; y < N; ++y) {
+    inv_1d<N>(tmp + y * N, 1, max_x, v);
+    for (int x = 0; x < N; ++x) coeff[y * N + x] = sat16((static_cast<int64_t>(v[x]) + 2048) >> 12);
+  }
+}
+
+template <int N>
+void forward_2d(const int16_t* res, int16_t* coeff, int shift1, int shift2) {
+  int32_t tmp[N * N], in[N], out[N];
+  for (int y = 0; y < N; ++y) {
+    for (int i = 0; i < N; ++i) in[i] = res[y * N + i];
+    fwd_1d<N>(in, out);
+    for (int k = 0; k < N; ++k) tmp[k * N + y] = (out[k] + (1 << (shift1 - 1))) >> shift1;
+  }
+  for (int k = 0; k < N; ++k) {
+    fwd_1d<N>(tmp + k * N, out);
+    for (int j = 0; j < N; ++j)
+      coeff[j * N + k] = sat16((static_cast<int64_t>(out[j]) + (1 << (shift2 - 1))) >> shift2);
+  }
+}
+
+void dst_pass(const int16_t* in, int in_step, int in_stride, int16_t* out, int out_step,
+              int out_stride, bool inverse, int shift) {
   const int add = 1 << (shift - 1);
-  for (int v = 0; v < count; ++v) {
-    const int16_t* src = in + v * in_stride;
+  for (int v = 0; v < 4; ++v) {
+    const int16_t* s = in + v * in_stride;
     int16_t* d = out + v * out_stride;
-    for (int k = 0; k < n; ++k) {
+    for (int i = 0; i < 4; ++i) {
       int32_t sum = 0;
-      if (dst) {
-        for (int i = 0; i < n; ++i) sum += kDst4[k][i] * src[i * in_step];
-      } else {
-        const int8_t* b = kDct.m[k * step];
-        for (int i = 0; i < n; ++i) sum += b[i] * src[i * in_step];
-      }
-      d[k * out_step] = sat16((static_cast<int64_t>(sum) + add) >> shift);
+      for (int k = 0; k < 4; ++k) sum += (inverse ? kDst4[k][i] : kDst4[i][k]) * s[k * in_step];
+      d[i * out_step] = sat16((static_cast<int64_t>(sum) + add) >> shift);
     }
   }
 }
@@ -98,13 +162,26 @@ void dequantize(int16_t* coeff, int log2n, int qp, const uint8_t* factor) {
 }
 
 void inverse_transform(int16_t* coeff, int log2n, bool dst, int max_x, int max_y) {
-  const int n = 1 << log2n;
-  int16_t tmp[32 * 32];
-  // First stage: vertical 1-D transform of each column with nonzero coefficients.
-  std::memset(tmp, 0, sizeof(int16_t) * n * n);
-  inverse_pass(coeff, n, 1, tmp, n, 1, max_x + 1, log2n, dst, max_y, 7);
-  // Second stage: horizontal transform of each row; bdShift = 20 - BitDepth.
-  inverse_pass(tmp, 1, n, coeff, 1, n, n, log2n, dst, max_x, 12);
+  if (dst) {
+    int16_t tmp[16];
+    dst_pass(coeff, 4, 1, tmp, 4, 1, true, 7);
+    dst_pass(tmp, 1, 4, coeff, 1, 4, true, 12);
+    return;
+  }
+  switch (log2n) {
+    case 2:
+      inverse_2d<4>(coeff, max_x, max_y);
+      break;
+    case 3:
+      inverse_2d<8>(coeff, max_x, max_y);
+      break;
+    case 4:
+      inverse_2d<16>(coeff, max_x, max_y);
+      break;
+    default:
+      inverse_2d<32>(coeff, max_x, max_y);
+      break;
+  }
 }
 
 void inverse_transform_skip(int16_t* coeff, int log2n) {
@@ -115,11 +192,27 @@ void inverse_transform_skip(int16_t* coeff, int log2n) {
 }
 
 void forward_transform(const int16_t* residual, int16_t* coeff, int log2n, bool dst) {
-  const int n = 1 << log2n;
-  int16_t tmp[32 * 32];
   // Rows first (shift log2n - 1 for 8-bit), then columns (shift log2n + 6).
-  forward_pass(residual, 1, n, tmp, n, 1, n, log2n, dst, log2n - 1);
-  forward_pass(tmp, 1, n, coeff, n, 1, n, log2n, dst, log2n + 6);
+  if (dst) {
+    int16_t tmp[16];
+    dst_pass(residual, 1, 4, tmp, 4, 1, false, 1);
+    dst_pass(tmp, 1, 4, coeff, 4, 1, false, 8);
+    return;
+  }
+  switch (log2n) {
+    case 2:
+      forward_2d<4>(residual, coeff, 1, 8);
+      break;
+    case 3:
+      forward_2d<8>(residual, coeff, 2, 9);
+      break;
+    case 4:
+      forward_2d<16>(residual, coeff, 3, 10);
+      break;
+    default:
+      forward_2d<32>(residual, coeff, 4, 11);
+      break;
+  }
 }
 
 void forward_transform_skip(const int16_t* residual, int16_t* coeff, int log2n) {

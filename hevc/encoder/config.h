@@ -1,0 +1,57 @@
+// Encoder configuration, named after the HM configuration keys it mirrors.
+#pragma once
+
+#include <string>
+
+namespace hevc {
+
+struct EncoderConfig {
+  // Source and structure.
+  int width = 0, height = 0;      // SourceWidth / SourceHeight
+  double frame_rate = 25;         // FrameRate
+  int qp = 32;                    // QP
+  int intra_period = 1;           // IntraPeriod (1 = All-Intra)
+  int decoding_refresh_type = 0;  // DecodingRefreshType: 0 IDR first, then non-IRAP I pictures
+  // Partitioning.
+  int max_cu_size = 64;         // MaxCUWidth / MaxCUHeight
+  int max_partition_depth = 4;  // MaxPartitionDepth (64 -> 8)
+  int tu_log2_max = 5;          // QuadtreeTULog2MaxSize
+  int tu_log2_min = 2;          // QuadtreeTULog2MinSize
+  int tu_max_depth_intra = 3;   // QuadtreeTUMaxDepthIntra (levels of the RQT, HM counting)
+  int tu_max_depth_inter = 3;   // QuadtreeTUMaxDepthInter
+  // Coding tools.
+  bool rdoq = true;                       // RDOQ
+  bool rdoq_ts = true;                    // RDOQTS
+  bool transform_skip = true;             // TransformSkip
+  bool transform_skip_fast = true;        // TransformSkipFast
+  bool sign_hide = true;                  // SignHideFlag
+  bool strong_intra_smoothing = true;     // StrongIntraSmoothing
+  bool sao = true;                        // SAO
+  bool loop_filter_disable = false;       // LoopFilterDisable
+  bool loop_filter_offset_in_pps = true;  // LoopFilterOffsetInPPS
+  int beta_offset_div2 = 0;               // LoopFilterBetaOffset_div2
+  int tc_offset_div2 = 0;                 // LoopFilterTcOffset_div2
+  int cb_qp_offset = 0;                   // CbQpOffset
+  int cr_qp_offset = 0;                   // CrQpOffset
+  bool wpp = false;                       // WaveFrontSynchro
+  int hash = 1;                           // SEIDecodedPictureHash: 0 off, 1 MD5, 2 CRC, 3 checksum
+  // Decision effort (HM's fast-intra choices, documented in docs/encoder.md).
+  int rmd_candidates_small = 8;  // full-RD candidates after the rough decision, PUs <= 8x8
+  int rmd_candidates_large = 3;  // same for PUs >= 16x16
+  bool fast_rqt = true;          // candidates at one TU level, full RQT for the best mode only
+
+  int min_cu_log2() const {
+    int l = 0;
+    while ((1 << l) < max_cu_size) ++l;
+    return l - (max_partition_depth - 1);
+  }
+  int ctb_log2() const {
+    int l = 0;
+    while ((1 << l) < max_cu_size) ++l;
+    return l;
+  }
+  // Returns an empty string when the configuration is usable, else the reason.
+  std::string validate() const;
+};
+
+}  // namespace hevc

@@ -1,0 +1,355 @@
+#include "encoder.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "../deblock.h"
+#include "../nal.h"
+#include "../picture_hash.h"
+#include "../sao.h"
+#include "../sei.h"
+#include "../slice_header.h"
+#include "enc_picture.h"
+#include "sao_search.h"
+#include "search.h"
+
+namespace hevc {
+
+namespace {
+
+int level_idc_for(int64_t samples, double rate) {
+  struct L {
+    int idc;
+    int64_t ps;
+    double sr;
+  };
+  static const L kLevels[] = {
+      {30, 36864, 552960},          {60, 122880, 3686400},       {63, 245760, 7372800},
+      {90, 552960, 16588800},       {93, 983040, 33177600},      {120, 2228224, 66846720},
+      {123, 2228224, 133693440},    {150, 8912896, 267386880},   {153, 8912896, 534773760},
+      {156, 8912896, 1069547520},   {180, 35651584, 1069547520}, {183, 35651584, 2139095040},
+      {186, 35651584, 4278190080.0}};
+  for (const L& l : kLevels)
+    if (samples <= l.ps && samples * rate <= l.sr) return l.idc;
+  return 186;
+}
+
+}  // namespace
+
+std::string EncoderConfig::validate() const {
+  auto pow2 = [](int v) { return v > 0 && (v & (v - 1)) == 0; };
+  if (width <= 0 || height <= 0) return "the source width and height must be positive";
+  if (width % 2 || height % 2) return "4:2:0 input needs an even width and height";
+  if (static_cast<int64_t>(width) * height > kMaxLumaSamples)
+    return "the picture is larger than level 6.2 allows";
+  if (qp < 0 || qp > 51) return "QP must be in 0..51";
+  if (!(max_cu_size == 16 || max_cu_size == 32 || max_cu_size == 64))
+    return "MaxCUWidth must be 16, 32 or 64";
+  if (max_partition_depth < 1 || min_cu_log2() < 3)
+    return "MaxPartitionDepth gives a minimum CU below 8x8";
+  if (tu_log2_min < 2 || tu_log2_max > 5 || tu_log2_min > tu_log2_max)
+    return "QuadtreeTULog2MinSize/MaxSize must satisfy 2 <= min <= max <= 5";
+  if (tu_log2_max > ctb_log2()) return "QuadtreeTULog2MaxSize cannot exceed the CTU size";
+  if (tu_log2_min >= min_cu_log2())
+    return "QuadtreeTULog2MinSize must be below the minimum CU size";
+  if (tu_max_depth_intra < 1 || tu_max_depth_inter < 1)
+    return "QuadtreeTUMaxDepthIntra/Inter must be at least 1";
+  if (tu_max_depth_intra - 1 > ctb_log2() - tu_log2_min ||
+      tu_max_depth_inter - 1 > ctb_log2() - tu_log2_min)
+    return "QuadtreeTUMaxDepth is deeper than the CTU and the minimum TU size allow";
+  if (intra_period != 1)
+    return "only IntraPeriod 1 (All-Intra) is supported until inter coding lands";
+  if (hash < 0 || hash > 3) return "SEIDecodedPictureHash must be 0..3";
+  if (cb_qp_offset < -12 || cb_qp_offset > 12 || cr_qp_offset < -12 || cr_qp_offset > 12)
+    return "CbQpOffset/CrQpOffset must be in -12..12";
+  if (beta_offset_div2 < -6 || beta_offset_div2 > 6 || tc_offset_div2 < -6 || tc_offset_div2 > 6)
+    return "deblocking offsets must be in -6..6";
+  if (frame_rate <= 0) return "FrameRate must be positive";
+  if (rmd_candidates_small < 1 || rmd_candidates_small > 35 || rmd_candidates_large < 1 ||
+      rmd_candidates_large > 35)
+    return "the number of RD mode candidates must be in 1..35";
+  (void)pow2;
+  return "";
+}
+
+struct Encoder::Impl {
+  EncoderConfig cfg;
+  Vps vps;
+  Sps sps;
+  Pps pps;
+  EncPicture pic;
+  int frame_index = 0;
+
+  explicit Impl(const EncoderConfig& c) : cfg(c) {
+    const std::string err = cfg.validate();
+    if (!err.empty()) throw std::invalid_argument(err);
+    const int min_cu = 1 << cfg.min_cu_log2();
+    const int cw = (cfg.width + min_cu - 1) / min_cu * min_cu;
+    const int ch = (cfg.height + min_cu - 1) / min_cu * min_cu;
+    ProfileTierLevel ptl;
+    ptl.level_idc =
+        static_cast<uint8_t>(level_idc_for(static_cast<int64_t>(cw) * ch, cfg.frame_rate));
+    vps.ptl = ptl;
+    vps.max_dec_pic_buffering_minus1[0] = 0;
+    sps.ptl = ptl;
+    sps.width = static_cast<uint32_t>(cw);
+    sps.height = static_cast<uint32_t>(ch);
+    if (cw != cfg.width || ch != cfg.height) {
+      sps.conformance_window = 1;
+      sps.conf_win[1] = static_cast<uint32_t>((cw - cfg.width) / 2);
+      sps.conf_win[3] = static_cast<uint32_t>((ch - cfg.height) / 2);
+    }
+    sps.log2_max_poc_lsb_minus4 = 4;
+    sps.max_dec_pic_buffering_minus1[0] = 0;
+    sps.max_num_reorder[0] = 0;
+    sps.log2_min_cb_minus3 = static_cast<uint8_t>(cfg.min_cu_log2() - 3);
+    sps.log2_diff_max_min_cb = static_cast<uint8_t>(cfg.ctb_log2() - cfg.min_cu_log2());
+    sps.log2_min_tb_minus2 = static_cast<uint8_t>(cfg.tu_log2_min - 2);
+    sps.log2_diff_max_min_tb = static_cast<uint8_t>(cfg.tu_log2_max - cfg.tu_log2_min);
+    // HM counts RQT levels; the SPS counts splits.
+    sps.max_th_depth_intra = static_cast<uint8_t>(cfg.tu_max_depth_intra - 1);
+    sps.max_th_depth_inter = static_cast<uint8_t>(cfg.tu_max_depth_inter - 1);
+    sps.amp = 1;
+    sps.sao = cfg.sao;
+    sps.pcm = 0;
+    sps.st_rps.assign(1, ShortTermRps{});  // the empty set that intra pictures after the IDR use
+    sps.temporal_mvp = 0;
+    sps.strong_intra_smoothing = cfg.strong_intra_smoothing;
+    pps.sign_data_hiding = cfg.sign_hide;
+    pps.transform_skip = cfg.transform_skip;
+    pps.cb_qp_offset = cfg.cb_qp_offset;
+    pps.cr_qp_offset = cfg.cr_qp_offset;
+    pps.entropy_coding_sync = cfg.wpp;
+    pps.loop_filter_across_slices = 1;
+    if (cfg.loop_filter_disable || cfg.loop_filter_offset_in_pps) {
+      pps.deblocking_control_present = 1;
+      pps.deblocking_disabled = cfg.loop_filter_disable;
+      pps.beta_offset_div2 = cfg.beta_offset_div2;
+      pps.tc_offset_div2 = cfg.tc_offset_div2;
+    }
+    pic.sps = &sps;
+    pic.pps = &pps;
+    pic.cfg = &cfg;
+  }
+
+  void load_source(const Pel* y, int ys, const Pel* u, int us, const Pel* v, int vs) {
+    const int W = static_cast<int>(sps.width), H = static_cast<int>(sps.height);
+    pic.src.alloc(W, H);
+    const Pel* src[3] = {y, u, v};
+    const int strides[3] = {ys, us, vs};
+    for (int c = 0; c < 3; ++c) {
+      const int sh = c ? 1 : 0;
+      const int w = cfg.width >> sh, h = cfg.height >> sh;
+      Plane& p = pic.src.planes[c];
+      for (int j = 0; j < p.height; ++j) {
+        const Pel* s = src[c] + static_cast<ptrdiff_t>(std::min(j, h - 1)) * strides[c];
+        Pel* d = p.row(j);
+        std::memcpy(d, s, w);
+        // Padding repeats the last column and row, which keeps it cheap to code.
+        for (int i = w; i < p.width; ++i) d[i] = d[w - 1];
+      }
+    }
+  }
+
+  std::vector<uint8_t> write_slice(int nal_type, SliceHeader& hdr, SliceState& st) {
+    CodingInfo& info = pic.info;
+    const PicGeometry& g = info.geo();
+    CabacWriter cw;
+    cw.start();
+    ContextSet ctx, wpp;
+    ctx.init(pic.type, false, pic.qp);
+    CoeffSink sink{pic, {}};
+    CtuCoder<CabacWriter, CoeffSink> coder(cw, ctx, sink, st);
+    std::vector<size_t> substream_end;
+    for (int rs = 0; rs < g.num_ctb; ++rs) {
+      const int rx = rs % g.w_ctb, ry = rs / g.w_ctb;
+      if (pps.entropy_coding_sync && rx == 0 && ry > 0) {
+        if (g.w_ctb > 1)
+          ctx = wpp;
+        else
+          ctx.init(pic.type, false, pic.qp);
+      }
+      st.ctb_addr_rs = rs;
+      st.qp_prev = st.qp_y = pic.qp;
+      if (hdr.sao_luma || hdr.sao_chroma) coder.sao(rx, ry);
+      coder.coding_quadtree(rx << g.ctb_log2, ry << g.ctb_log2, g.ctb_log2, 0);
+      const bool last = rs == g.num_ctb - 1;
+      cw.terminate(last ? 1 : 0);
+      if (pps.entropy_coding_sync && rx == 1) wpp = ctx;
+      if (!last && pps.entropy_coding_sync && (rs + 1) % g.w_ctb == 0) {
+        cw.terminate(1);  // end_of_subset_one_bit
+        cw.finish_alignment();
+        substream_end.push_back(cw.out().size());
+        cw.start();
+      }
+    }
+    cw.finish_alignment();
+    std::vector<uint8_t> data = std::move(cw.out());
+    // Entry points count the emulation prevention bytes each substream will carry.
+    hdr.entry_point_offset_minus1.clear();
+    size_t begin = 0;
+    uint32_t max_off = 0;
+    for (size_t end : substream_end) {
+      int zeros = 0;
+      uint32_t epb = 0;
+      for (size_t i = begin; i < end; ++i) {
+        if (zeros >= 2 && data[i] <= 3) {
+          ++epb;
+          zeros = 0;
+        }
+        zeros = data[i] == 0 ? zeros + 1 : 0;
+      }
+      const uint32_t off = static_cast<uint32_t>(end - begin) + epb;
+      hdr.entry_point_offset_minus1.push_back(off - 1);
+      max_off = std::max(max_off, off - 1);
+      begin = end;
+    }
+    hdr.offset_len_minus1 = static_cast<uint32_t>(std::max(1, ceil_log2(max_off + 1)) - 1);
+    BitWriter w;
+    write_slice_header(w, nal_type, sps, pps, hdr);
+    std::vector<uint8_t> rbsp = w.take();
+    rbsp.insert(rbsp.end(), data.begin(), data.end());
+    return rbsp;
+  }
+
+  EncodedFrame encode(const Pel* y, int ys, const Pel* u, int us, const Pel* v, int vs) {
+    auto t0 = std::chrono::steady_clock::now();
+    EncodedFrame out;
+    const int poc = frame_index++;
+    const int nal_type = poc == 0 ? IDR_W_RADL : TRAIL_R;
+    load_source(y, ys, u, us, v, vs);
+    pic.type = SliceType::I;
+    pic.qp = cfg.qp;
+    pic.qp_c[0] = cfg.qp;
+    pic.qp_c[1] = chroma_qp_y_to_c(cfg.qp, cfg.cb_qp_offset);
+    pic.qp_c[2] = chroma_qp_y_to_c(cfg.qp, cfg.cr_qp_offset);
+    pic.rd = RdParams::for_qp(cfg.qp, pic.qp_c[1], pic.qp_c[2]);
+    const int W = static_cast<int>(sps.width), H = static_cast<int>(sps.height);
+    pic.rec.alloc(W, H);
+    pic.info.init(sps, pps);
+    for (int c = 0; c < 3; ++c)
+      pic.coef[c].assign(static_cast<size_t>(pic.rec.planes[c].width) * pic.rec.planes[c].height,
+                         0);
+    CodingInfo& info = pic.info;
+    SliceFilterInfo sf;
+    sf.deblocking_disabled = pps.deblocking_disabled;
+    sf.lf_across_slices = 1;
+    sf.sao_luma = sf.sao_chroma = sps.sao;
+    sf.beta_offset_div2 = static_cast<int8_t>(pps.beta_offset_div2);
+    sf.tc_offset_div2 = static_cast<int8_t>(pps.tc_offset_div2);
+    info.slice_filters_.assign(1, sf);
+    std::fill(info.ctb_slice_.begin(), info.ctb_slice_.end(), 0);
+    SliceState st;
+    st.sps = &sps;
+    st.pps = &pps;
+    st.info = &info;
+    st.slice_type = pic.type;
+    st.slice_qp = st.qp_prev = st.qp_y = st.qp_pred = pic.qp;
+    st.sao_luma = st.sao_chroma = sps.sao;
+    st.slice_addr_rs = 0;
+
+    // Mode decision and reconstruction, CTU by CTU.
+    const PicGeometry& g = info.geo();
+    IntraSearch search(pic, st);
+    ContextSet ctx, wpp;
+    ctx.init(pic.type, false, pic.qp);
+    for (int rs = 0; rs < g.num_ctb; ++rs) {
+      const int rx = rs % g.w_ctb, ry = rs / g.w_ctb;
+      if (pps.entropy_coding_sync && rx == 0 && ry > 0) {
+        if (g.w_ctb > 1)
+          ctx = wpp;
+        else
+          ctx.init(pic.type, false, pic.qp);
+      }
+      st.ctb_addr_rs = rs;
+      search.compress_ctu(rx, ry, ctx);
+      if (pps.entropy_coding_sync && rx == 1) wpp = ctx;
+    }
+
+    // In-loop filters.
+    if (!pps.deblocking_disabled) {
+      DeblockParams dp{&sps, &pps, &info};
+      deblock_picture(dp, pic.rec);
+    }
+    SliceHeader hdr;
+    hdr.slice_type = static_cast<uint32_t>(pic.type);
+    hdr.poc_lsb = static_cast<uint32_t>(poc) & ((1u << sps.log2_max_poc_lsb()) - 1);
+    hdr.st_rps_sps_flag = 1;
+    hdr.qp_delta = pic.qp - 26 - pps.init_qp_minus26;
+    hdr.deblocking_disabled = pps.deblocking_disabled;
+    hdr.lf_across_slices = 1;
+    if (sps.sao) {
+      Frame deblocked = pic.rec;
+      auto used = sao_decide(pic, deblocked, st);
+      hdr.sao_luma = used.first;
+      hdr.sao_chroma = used.second;
+      info.slice_filters_[0].sao_luma = hdr.sao_luma;
+      info.slice_filters_[0].sao_chroma = hdr.sao_chroma;
+      st.sao_luma = hdr.sao_luma;
+      st.sao_chroma = hdr.sao_chroma;
+      if (!hdr.sao_luma || !hdr.sao_chroma) {
+        for (auto& sp : info.sao_) {
+          if (!hdr.sao_luma) sp.type[0] = 0;
+          if (!hdr.sao_chroma) sp.type[1] = sp.type[2] = 0;
+        }
+      }
+      sao_picture(sps, pps, info, deblocked, pic.rec);
+    }
+
+    // The access unit.
+    std::vector<uint8_t>& au = out.bytes;
+    if (poc == 0 || is_irap(nal_type)) {
+      write_nal(au, VPS_NUT, 0, write_vps(vps));
+      write_nal(au, SPS_NUT, 0, write_sps(sps));
+      write_nal(au, PPS_NUT, 0, write_pps(pps));
+    }
+    if (std::getenv("HEVC_DEBUG_EST")) {
+      ContextSet c;
+      c.init(pic.type, false, pic.qp);
+      CabacCounter cnt;
+      CoeffSink sink{pic, {}};
+      CtuCoder<CabacCounter, CoeffSink> coder(cnt, c, sink, st);
+      for (int rs = 0; rs < g.num_ctb; ++rs) {
+        st.ctb_addr_rs = rs;
+        if (hdr.sao_luma || hdr.sao_chroma) coder.sao(rs % g.w_ctb, rs / g.w_ctb);
+        coder.coding_quadtree((rs % g.w_ctb) << g.ctb_log2, (rs / g.w_ctb) << g.ctb_log2,
+                              g.ctb_log2, 0);
+      }
+      std::fprintf(stderr, "estimated slice data bits %.0f\n", cnt.bits() / 32768.0);
+    }
+    write_nal(au, static_cast<uint8_t>(nal_type), 0, write_slice(nal_type, hdr, st));
+    if (cfg.hash) {
+      const HashType ht =
+          cfg.hash == 1 ? HashType::MD5 : (cfg.hash == 2 ? HashType::CRC : HashType::Checksum);
+      write_nal(au, SUFFIX_SEI_NUT, 0, write_hash_sei(frame_hash(ht, pic.rec)));
+    }
+    out.poc = poc;
+    out.slice_type = 'I';
+    out.qp = pic.qp;
+    out.bits = au.size() * 8;
+    for (int c = 0; c < 3; ++c) {
+      const int sh = c ? 1 : 0;
+      const Plane& a = pic.src.planes[c];
+      const Plane& b = pic.rec.planes[c];
+      out.sse[c] = sse_block(a.buf.data(), a.stride, b.buf.data(), b.stride, cfg.width >> sh,
+                             cfg.height >> sh);
+    }
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+  }
+};
+
+Encoder::Encoder(const EncoderConfig& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+Encoder::~Encoder() = default;
+EncodedFrame Encoder::encode(const Pel* y, int ys, const Pel* u, int us, const Pel* v, int vs) {
+  return impl_->encode(y, ys, u, us, v, vs);
+}
+const Frame& Encoder::recon() const { return impl_->pic.rec; }
+const Sps& Encoder::sps() const { return impl_->sps; }
+const Pps& Encoder::pps() const { return impl_->pps; }
+
+}  // namespace hevc

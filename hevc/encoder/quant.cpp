@@ -1,0 +1,368 @@
+#include "quant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "../residual_ctx.h"
+#include "../scan.h"
+
+namespace hevc {
+
+namespace {
+
+const int kQuantScale[6] = {26214, 23302, 20560, 18396, 16384, 14564};
+constexpr double kInf = std::numeric_limits<double>::max();
+
+struct Geometry {
+  int n, log2n, nsb;
+  const std::vector<ScanPos>* sc4;
+  const std::vector<ScanPos>* scs;
+  int blkpos(int pos) const {
+    const ScanPos& s = (*scs)[pos >> 4];
+    const ScanPos& p = (*sc4)[pos & 15];
+    return ((s.y << 2) + p.y) * n + (s.x << 2) + p.x;
+  }
+};
+
+// Level-coding state in front of one coefficient (the syntax's greater1/greater2/Rice state).
+struct LevelState {
+  int gt1_ctx;  // ctxSet * 4 + min(3, greater1Ctx) (+16 for chroma): context of its gt1 flag
+  int gt2_ctx;  // ctxSet (+4 for chroma)
+  int c1_idx;   // greater1 flags already coded in the sub-block
+  int c2_idx;   // greater2 flags already coded in the sub-block
+  int rice;
+};
+
+// Bits (1/32768) of a nonzero level's gt1/gt2/remaining/sign coding.
+uint32_t level_bits(const ContextSet& cs, const LevelState& s, int level) {
+  uint32_t bits = kBitScale;  // sign
+  if (s.c1_idx < 8) {
+    const uint8_t g1 = cs.s[kCtxGt1 + s.gt1_ctx];
+    if (level == 1) return bits + bin_cost(g1, 0);
+    bits += bin_cost(g1, 1);
+    if (s.c2_idx < 1) {
+      const uint8_t g2 = cs.s[kCtxGt2 + s.gt2_ctx];
+      if (level == 2) return bits + bin_cost(g2, 0);
+      return bits + bin_cost(g2, 1) +
+             kBitScale * remaining_bins(static_cast<uint32_t>(level - 3), s.rice);
+    }
+    return bits + kBitScale * remaining_bins(static_cast<uint32_t>(level - 2), s.rice);
+  }
+  return bits + kBitScale * remaining_bins(static_cast<uint32_t>(level - 1), s.rice);
+}
+
+// Sign data hiding (applied per 4x4 sub-block): makes the parity of the sum of levels carry the
+// sign of the first nonzero coefficient by changing the one level whose change costs least.
+// Rate change (1/32768 bits) of moving a coefficient's level up or down by one.
+struct RateDelta {
+  const ContextSet* cs = nullptr;  // null: distortion-only decisions (no RDOQ)
+  const LevelState* state = nullptr;
+  const uint8_t* sig = nullptr;  // sig_coeff_flag context state per block position
+  int32_t up(int bp, int level) const {
+    if (!cs) return 0;
+    const LevelState& st = state[bp];
+    if (level == 0)
+      return static_cast<int32_t>(bin_cost(sig[bp], 1)) -
+             static_cast<int32_t>(bin_cost(sig[bp], 0)) +
+             static_cast<int32_t>(level_bits(*cs, st, 1));
+    return static_cast<int32_t>(level_bits(*cs, st, level + 1)) -
+           static_cast<int32_t>(level_bits(*cs, st, level));
+  }
+  int32_t down(int bp, int level) const {
+    if (!cs) return 0;
+    const LevelState& st = state[bp];
+    const int32_t cur = static_cast<int32_t>(level_bits(*cs, st, level));
+    if (level == 1)
+      return static_cast<int32_t>(bin_cost(sig[bp], 0)) -
+             static_cast<int32_t>(bin_cost(sig[bp], 1)) - cur;
+    return static_cast<int32_t>(level_bits(*cs, st, level - 1)) - cur;
+  }
+};
+
+void hide_signs(const QuantJob& job, const Geometry& g, const int64_t* level_double, int qbits,
+                double err_scale, const RateDelta& rate, int16_t* lv) {
+  const int total = g.n * g.n;
+  int last = -1;
+  for (int pos = total - 1; pos >= 0; --pos)
+    if (lv[g.blkpos(pos)]) {
+      last = pos;
+      break;
+    }
+  if (last < 0) return;
+  const double lambda = job.lambda / kBitScale;
+  for (int sb = last >> 4; sb >= 0; --sb) {
+    int first_nz = -1, last_nz = -1, sum = 0;
+    for (int p = 0; p < 16; ++p) {
+      const int pos = sb * 16 + p;
+      const int v = lv[g.blkpos(pos)];
+      if (!v) continue;
+      if (first_nz < 0) first_nz = p;
+      last_nz = p;
+      sum += std::abs(v);
+    }
+    if (first_nz < 0 || last_nz - first_nz < 4) continue;
+    const bool neg = lv[g.blkpos(sb * 16 + first_nz)] < 0;
+    if ((sum & 1) == static_cast<int>(neg)) continue;
+    double best = kInf;
+    int best_pos = -1, best_dir = 0;
+    const int end = (sb == (last >> 4)) ? last_nz : 15;
+    for (int p = end; p >= 0; --p) {
+      const int pos = sb * 16 + p;
+      const int bp = g.blkpos(pos);
+      const int a = std::abs(lv[bp]);
+      const int64_t ld = level_double[bp];
+      auto err = [&](int l) {
+        const double d = static_cast<double>(ld - (static_cast<int64_t>(l) << qbits));
+        return d * d * err_scale;
+      };
+      const double e0 = err(a);
+      // Up by one.
+      if (a < 32767) {
+        const bool src_neg = job.coef[bp] < 0;
+        if (!(a == 0 && p < first_nz && src_neg != neg)) {
+          const double c = err(a + 1) - e0 + lambda * rate.up(bp, a);
+          if (c < best) {
+            best = c;
+            best_pos = bp;
+            best_dir = 1;
+          }
+        }
+      }
+      // Down by one (never the first nonzero to zero: that would move the hidden sign).
+      if (a > 0 && !(a == 1 && p == first_nz) && !(a == 1 && sb == (last >> 4) && p == last_nz)) {
+        const double c = err(a - 1) - e0 + lambda * rate.down(bp, a);
+        if (c < best) {
+          best = c;
+          best_pos = bp;
+          best_dir = -1;
+        }
+      }
+    }
+    if (best_pos < 0) continue;
+    const int a = std::abs(lv[best_pos]) + best_dir;
+    const bool src_neg = lv[best_pos] != 0 ? lv[best_pos] < 0 : job.coef[best_pos] < 0;
+    lv[best_pos] = static_cast<int16_t>(src_neg ? -a : a);
+  }
+}
+
+}  // namespace
+
+int quantize(const QuantJob& job, int16_t* lv) {
+  Geometry g;
+  g.log2n = job.log2n;
+  g.n = 1 << job.log2n;
+  g.nsb = 1 << (job.log2n - 2);
+  g.sc4 = &scan_order(2, job.scan_idx);
+  g.scs = &scan_order(job.log2n - 2, job.scan_idx);
+  const int total = g.n * g.n;
+  const int ts = 7 - job.log2n;  // transform shift for 8-bit video
+  const int q = kQuantScale[job.qp % 6];
+  const int qbits = 14 + job.qp / 6 + ts;
+  const double err_scale = std::ldexp(1.0 / (static_cast<double>(q) * q), -2 * ts);
+
+  int64_t level_double[32 * 32];
+  int max_abs[32 * 32];
+  int last_init = -1;
+  for (int i = 0; i < total; ++i) {
+    level_double[i] = static_cast<int64_t>(std::abs(job.coef[i])) * q;
+    max_abs[i] = static_cast<int>(
+        std::min<int64_t>(32767, (level_double[i] + (int64_t{1} << (qbits - 1))) >> qbits));
+  }
+  std::memset(lv, 0, sizeof(int16_t) * total);
+
+  if (!job.rdoq || !job.ctx) {
+    const int64_t offset = int64_t{job.intra ? 171 : 85} << (qbits - 9);
+    int nz = 0;
+    for (int i = 0; i < total; ++i) {
+      const int a = static_cast<int>(std::min<int64_t>(32767, (level_double[i] + offset) >> qbits));
+      lv[i] = static_cast<int16_t>(job.coef[i] < 0 ? -a : a);
+      nz += a != 0;
+    }
+    if (job.sign_hide && nz >= 2)
+      hide_signs(job, g, level_double, qbits, err_scale, RateDelta{}, lv);
+    nz = 0;
+    for (int i = 0; i < total; ++i) nz += lv[i] != 0;
+    return nz;
+  }
+
+  // ---- RDOQ ----
+  const ContextSet& cs = *job.ctx;
+  const int cidx = job.cidx;
+  const double lambda = job.lambda / kBitScale;
+  for (int pos = total - 1; pos >= 0; --pos)
+    if (max_abs[g.blkpos(pos)] > 0) {
+      last_init = pos;
+      break;
+    }
+  if (last_init < 0) return 0;
+
+  double cost_coef[32 * 32], cost_zero[32 * 32], cost_sig[32 * 32];
+  LevelState states[32 * 32];
+  uint8_t sig_state[32 * 32];
+  double csbf_cost[64] = {0};
+  uint8_t coded_sb[64] = {0};
+  const int sig_base = kCtxSig + (cidx ? 27 : 0);
+  const int last_sb = last_init >> 4;
+  int prev_c1 = 1;
+  bool first_sb = true;
+  for (int sb = last_sb; sb >= 0; --sb) {
+    const ScanPos& s = (*g.scs)[sb];
+    int prev_csbf = 0;
+    if (s.x < g.nsb - 1) prev_csbf |= coded_sb[s.y * g.nsb + s.x + 1];
+    if (s.y < g.nsb - 1) prev_csbf |= coded_sb[(s.y + 1) * g.nsb + s.x] << 1;
+    int ctx_set = (sb == 0 || cidx > 0) ? 0 : 2;
+    if (!first_sb && prev_c1 == 0) ++ctx_set;
+    int c1 = 1, c1_idx = 0, c2_idx = 0, rice = 0;
+    bool any_gt1_coded = false;
+    double sb_coded = 0, sb_zero = 0;
+    int nz_in_sb = 0;
+    for (int p = 15; p >= 0; --p) {
+      const int pos = sb * 16 + p;
+      const int bp = g.blkpos(pos);
+      cost_zero[bp] = static_cast<double>(level_double[bp]) * level_double[bp] * err_scale;
+      if (pos > last_init) {
+        cost_coef[bp] = cost_zero[bp];
+        cost_sig[bp] = 0;
+        continue;
+      }
+      const ScanPos& pp = (*g.sc4)[p];
+      const int xc = (s.x << 2) + pp.x, yc = (s.y << 2) + pp.y;
+      const uint8_t sig = cs.s[sig_base + sig_ctx(g.log2n, cidx, xc, yc, prev_csbf, job.scan_idx)];
+      LevelState st{ctx_set * 4 + std::min(3, c1) + (cidx ? 16 : 0), ctx_set + (cidx ? 4 : 0),
+                    c1_idx, c2_idx, rice};
+      const bool is_last = pos == last_init;
+      const int ma = max_abs[bp];
+      auto err = [&](int l) {
+        const double d = static_cast<double>(level_double[bp] - (static_cast<int64_t>(l) << qbits));
+        return d * d * err_scale;
+      };
+      int best_l = 0;
+      double best = kInf, best_sig = 0;
+      if (!is_last) {
+        best = cost_zero[bp] + lambda * bin_cost(sig, 0);
+        best_sig = lambda * bin_cost(sig, 0);
+      }
+      const double sig1 = is_last ? 0 : lambda * bin_cost(sig, 1);
+      for (int l = ma; l >= std::max(1, ma - 1); --l) {
+        const double c = err(l) + sig1 + lambda * level_bits(cs, st, l);
+        if (c < best) {
+          best = c;
+          best_l = l;
+          best_sig = sig1;
+        }
+      }
+      states[bp] = st;
+      sig_state[bp] = sig;
+      cost_coef[bp] = best;
+      cost_sig[bp] = best_sig;
+      lv[bp] = static_cast<int16_t>(best_l);
+      sb_coded += best;
+      sb_zero += cost_zero[bp];
+      if (best_l > 0) {
+        ++nz_in_sb;
+        const int base = c1_idx < 8 ? (c2_idx < 1 ? 3 : 2) : 1;
+        if (best_l >= base && best_l > 3 * (1 << rice)) rice = std::min(rice + 1, 4);
+        if (c1_idx < 8) {
+          any_gt1_coded = true;
+          if (best_l > 1) {
+            c1 = 0;
+            if (c2_idx < 1) ++c2_idx;
+          } else if (c1 > 0) {
+            ++c1;
+          }
+          ++c1_idx;
+        }
+      }
+    }
+    // Coded sub-block flag decision for the sub-blocks that carry one.
+    if (sb > 0 && sb < last_sb) {
+      const int cs_inc = std::min(prev_csbf & 1, 1) + ((prev_csbf >> 1) & 1);
+      const uint8_t csbf_ctx = cs.s[kCtxCsbf + std::min(cs_inc, 1) + (cidx ? 2 : 0)];
+      const double coded = sb_coded + lambda * bin_cost(csbf_ctx, 1);
+      const double zero = sb_zero + lambda * bin_cost(csbf_ctx, 0);
+      if (nz_in_sb == 0 || zero < coded) {
+        for (int p = 0; p < 16; ++p) {
+          const int bp = g.blkpos(sb * 16 + p);
+          lv[bp] = 0;
+          cost_coef[bp] = cost_zero[bp];
+          cost_sig[bp] = 0;
+        }
+        csbf_cost[sb] = lambda * bin_cost(csbf_ctx, 0);
+        nz_in_sb = 0;
+      } else {
+        csbf_cost[sb] = lambda * bin_cost(csbf_ctx, 1);
+      }
+    }
+    coded_sb[s.y * g.nsb + s.x] = nz_in_sb > 0 || sb == 0 || sb == last_sb;
+    if (any_gt1_coded) {
+      prev_c1 = c1;
+      first_sb = false;
+    }
+  }
+
+  // Last position decision: cost with the last coefficient at each candidate position.
+  int offs, shift;
+  last_ctx(g.log2n, cidx, offs, shift);
+  const int cmax = (g.log2n << 1) - 1;
+  auto prefix_bits = [&](int prefix, int base) {
+    uint32_t b = 0;
+    for (int i = 0; i < prefix; ++i) b += bin_cost(cs.s[base + offs + (i >> shift)], 1);
+    if (prefix < cmax) b += bin_cost(cs.s[base + offs + (prefix >> shift)], 0);
+    if (prefix > 3) b += kBitScale * ((prefix >> 1) - 1);
+    return b;
+  };
+  double uncoded = 0;
+  for (int pos = 0; pos <= last_init; ++pos) uncoded += cost_zero[g.blkpos(pos)];
+  double cbf0 = 0, cbf1 = 0;
+  if (job.cbf_ctx >= 0) {
+    cbf0 = lambda * bin_cost(cs.s[job.cbf_ctx], 0);
+    cbf1 = lambda * bin_cost(cs.s[job.cbf_ctx], 1);
+  }
+  double best = uncoded + cbf0;
+  int best_last = -1;
+  double acc_coef = 0, acc_zero = 0, acc_csbf = 0;
+  int cur_sb = -1;
+  for (int pos = 0; pos <= last_init; ++pos) {
+    const int sb = pos >> 4;
+    if (sb != cur_sb) {
+      if (cur_sb > 0) acc_csbf += csbf_cost[cur_sb];
+      cur_sb = sb;
+    }
+    const int bp = g.blkpos(pos);
+    acc_coef += cost_coef[bp];
+    acc_zero += cost_zero[bp];
+    if (!lv[bp]) continue;
+    const ScanPos& s = (*g.scs)[sb];
+    const ScanPos& p = (*g.sc4)[pos & 15];
+    uint32_t x = (s.x << 2) + p.x, y = (s.y << 2) + p.y;
+    if (job.scan_idx == 2) std::swap(x, y);
+    const double lb =
+        lambda * (prefix_bits(last_prefix(x), kCtxLastX) + prefix_bits(last_prefix(y), kCtxLastY));
+    const double c = acc_coef - cost_sig[bp] + (uncoded - acc_zero) + acc_csbf + lb + cbf1;
+    if (c < best) {
+      best = c;
+      best_last = pos;
+    }
+  }
+  for (int pos = best_last + 1; pos <= last_init; ++pos) lv[g.blkpos(pos)] = 0;
+  int nz = 0;
+  for (int i = 0; i < total; ++i) {
+    if (job.coef[i] < 0) lv[i] = static_cast<int16_t>(-lv[i]);
+    nz += lv[i] != 0;
+  }
+  if (job.sign_hide && nz >= 2) {
+    RateDelta rd;
+    rd.cs = &cs;
+    rd.state = states;
+    rd.sig = sig_state;
+    hide_signs(job, g, level_double, qbits, err_scale, rd, lv);
+    nz = 0;
+    for (int i = 0; i < total; ++i) nz += lv[i] != 0;
+  }
+  return nz;
+}
+
+}  // namespace hevc

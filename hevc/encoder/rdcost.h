@@ -1,0 +1,35 @@
+// Rate-distortion cost helpers of the encoder: lambda per QP, chroma weighting, distortion
+// measures (SSE for RD decisions, Hadamard SATD for the rough intra mode decision).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "../common.h"
+
+namespace hevc {
+
+struct RdParams {
+  double lambda = 1;                    // for SSE + lambda * bits
+  double sqrt_lambda = 1;               // for SATD + sqrt_lambda * bits
+  double chroma_weight[3] = {1, 1, 1};  // distortion weight per component
+  // Intra pictures use 0.57 * 2^((QP - 12) / 3), the reference encoder's choice for I slices.
+  static RdParams for_qp(int qp, int qp_cb, int qp_cr, double qp_factor = 0.57) {
+    RdParams r;
+    r.lambda = qp_factor * std::pow(2.0, (qp - 12) / 3.0);
+    r.sqrt_lambda = std::sqrt(r.lambda);
+    r.chroma_weight[1] = std::pow(2.0, (qp - qp_cb) / 3.0);
+    r.chroma_weight[2] = std::pow(2.0, (qp - qp_cr) / 3.0);
+    return r;
+  }
+  double bits_cost(uint64_t frac_bits) const {
+    return lambda * static_cast<double>(frac_bits) / 32768.0;
+  }
+};
+
+uint64_t sse_block(const Pel* a, int as, const Pel* b, int bs, int w, int h);
+// Sum of absolute Hadamard-transformed differences over an n x n block (n >= 4), normalised
+// per 4x4 / 8x8 sub-transform as the reference encoder does.
+uint32_t satd_block(const Pel* org, int os, const Pel* pred, int ps, int n);
+
+}  // namespace hevc

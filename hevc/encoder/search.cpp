@@ -1,0 +1,508 @@
+#include "search.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "../intra.h"
+#include "../residual_ctx.h"
+#include "../transform.h"
+#include "quant.h"
+
+namespace hevc {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::max();
+using Counter = CtuCoder<CabacCounter, CoeffSink>;
+
+}  // namespace
+
+// A square luma area and its chroma: reconstruction, levels and block info.
+struct IntraSearch::Area {
+  int x = 0, y = 0, w = 0, h = 0;
+  std::vector<Pel> rec[3];
+  std::vector<int16_t> coef[3];
+  std::vector<BlockInfo> info;
+  void save(EncPicture& p, int x0, int y0, int size) {
+    x = x0;
+    y = y0;
+    w = std::min(size, p.rec.planes[0].width - x0);
+    h = std::min(size, p.rec.planes[0].height - y0);
+    for (int c = 0; c < 3; ++c) {
+      const int sh = c ? 1 : 0, cw = w >> sh, ch = h >> sh, cx = x >> sh, cy = y >> sh;
+      rec[c].resize(static_cast<size_t>(cw) * ch);
+      coef[c].resize(static_cast<size_t>(cw) * ch);
+      const Plane& pl = p.rec.planes[c];
+      for (int j = 0; j < ch; ++j) {
+        std::memcpy(&rec[c][j * cw], pl.row(cy + j) + cx, cw);
+        std::memcpy(&coef[c][j * cw], p.coef_at(c, cx, cy + j), sizeof(int16_t) * cw);
+      }
+    }
+    info.clear();
+    for (int j = 0; j < h; j += 4)
+      for (int i = 0; i < w; i += 4) info.push_back(p.info.blk(x + i, y + j));
+  }
+  void restore(EncPicture& p) const {
+    for (int c = 0; c < 3; ++c) {
+      const int sh = c ? 1 : 0, cw = w >> sh, ch = h >> sh, cx = x >> sh, cy = y >> sh;
+      Plane& pl = p.rec.planes[c];
+      for (int j = 0; j < ch; ++j) {
+        std::memcpy(pl.row(cy + j) + cx, &rec[c][j * cw], cw);
+        std::memcpy(p.coef_at(c, cx, cy + j), &coef[c][j * cw], sizeof(int16_t) * cw);
+      }
+    }
+    size_t k = 0;
+    for (int j = 0; j < h; j += 4)
+      for (int i = 0; i < w; i += 4) p.info.blk(x + i, y + j) = info[k++];
+  }
+};
+
+IntraSearch::IntraSearch(EncPicture& pic, SliceState& st)
+    : pic_(pic), st_(st), sps_(*pic.sps), pps_(*pic.pps), cfg_(*pic.cfg), sink_{pic, {}} {
+  for (int i = 0; i < 8; ++i) {
+    cu_store_.push_back(std::make_unique<Area>());
+    tu_store_.push_back(std::make_unique<Area>());
+    chroma_store_.push_back(std::make_unique<Area>());
+  }
+}
+
+IntraSearch::~IntraSearch() = default;
+
+void IntraSearch::compress_ctu(int rx, int ry, ContextSet& ctx) {
+  compress_cu(rx << sps_.ctb_log2(), ry << sps_.ctb_log2(), sps_.ctb_log2(), 0, ctx);
+}
+
+double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx) {
+  const int size = 1 << log2;
+  const int W = pic_.info.geo().width, H = pic_.info.geo().height;
+  const bool inside = x0 + size <= W && y0 + size <= H;
+  const bool can_split = log2 > sps_.min_cb_log2();
+  const ContextSet in = ctx;
+  double best = kInf;
+  if (inside) {
+    ContextSet c = in;
+    double cost = intra_cu(x0, y0, log2, depth, c, 0);
+    if (log2 == sps_.min_cb_log2() && log2 - 1 >= sps_.min_tb_log2()) {
+      cu_store_[depth]->save(pic_, x0, y0, size);
+      ContextSet c2 = in;
+      const double cost2 = intra_cu(x0, y0, log2, depth, c2, 3);
+      if (cost2 < cost) {
+        cost = cost2;
+        c = c2;
+      } else {
+        cu_store_[depth]->restore(pic_);
+      }
+    }
+    best = cost;
+    ctx = c;
+    if (can_split) cu_store_[depth]->save(pic_, x0, y0, size);
+  }
+  if (can_split) {
+    ContextSet c = in;
+    double cost = 0;
+    if (inside) {
+      CabacCounter cnt;
+      Counter coder(cnt, c, sink_, st_);
+      coder.split_cu_flag(x0, y0, depth, 1);
+      cost += pic_.rd.bits_cost(cnt.bits());
+    }
+    const int h = size >> 1;
+    for (int k = 0; k < 4 && cost < best; ++k) {
+      const int xs = x0 + (k & 1) * h, ys = y0 + (k >> 1) * h;
+      if (xs < W && ys < H) cost += compress_cu(xs, ys, log2 - 1, depth + 1, c);
+    }
+    if (cost < best) {
+      best = cost;
+      ctx = c;
+    } else if (inside) {
+      cu_store_[depth]->restore(pic_);
+    }
+  }
+  return best;
+}
+
+double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part) {
+  const int size = 1 << log2;
+  BlockInfo b;
+  b.cu_log2 = b.tu_log2 = static_cast<uint8_t>(log2);
+  b.pred_mode = static_cast<uint8_t>(PredMode::Intra);
+  b.part_mode = static_cast<uint8_t>(part);
+  b.qp = static_cast<int8_t>(pic_.qp);
+  b.chroma_syntax = 4;
+  pic_.info.fill(x0, y0, size, size, b);
+  ContextSet run = ctx;
+  if (part == 0) {
+    luma_pu(x0, y0, log2, log2, 0, run);
+  } else {
+    const int h = size >> 1;
+    for (int k = 0; k < 4; ++k)
+      luma_pu(x0 + (k & 1) * h, y0 + (k >> 1) * h, log2 - 1, log2, 3, run);
+  }
+  const Plane& so = pic_.src.planes[0];
+  const Plane& ro = pic_.rec.planes[0];
+  const uint64_t d_luma =
+      sse_block(so.row(y0) + x0, so.stride, ro.row(y0) + x0, ro.stride, size, size);
+  const bool can_split = log2 > sps_.min_cb_log2();
+  // Chroma: full RD over the five candidates, each scored with the exact bits of the whole CU.
+  double best = kInf;
+  int best_syntax = 4;
+  ContextSet best_ctx = ctx;
+  Area* store = chroma_store_[depth].get();
+  for (int syntax : {4, 0, 1, 2, 3}) {
+    pic_.info.for_each(x0, y0, size, size,
+                       [&](BlockInfo& bi) { bi.chroma_syntax = static_cast<uint8_t>(syntax); });
+    const uint64_t dc_bits = code_chroma(x0, y0, log2, part, ctx);
+    (void)dc_bits;
+    double dist = static_cast<double>(d_luma);
+    for (int c = 1; c < 3; ++c) {
+      const Plane& s = pic_.src.planes[c];
+      const Plane& r = pic_.rec.planes[c];
+      const int xc = x0 >> 1, yc = y0 >> 1, n = size >> 1;
+      dist +=
+          pic_.rd.chroma_weight[c] *
+          static_cast<double>(sse_block(s.row(yc) + xc, s.stride, r.row(yc) + xc, r.stride, n, n));
+    }
+    ContextSet c = ctx;
+    CabacCounter cnt;
+    Counter coder(cnt, c, sink_, st_);
+    if (can_split) coder.split_cu_flag(x0, y0, depth, 0);
+    coder.coding_unit(x0, y0, log2);
+    const double cost = dist + pic_.rd.bits_cost(cnt.bits());
+    if (cost < best) {
+      best = cost;
+      best_syntax = syntax;
+      best_ctx = c;
+      store->save(pic_, x0, y0, size);
+    }
+  }
+  if (best_syntax != 3) store->restore(pic_);
+  ctx = best_ctx;
+  return best;
+}
+
+uint32_t IntraSearch::mode_bits(const ContextSet& ctx, int xp, int yp, int mode) {
+  ContextSet c = ctx;
+  CabacCounter cnt;
+  Counter coder(cnt, c, sink_, st_);
+  int mpm[3];
+  coder.derive_mpm(xp, yp, mpm);
+  const uint8_t prev = ctx.s[kCtxPrevIntraLuma];
+  if (mode == mpm[0]) return bin_cost(prev, 1) + kBitScale;
+  if (mode == mpm[1] || mode == mpm[2]) return bin_cost(prev, 1) + 2 * kBitScale;
+  return bin_cost(prev, 0) + 5 * kBitScale;
+}
+
+void IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx) {
+  const int log2t = std::min(log2p, sps_.max_tb_log2());
+  const int depth_t = log2cu - log2t;
+  const int np = 1 << log2p, nt = 1 << log2t;
+  const bool ts_allowed = pps_.transform_skip && (!cfg_.transform_skip_fast || part == 3);
+  // Rough mode decision on the first transform block of the PU.
+  IntraContext ic{&pic_.rec.planes[0], &pic_.info, false};
+  IntraRefs raw, filt;
+  intra_build_refs(ic, 0, xp, yp, log2t, raw);
+  const IntraRefs& f = intra_filter_refs(raw, 0, 0, sps_.strong_intra_smoothing != 0, filt);
+  const bool have_filtered = &f == &filt;
+  const Plane& src = pic_.src.planes[0];
+  alignas(16) Pel pred[32 * 32];
+  double rmd_cost[35];
+  int mpm[3];
+  {
+    ContextSet c = ctx;
+    CabacCounter cnt;
+    Counter coder(cnt, c, sink_, st_);
+    coder.derive_mpm(xp, yp, mpm);
+  }
+  const uint8_t prev = ctx.s[kCtxPrevIntraLuma];
+  for (int mode = 0; mode < 35; ++mode) {
+    const bool use_f = have_filtered && intra_filter_needed(0, mode, log2t);
+    intra_pred(use_f ? filt : raw, 0, mode, pred, nt);
+    const uint32_t satd = satd_block(src.row(yp) + xp, src.stride, pred, nt, nt);
+    uint32_t bits;
+    if (mode == mpm[0])
+      bits = bin_cost(prev, 1) + kBitScale;
+    else if (mode == mpm[1] || mode == mpm[2])
+      bits = bin_cost(prev, 1) + 2 * kBitScale;
+    else
+      bits = bin_cost(prev, 0) + 5 * kBitScale;
+    rmd_cost[mode] = satd + pic_.rd.sqrt_lambda * bits / kBitScale;
+  }
+  int order[35];
+  for (int i = 0; i < 35; ++i) order[i] = i;
+  const int ncand = log2p <= 3 ? cfg_.rmd_candidates_small : cfg_.rmd_candidates_large;
+  std::partial_sort(order, order + ncand, order + 35, [&](int a, int b2) {
+    return rmd_cost[a] < rmd_cost[b2] || (rmd_cost[a] == rmd_cost[b2] && a < b2);
+  });
+  std::vector<int> cands(order, order + ncand);
+  for (int m : mpm)
+    if (std::find(cands.begin(), cands.end(), m) == cands.end()) cands.push_back(m);
+  // Full RD of each candidate at one transform level.
+  double best = kInf;
+  int best_mode = cands[0];
+  if (cands.size() > 1) {
+    for (int mode : cands) {
+      pic_.info.for_each(xp, yp, np, np,
+                         [&](BlockInfo& bi) { bi.intra_mode = static_cast<uint8_t>(mode); });
+      ContextSet c = ctx;
+      double cost = pic_.rd.bits_cost(mode_bits(ctx, xp, yp, mode));
+      for (int y = 0; y < np && cost < best; y += nt)
+        for (int x = 0; x < np && cost < best; x += nt) {
+          uint64_t d;
+          cost += code_luma_tb(xp + x, yp + y, log2t, depth_t, mode, ts_allowed, c, d);
+        }
+      if (cost < best) {
+        best = cost;
+        best_mode = mode;
+      }
+    }
+  }
+  // The winner with the full residual quadtree.
+  pic_.info.for_each(xp, yp, np, np,
+                     [&](BlockInfo& bi) { bi.intra_mode = static_cast<uint8_t>(best_mode); });
+  ContextSet c = ctx;
+  for (int y = 0; y < np; y += nt)
+    for (int x = 0; x < np; x += nt) {
+      uint64_t d;
+      rqt_luma(xp + x, yp + y, log2t, depth_t, best_mode, ts_allowed, c, d);
+    }
+  ctx = c;
+}
+
+double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool ts_allowed,
+                             ContextSet& ctx, uint64_t& dist) {
+  const BlockInfo& bi = pic_.info.blk(x, y);
+  const bool intra_split = bi.part_mode == 3;
+  const int max_depth = sps_.max_th_depth_intra + (intra_split ? 1 : 0);
+  const bool flag_coded = log2t <= sps_.max_tb_log2() && log2t > sps_.min_tb_log2() &&
+                          depth < max_depth && !(intra_split && depth == 0);
+  const bool can_stop = log2t <= sps_.max_tb_log2() && !(intra_split && depth == 0);
+  const bool can_split = flag_coded || log2t > sps_.max_tb_log2() || (intra_split && depth == 0);
+  const ContextSet in = ctx;
+  double best = kInf;
+  Area* store = tu_store_[log2t].get();
+  if (can_stop) {
+    ContextSet c = in;
+    double cost = 0;
+    if (flag_coded) cost += pic_.rd.bits_cost(bin_cost(c.s[kCtxSplitTransform + 5 - log2t], 0));
+    if (flag_coded)
+      c.s[kCtxSplitTransform + 5 - log2t] = next_state(c.s[kCtxSplitTransform + 5 - log2t], 0);
+    uint64_t d;
+    cost += code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, d);
+    best = cost;
+    ctx = c;
+    dist = d;
+    if (can_split) store->save(pic_, x, y, 1 << log2t);
+  }
+  if (can_split) {
+    ContextSet c = in;
+    double cost = 0;
+    if (flag_coded) {
+      cost += pic_.rd.bits_cost(bin_cost(c.s[kCtxSplitTransform + 5 - log2t], 1));
+      c.s[kCtxSplitTransform + 5 - log2t] = next_state(c.s[kCtxSplitTransform + 5 - log2t], 1);
+    }
+    uint64_t dsum = 0;
+    const int h = 1 << (log2t - 1);
+    for (int k = 0; k < 4 && cost < best; ++k) {
+      uint64_t d;
+      cost +=
+          rqt_luma(x + (k & 1) * h, y + (k >> 1) * h, log2t - 1, depth + 1, mode, ts_allowed, c, d);
+      dsum += d;
+    }
+    if (cost < best) {
+      best = cost;
+      ctx = c;
+      dist = dsum;
+    } else if (can_stop) {
+      store->restore(pic_);
+    }
+  }
+  return best;
+}
+
+double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, bool ts_allowed,
+                                 ContextSet& ctx, uint64_t& dist) {
+  const int n = 1 << log2t;
+  const bool try_ts = ts_allowed && log2t == 2;
+  const int cbf_ctx = kCtxCbfLuma + (depth == 0 ? 1 : 0);
+  double best = kInf;
+  int best_ts = 0;
+  ContextSet best_ctx = ctx;
+  uint64_t best_d = 0;
+  for (int ts = 0; ts <= (try_ts ? 1 : 0); ++ts) {
+    int nz = 0;
+    pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) {
+      bi.tu_log2 = static_cast<uint8_t>(log2t);
+      bi.flags = static_cast<uint8_t>(bi.flags & ~(kBfCbfY | kBfTskipY));
+      if (ts) bi.flags |= kBfTskipY;
+    });
+    const uint64_t d = encode_block(0, x, y, log2t, mode, ts != 0, ctx, cbf_ctx, nz);
+    if (nz) pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) { bi.flags |= kBfCbfY; });
+    if (ts && !nz) break;  // transform skip without coefficients is the same block
+    ContextSet c = ctx;
+    const uint64_t bits = luma_tb_bits(c, x, y, log2t, depth);
+    const double cost = static_cast<double>(d) + pic_.rd.bits_cost(bits);
+    if (cost < best) {
+      best = cost;
+      best_ts = ts;
+      best_ctx = c;
+      best_d = d;
+    }
+  }
+  if (try_ts && best_ts == 0 && (pic_.info.blk(x, y).flags & kBfTskipY)) {
+    // The transform-skip trial was last; redo the better regular transform.
+    int nz = 0;
+    pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) {
+      bi.flags = static_cast<uint8_t>(bi.flags & ~(kBfCbfY | kBfTskipY));
+    });
+    encode_block(0, x, y, log2t, mode, false, ctx, cbf_ctx, nz);
+    if (nz) pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) { bi.flags |= kBfCbfY; });
+  }
+  ctx = best_ctx;
+  dist = best_d;
+  return best;
+}
+
+uint64_t IntraSearch::luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth) {
+  CabacCounter cnt;
+  Counter coder(cnt, ctx, sink_, st_);
+  const BlockInfo& bi = pic_.info.blk(x, y);
+  const bool cbf = (bi.flags & kBfCbfY) != 0;
+  cnt.bin(ctx.s[kCtxCbfLuma + (depth == 0 ? 1 : 0)], cbf);
+  if (cbf) {
+    TbInfo tb;
+    tb.cidx = 0;
+    tb.x = x;
+    tb.y = y;
+    tb.log2n = log2t;
+    tb.cbf = true;
+    tb.intra_mode = bi.intra_mode;
+    coder.residual_coding(tb);
+  }
+  return cnt.bits();
+}
+
+uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, bool tskip,
+                                   const ContextSet& ctx, int cbf_ctx, int& nonzero) {
+  const int n = 1 << log2n;
+  Plane& rec = pic_.rec.planes[cidx];
+  const Plane& src = pic_.src.planes[cidx];
+  Pel* dst = &rec.at(x, y);
+  IntraContext ic{&rec, &pic_.info, false};
+  intra_predict_block(ic, cidx, x, y, log2n, mode, sps_.strong_intra_smoothing != 0, dst,
+                      rec.stride);
+  alignas(16) int16_t res[32 * 32], coef[32 * 32], lv[32 * 32];
+  for (int j = 0; j < n; ++j) {
+    const Pel* s = src.row(y + j) + x;
+    const Pel* p = dst + j * rec.stride;
+    for (int i = 0; i < n; ++i) res[j * n + i] = static_cast<int16_t>(s[i] - p[i]);
+  }
+  const bool dst_tr = cidx == 0 && log2n == 2;
+  if (tskip)
+    forward_transform_skip(res, coef, log2n);
+  else
+    forward_transform(res, coef, log2n, dst_tr);
+  QuantJob job;
+  job.coef = coef;
+  job.log2n = log2n;
+  job.cidx = cidx;
+  job.qp = pic_.qp_c[cidx];
+  job.scan_idx = scan_idx_for(log2n, cidx, mode);
+  job.intra = true;
+  job.sign_hide = pps_.sign_data_hiding != 0;
+  job.rdoq = cfg_.rdoq && (!tskip || cfg_.rdoq_ts);
+  job.lambda = pic_.rd.lambda / pic_.rd.chroma_weight[cidx];
+  job.ctx = &ctx;
+  job.cbf_ctx = cbf_ctx;
+  nonzero = quantize(job, lv);
+  int16_t* store = pic_.coef_at(cidx, x, y);
+  const int cs = pic_.coef_stride(cidx);
+  for (int j = 0; j < n; ++j) std::memcpy(store + j * cs, lv + j * n, sizeof(int16_t) * n);
+  if (nonzero) {
+    int max_x = 0, max_y = 0;
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < n; ++i)
+        if (lv[j * n + i]) {
+          max_x = std::max(max_x, i);
+          max_y = std::max(max_y, j);
+        }
+    dequantize(lv, log2n, pic_.qp_c[cidx], nullptr);
+    if (tskip)
+      inverse_transform_skip(lv, log2n);
+    else
+      inverse_transform(lv, log2n, dst_tr, max_x, max_y);
+    add_residual(dst, rec.stride, lv, n);
+  }
+  return sse_block(src.row(y) + x, src.stride, dst, rec.stride, n, n);
+}
+
+uint64_t IntraSearch::chroma_tb(int cidx, int xc, int yc, int log2c, int mode, bool ts_allowed,
+                                const ContextSet& ctx) {
+  const int n = 1 << log2c;
+  const uint8_t cbf_flag = cidx == 1 ? kBfCbfCb : kBfCbfCr;
+  const uint8_t ts_bit = static_cast<uint8_t>(1 << (cidx - 1));
+  const bool try_ts = ts_allowed && log2c == 2;
+  auto set_flags = [&](bool cbf, bool ts) {
+    pic_.info.for_each(xc << 1, yc << 1, n << 1, n << 1, [&](BlockInfo& bi) {
+      bi.flags = static_cast<uint8_t>(cbf ? (bi.flags | cbf_flag) : (bi.flags & ~cbf_flag));
+      bi.tskip_c = static_cast<uint8_t>(ts ? (bi.tskip_c | ts_bit) : (bi.tskip_c & ~ts_bit));
+    });
+  };
+  int nz = 0;
+  set_flags(false, false);
+  uint64_t d = encode_block(cidx, xc, yc, log2c, mode, false, ctx, -1, nz);
+  set_flags(nz != 0, false);
+  if (!try_ts || !nz) return d;
+  auto tb_cost = [&](uint64_t dist, bool cbf) {
+    double bits = 0;
+    if (cbf) {
+      ContextSet c = ctx;
+      CabacCounter cnt;
+      Counter coder(cnt, c, sink_, st_);
+      TbInfo tb;
+      tb.cidx = cidx;
+      tb.x = xc;
+      tb.y = yc;
+      tb.log2n = log2c;
+      tb.cbf = true;
+      tb.intra_mode = mode;
+      coder.residual_coding(tb);
+      bits = static_cast<double>(cnt.bits());
+    }
+    return pic_.rd.chroma_weight[cidx] * static_cast<double>(dist) +
+           pic_.rd.lambda * bits / kBitScale;
+  };
+  const double cost_regular = tb_cost(d, true);
+  int nz_ts = 0;
+  set_flags(false, true);
+  const uint64_t d_ts = encode_block(cidx, xc, yc, log2c, mode, true, ctx, -1, nz_ts);
+  set_flags(nz_ts != 0, nz_ts != 0);
+  if (nz_ts && tb_cost(d_ts, true) < cost_regular) return d_ts;
+  set_flags(false, false);
+  d = encode_block(cidx, xc, yc, log2c, mode, false, ctx, -1, nz);
+  set_flags(nz != 0, false);
+  return d;
+}
+
+uint64_t IntraSearch::code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx) {
+  const BlockInfo& cu = pic_.info.blk(x0, y0);
+  const int mode = chroma_mode_from_syntax(cu.chroma_syntax, cu.intra_mode);
+  const bool ts_allowed = pps_.transform_skip && (!cfg_.transform_skip_fast || part == 3);
+  uint64_t total = 0;
+  // Walk the luma transform tree; chroma blocks sit at leaves of 8x8 and larger, and at the
+  // 8x8 node above four 4x4 luma blocks.
+  auto walk = [&](auto&& self, int x, int y, int log2t) -> void {
+    const BlockInfo& b = pic_.info.blk(x, y);
+    if (b.tu_log2 < log2t && log2t > 3) {
+      const int h = 1 << (log2t - 1);
+      for (int k = 0; k < 4; ++k) self(self, x + (k & 1) * h, y + (k >> 1) * h, log2t - 1);
+      return;
+    }
+    for (int c = 1; c < 3; ++c)
+      total += chroma_tb(c, x >> 1, y >> 1, log2t - 1, mode, ts_allowed, ctx);
+  };
+  walk(walk, x0, y0, log2cu);
+  return total;
+}
+
+}  // namespace hevc

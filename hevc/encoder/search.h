@@ -1,0 +1,54 @@
+// Mode decision for intra coding units, in the manner of the reference encoder: a full
+// rate-distortion recursion over CU sizes; per prediction unit a rough decision over all 35
+// luma modes by Hadamard cost plus estimated mode bits, full RD on the best few plus the most
+// probable modes, then the residual quadtree for the winner; RD over the five chroma modes.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "../cabac.h"
+#include "../ctu_syntax.h"
+#include "config.h"
+#include "enc_picture.h"
+
+namespace hevc {
+
+class IntraSearch {
+ public:
+  IntraSearch(EncPicture& pic, SliceState& st);
+  ~IntraSearch();
+  IntraSearch(const IntraSearch&) = delete;
+  IntraSearch& operator=(const IntraSearch&) = delete;
+  // Decides and reconstructs one CTU. `ctx` holds the context states at the start of the CTU's
+  // coding quadtree and is advanced past it.
+  void compress_ctu(int rx, int ry, ContextSet& ctx);
+
+ private:
+  struct Area;  // saved recon / levels / block info of a square luma area
+  double compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx);
+  double intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part);
+  void luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx);
+  double rqt_luma(int x, int y, int log2t, int depth, int mode, bool tskip_allowed, ContextSet& ctx,
+                  uint64_t& dist);
+  double code_luma_tb(int x, int y, int log2t, int depth, int mode, bool tskip_allowed,
+                      ContextSet& ctx, uint64_t& dist);
+  uint64_t code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx);
+  uint64_t chroma_tb(int cidx, int xc, int yc, int log2c, int mode, bool tskip_allowed,
+                     const ContextSet& ctx);
+  // Predicts, transforms, quantises and reconstructs one block; returns its SSE.
+  uint64_t encode_block(int cidx, int x, int y, int log2n, int mode, bool tskip,
+                        const ContextSet& ctx, int cbf_ctx, int& nonzero);
+  uint32_t mode_bits(const ContextSet& ctx, int xp, int yp, int mode);
+  uint64_t luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth);
+
+  EncPicture& pic_;
+  SliceState& st_;
+  const Sps& sps_;
+  const Pps& pps_;
+  const EncoderConfig& cfg_;
+  CoeffSink sink_;
+  std::vector<std::unique_ptr<Area>> cu_store_, tu_store_, chroma_store_;
+};
+
+}  // namespace hevc
