@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstring>
 #include <memory>
 
 #include "picture.h"
@@ -29,3 +30,4 @@ py::capsule keep_alive(std::shared_ptr<T> ptr) {
 }
 
 void register_decode(py::module_& m);
+void register_encode(py::module_& m);

@@ -7,4 +7,5 @@ PYBIND11_MODULE(_hevc, m) {
   auto base = py::register_exception<hevc::BitstreamError>(m, "BitstreamError", PyExc_ValueError);
   py::register_exception<hevc::UnsupportedError>(m, "UnsupportedError", base.ptr());
   register_decode(m);
+  register_encode(m);
 }

@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from . import decode as _decode
+from . import encode as _encode
 
-_SUBCOMMANDS = [_decode]
+_SUBCOMMANDS = [_encode, _decode]
 
 
 class CliError(Exception):
@@ -29,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     from .. import BitstreamError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "accepts_unknown", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.unknown = unknown
     try:
         return int(args.func(args) or 0)
     except (CliError, BitstreamError, FileNotFoundError, ValueError) as e:

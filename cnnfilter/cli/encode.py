@@ -1,0 +1,82 @@
+"""``cnnfilter encode``: HM TAppEncoder-style encoding."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..config import parse_overrides
+from ..encoding import FrameStats, encode
+
+_HM_FLAGS = {
+    "i": "InputFile",
+    "b": "BitstreamFile",
+    "o": "ReconFile",
+    "q": "QP",
+    "wdt": "SourceWidth",
+    "hgt": "SourceHeight",
+    "fr": "FrameRate",
+    "f": "FramesToBeEncoded",
+    "fs": "FrameSkip",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "encode",
+        help="encode raw I420 / .y4m video to HEVC (HM-style options)",
+        description="Encode with HM-16.9-style decisions. Options follow HM's TAppEncoder: "
+        "-c cfg files (later ones override earlier), the short flags below, and any HM "
+        "configuration key as --Key=value (e.g. --SAO=0 --LoopFilterDisable=1). Unknown keys "
+        "and unsupported values are errors (exit code 2). See docs/encoder.md for the keys.",
+    )
+    p.add_argument("-c", dest="cfg", action="append", default=[], metavar="CFG", help="cfg file")
+    p.add_argument("-i", metavar="FILE", help="input .yuv (needs -wdt/-hgt) or .y4m (InputFile)")
+    p.add_argument("-b", metavar="FILE", help="output bitstream (BitstreamFile)")
+    p.add_argument("-o", metavar="FILE", help="output reconstruction, raw I420 (ReconFile)")
+    p.add_argument("-q", type=int, metavar="QP", help="QP (0..51)")
+    p.add_argument("-wdt", type=int, metavar="W", help="source width (SourceWidth)")
+    p.add_argument("-hgt", type=int, metavar="H", help="source height (SourceHeight)")
+    p.add_argument("-fr", type=float, metavar="FPS", help="frame rate (FrameRate)")
+    p.add_argument("-f", type=int, metavar="N", help="frames to encode (FramesToBeEncoded)")
+    p.add_argument("-fs", type=int, metavar="N", help="frames to skip (FrameSkip)")
+    p.add_argument("--quiet", action="store_true", help="no per-frame lines")
+    p.set_defaults(func=run, accepts_unknown=True)
+
+
+def _line(f: FrameStats) -> str:
+    return (
+        f"POC {f.poc:4d} ( {f.slice_type}-SLICE, QP {f.qp:2d} ) {f.bits:10d} bits "
+        f"[Y {f.psnr_y:7.4f} dB    U {f.psnr_u:7.4f} dB    V {f.psnr_v:7.4f} dB] "
+        f"[ET {f.seconds:7.3f} s]"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = parse_overrides(args.unknown)
+    for flag, key in _HM_FLAGS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            overrides[key] = value
+    on_frame = None if args.quiet else (lambda f: print(_line(f), flush=True))
+    res = encode(None, cfg=args.cfg, overrides=overrides, on_frame=on_frame)
+    s = res.settings
+    n = len(res.frames)
+    print()
+    print(f"SUMMARY {'-' * 56}")
+    print("\tTotal Frames |   Bitrate     Y-PSNR    U-PSNR    V-PSNR    YUV-PSNR")
+    print(
+        f"\t{n:8d}    a {res.kbps:12.4f}  {res.psnr_y:8.4f}  {res.psnr_u:8.4f}  "
+        f"{res.psnr_v:8.4f}  {res.psnr_yuv:8.4f}"
+    )
+    print()
+    print(
+        f"{s['SourceWidth']}x{s['SourceHeight']} @ {res.frame_rate:g} Hz, QP {s['QP']}; "
+        f"bitrate in kbit/s from the file size ({res.bytes} bytes, parameter sets and SEI "
+        "included); YUV-PSNR = (6Y+U+V)/8"
+    )
+    print(f"Total time: {res.seconds:.3f} s ({res.seconds / max(n, 1):.3f} s/frame)")
+    if res.bitstream:
+        print(f"Bitstream: {res.bitstream}")
+    if res.recon:
+        print(f"Reconstruction: {res.recon}")
+    return 0

@@ -1,0 +1,281 @@
+"""HM-style encoder configuration: ``Key : value`` cfg files and ``--Key=value`` overrides.
+
+Every key the HM-16.9 CTC configuration files use is known here. Keys that only matter for tools
+this encoder does not implement are accepted when they hold the CTC value and refused with a
+clear message otherwise; unknown keys and out-of-range values are errors, never ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration problem, reported to the user as one line."""
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    kind: type  # int, float, str or bool (written 0/1)
+    default: Any
+    field: str | None = None  # encoder setting the key maps to (None: handled in Python)
+    lo: float | None = None
+    hi: float | None = None
+    only: tuple | None = None  # the values this encoder supports
+    why: str = ""  # why other values are refused
+
+
+_INTER_ONLY = "inter coding is not implemented yet (All-Intra only)"
+
+
+def _keys() -> list[Key]:
+    K = Key
+    return [
+        # File I/O and source.
+        K("InputFile", str, None),
+        K("BitstreamFile", str, None),
+        K("ReconFile", str, None),
+        K("SourceWidth", int, 0, "width", 0, 16888),
+        K("SourceHeight", int, 0, "height", 0, 16888),
+        K("FrameRate", float, 25.0, "frame_rate", 0.001, 1000),
+        K("FrameSkip", int, 0, None, 0, 1 << 31),
+        K("FramesToBeEncoded", int, 0, None, 0, 1 << 31),
+        K("InputBitDepth", int, 8, None, only=(8,), why="only 8-bit input is supported (Main)"),
+        K("InternalBitDepth", int, 8, None, only=(8,), why="Main profile is 8-bit"),
+        K("OutputBitDepth", int, 0, None, only=(0, 8), why="the reconstruction is 8-bit"),
+        K("InputChromaFormat", int, 420, None, only=(420,), why="Main profile is 4:2:0"),
+        K("Profile", str, "main", None, only=("main", "main-still-picture"), why="Main only"),
+        K("Level", str, "none", None),
+        K("Tier", str, "main", None),
+        # Coding units and transform units.
+        K("MaxCUWidth", int, 64, "max_cu_size", only=(16, 32, 64), why="CTU sizes are 16, 32, 64"),
+        K("MaxCUHeight", int, 64, None, only=(16, 32, 64), why="CTU sizes are 16, 32, 64"),
+        K("MaxPartitionDepth", int, 4, "max_partition_depth", 1, 4),
+        K("QuadtreeTULog2MaxSize", int, 5, "tu_log2_max", 2, 5),
+        K("QuadtreeTULog2MinSize", int, 2, "tu_log2_min", 2, 5),
+        K("QuadtreeTUMaxDepthInter", int, 3, "tu_max_depth_inter", 1, 5),
+        K("QuadtreeTUMaxDepthIntra", int, 3, "tu_max_depth_intra", 1, 5),
+        # Coding structure.
+        K("IntraPeriod", int, 1, "intra_period", only=(1,), why=_INTER_ONLY),
+        K("DecodingRefreshType", int, 0, "decoding_refresh_type", only=(0, 1, 2)),
+        K("GOPSize", int, 1, None, only=(1,), why=_INTER_ONLY),
+        K("ReWriteParamSetsFlag", bool, True, None),
+        # Motion search (inter only; the CTC values are accepted).
+        K("FastSearch", int, 1, None, 0, 3),
+        K("SearchRange", int, 64, None, 0, 1024),
+        K("BipredSearchRange", int, 4, None, 0, 1024),
+        K("HadamardME", bool, True, None),
+        K("FEN", bool, True, None),
+        K("FDM", bool, True, None),
+        K("ECU", bool, False, None),
+        K("ESD", bool, False, None),
+        K("CFM", bool, False, None),
+        K("AMP", bool, True, None),
+        K("TMVPMode", int, 1, None, 0, 2),
+        K("MaxNumMergeCand", int, 5, None, 1, 5),
+        K("WeightedPredP", bool, False, None, only=(False,), why=_INTER_ONLY),
+        K("WeightedPredB", bool, False, None, only=(False,), why=_INTER_ONLY),
+        # Quantisation.
+        K("QP", int, 32, "qp", 0, 51),
+        K("MaxDeltaQP", int, 0, None, only=(0,), why="adaptive QP is not implemented"),
+        K("MaxCuDQPDepth", int, 0, None, only=(0,), why="cu_qp_delta is not used by this encoder"),
+        K("DeltaQpRD", int, 0, None, only=(0,), why="multi-QP RD is not implemented"),
+        K("RDOQ", bool, True, "rdoq"),
+        K("RDOQTS", bool, True, "rdoq_ts"),
+        K("CbQpOffset", int, 0, "cb_qp_offset", -12, 12),
+        K("CrQpOffset", int, 0, "cr_qp_offset", -12, 12),
+        K("AdaptiveQP", bool, False, None, only=(False,), why="adaptive QP is not implemented"),
+        # Deblocking.
+        K("LoopFilterOffsetInPPS", bool, True, "loop_filter_offset_in_pps"),
+        K("LoopFilterDisable", bool, False, "loop_filter_disable"),
+        K("LoopFilterBetaOffset_div2", int, 0, "beta_offset_div2", -6, 6),
+        K("LoopFilterTcOffset_div2", int, 0, "tc_offset_div2", -6, 6),
+        K("DeblockingFilterMetric", bool, False, None, only=(False,), why="not implemented"),
+        # Coding tools.
+        K("SAO", bool, True, "sao"),
+        K("SAOLcuBoundary", bool, False, None),
+        K("TransformSkip", bool, True, "transform_skip"),
+        K("TransformSkipFast", bool, True, "transform_skip_fast"),
+        K("SignHideFlag", bool, True, "sign_hide"),
+        K("StrongIntraSmoothing", bool, True, "strong_intra_smoothing"),
+        # Slices, tiles, wavefronts.
+        K("SliceMode", int, 0, None, only=(0,), why="one slice per picture"),
+        K("SliceArgument", int, 1500, None, 0, 1 << 31),
+        K("LFCrossSliceBoundaryFlag", bool, True, None),
+        K("TileUniformSpacing", bool, False, None),
+        K("NumTileColumnsMinus1", int, 0, None, only=(0,), why="the encoder does not write tiles"),
+        K("NumTileRowsMinus1", int, 0, None, only=(0,), why="the encoder does not write tiles"),
+        K("LFCrossTileBoundaryFlag", bool, True, None),
+        K("WaveFrontSynchro", bool, False, "wpp"),
+        # PCM, lossless, scaling lists, rate control.
+        K("PCMEnabledFlag", bool, False, None, only=(False,), why="the encoder does not code PCM"),
+        K("PCMLog2MaxSize", int, 5, None, 3, 5),
+        K("PCMLog2MinSize", int, 3, None, 3, 5),
+        K("PCMInputBitDepthFlag", bool, True, None),
+        K("PCMFilterDisableFlag", bool, False, None),
+        K(
+            "TransquantBypassEnableFlag",
+            bool,
+            False,
+            None,
+            only=(False,),
+            why="lossless CUs are not encoded",
+        ),
+        K(
+            "CUTransquantBypassFlagForce",
+            bool,
+            False,
+            None,
+            only=(False,),
+            why="lossless CUs are not encoded",
+        ),
+        K("ScalingList", int, 0, None, only=(0,), why="the encoder uses flat scaling"),
+        K("ScalingListFile", str, "", None),
+        K("RateControl", bool, False, None, only=(False,), why="rate control is not implemented"),
+        K("TargetBitrate", int, 0, None, 0, 1 << 31),
+        # SEI.
+        K("SEIDecodedPictureHash", int, 1, "hash", 0, 3),
+        # This encoder's own decision-effort keys (not HM keys).
+        K("IntraRDCandidatesSmall", int, 8, "rmd_candidates_small", 1, 35),
+        K("IntraRDCandidatesLarge", int, 3, "rmd_candidates_large", 1, 35),
+    ]
+
+
+KEYS: dict[str, Key] = {k.name: k for k in _keys()}
+_LOWER = {k.lower(): k for k in KEYS}
+
+
+def canonical(name: str) -> str:
+    if name in KEYS:
+        return name
+    if name.lower() in _LOWER:
+        return _LOWER[name.lower()]
+    close = difflib.get_close_matches(name, list(KEYS), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise ConfigError(f"unknown configuration key '{name}'{hint}")
+
+
+def _convert(key: Key, raw: Any, origin: str) -> Any:
+    text = str(raw).strip()
+    try:
+        if key.kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                value: Any = True
+            elif text.lower() in ("0", "false", "no", "off"):
+                value = False
+            else:
+                raise ValueError
+        elif key.kind is int:
+            value = int(text, 0)
+        elif key.kind is float:
+            value = float(text)
+        else:
+            value = text
+    except ValueError:
+        raise ConfigError(
+            f"{origin}: {key.name} = '{text}' is not a valid {key.kind.__name__}"
+        ) from None
+    if key.lo is not None and value < key.lo or key.hi is not None and value > key.hi:
+        raise ConfigError(f"{origin}: {key.name} = {text} is out of range [{key.lo:g}, {key.hi:g}]")
+    if key.only is not None and value not in key.only:
+        allowed = ", ".join(str(int(v) if isinstance(v, bool) else v) for v in key.only)
+        why = f": {key.why}" if key.why else ""
+        raise ConfigError(f"{origin}: {key.name} = {text} is not supported (use {allowed}){why}")
+    return value
+
+
+def parse_cfg_file(path: str | Path) -> dict[str, Any]:
+    """Reads an HM cfg file into {canonical key: value}."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"configuration file not found: {path}")
+    out: dict[str, Any] = {}
+    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        if ":" not in text:
+            raise ConfigError(f"{path}:{lineno}: expected 'Key : value', got '{text}'")
+        name, value = (s.strip() for s in text.split(":", 1))
+        if name.startswith("Frame") and name[5:].isdigit():
+            raise ConfigError(f"{path}:{lineno}: GOP entry {name} is not supported: {_INTER_ONLY}")
+        key = KEYS[canonical_at(name, f"{path}:{lineno}")]
+        out[key.name] = _convert(key, value, f"{path}:{lineno}")
+    return out
+
+
+def canonical_at(name: str, origin: str) -> str:
+    try:
+        return canonical(name)
+    except ConfigError as e:
+        raise ConfigError(f"{origin}: {e}") from None
+
+
+@dataclass
+class Settings:
+    """Resolved configuration: HM keys with their values."""
+
+    values: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[canonical(key)]
+
+    def encoder_config(self) -> dict[str, Any]:
+        """The settings of the C++ encoder."""
+        cfg: dict[str, Any] = {}
+        for name, key in KEYS.items():
+            if key.field:
+                cfg[key.field] = self.values[name]
+        return cfg
+
+    def check(self) -> None:
+        v = self.values
+        if v["MaxCUHeight"] != v["MaxCUWidth"]:
+            raise ConfigError("MaxCUHeight must equal MaxCUWidth (square CTUs)")
+        if v["QuadtreeTULog2MinSize"] > v["QuadtreeTULog2MaxSize"]:
+            raise ConfigError("QuadtreeTULog2MinSize is larger than QuadtreeTULog2MaxSize")
+
+
+def resolve(
+    cfg_files: Iterable[str | Path] = (),
+    overrides: Mapping[str, Any] | None = None,
+    origin: str = "command line",
+) -> Settings:
+    """Defaults, then each cfg file in order, then overrides (HM precedence)."""
+    values = {k.name: k.default for k in KEYS.values()}
+    for f in cfg_files:
+        values.update(parse_cfg_file(f))
+    for name, raw in (overrides or {}).items():
+        key = KEYS[canonical_at(name, origin)]
+        values[key.name] = _convert(key, raw, origin)
+    s = Settings(values)
+    s.check()
+    return s
+
+
+def parse_overrides(
+    args: list[str], on_unknown: Callable[[str], None] | None = None
+) -> dict[str, str]:
+    """Turns ``--Key=value`` / ``--Key value`` arguments into a mapping."""
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if not a.startswith("--"):
+            raise ConfigError(f"unexpected argument '{a}'")
+        body = a[2:]
+        if "=" in body:
+            name, value = body.split("=", 1)
+        elif i + 1 < len(args) and not args[i + 1].startswith("--"):
+            name, value = body, args[i + 1]
+            i += 1
+        else:
+            raise ConfigError(f"option --{body} needs a value (--{body}=VALUE)")
+        out[canonical_at(name, "command line")] = value
+        i += 1
+    return out

@@ -1,0 +1,212 @@
+"""Python API of the encoder: ``cnnfilter.encode``."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _hevc, yuv
+from .config import ConfigError, Settings, resolve
+
+
+def psnr(sse: int, samples: int) -> float:
+    """PSNR in dB with peak 255; 999.99 for a lossless picture (HM's convention)."""
+    return 10 * math.log10(255.0 * 255.0 * samples / sse) if sse else 999.99
+
+
+@dataclass(frozen=True)
+class FrameStats:
+    poc: int
+    slice_type: str
+    qp: int
+    bits: int  # everything written for the picture, parameter sets and SEI included
+    psnr_y: float
+    psnr_u: float
+    psnr_v: float
+    seconds: float
+
+
+@dataclass
+class EncodeResult:
+    frames: list[FrameStats] = field(default_factory=list)
+    bitstream: Path | None = None
+    recon: Path | None = None
+    bytes: int = 0
+    frame_rate: float = 25.0
+    seconds: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kbps(self) -> float:
+        """Bitstream file bits per second at the frame rate (parameter sets included)."""
+        return self.bytes * 8 * self.frame_rate / max(len(self.frames), 1) / 1000
+
+    def _mean(self, attr: str) -> float:
+        return sum(getattr(f, attr) for f in self.frames) / max(len(self.frames), 1)
+
+    @property
+    def psnr_y(self) -> float:
+        return self._mean("psnr_y")
+
+    @property
+    def psnr_u(self) -> float:
+        return self._mean("psnr_u")
+
+    @property
+    def psnr_v(self) -> float:
+        return self._mean("psnr_v")
+
+    @property
+    def psnr_yuv(self) -> float:
+        """The 6:1:1 weighted mean of the component PSNRs, as in JVET reporting."""
+        return (6 * self.psnr_y + self.psnr_u + self.psnr_v) / 8
+
+
+def settings_for(
+    cfg: str | os.PathLike | list[str | os.PathLike] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    **explicit: Any,
+) -> Settings:
+    """Resolves cfg files, ``--Key=value`` overrides and explicit API arguments (in that order)."""
+    files = [] if cfg is None else (list(cfg) if isinstance(cfg, (list, tuple)) else [cfg])
+    merged = dict(overrides or {})
+    merged.update({k: v for k, v in explicit.items() if v is not None})
+    return resolve(files, merged)
+
+
+def encode(
+    input: str | os.PathLike,
+    bitstream: str | os.PathLike | None = None,
+    recon: str | os.PathLike | None = None,
+    *,
+    cfg: str | os.PathLike | list[str | os.PathLike] | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    fps: float | None = None,
+    frames: int | None = None,
+    frame_skip: int | None = None,
+    qp: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    on_frame: Callable[[FrameStats], None] | None = None,
+) -> EncodeResult:
+    """Encodes a raw I420 (.yuv) or .y4m file with HM-style settings.
+
+    ``cfg`` names HM cfg files (e.g. ``cfg/encoder_intra_main.cfg``), ``overrides`` maps HM keys
+    to values (e.g. ``{"SAO": 0, "LoopFilterDisable": 1}``); the explicit arguments win over both.
+    The bitstream and reconstruction are written to temporary names and renamed only when the
+    whole encode succeeded, so a failure never leaves output that looks complete.
+    """
+    s = settings_for(
+        cfg,
+        overrides,
+        InputFile=str(input) if input is not None else None,
+        BitstreamFile=str(bitstream) if bitstream is not None else None,
+        ReconFile=str(recon) if recon is not None else None,
+        SourceWidth=width,
+        SourceHeight=height,
+        FrameRate=fps,
+        FramesToBeEncoded=frames,
+        FrameSkip=frame_skip,
+        QP=qp,
+    )
+    src = s["InputFile"]
+    if not src:
+        raise ConfigError("no input file (-i / InputFile)")
+    is_y4m = Path(src).suffix.lower() == ".y4m"
+    info = yuv.probe(src, s["SourceWidth"] or None, s["SourceHeight"] or None)
+    w, h = info.width, info.height
+    if (
+        is_y4m
+        and (s["SourceWidth"] or s["SourceHeight"])
+        and (s["SourceWidth"], s["SourceHeight"]) != (w, h)
+    ):
+        raise ConfigError(f"{src} is {w}x{h}, but {s['SourceWidth']}x{s['SourceHeight']} was given")
+    if w % 2 or h % 2:
+        raise ConfigError(f"{src}: 4:2:0 input needs an even width and height, got {w}x{h}")
+    if not is_y4m and os.path.getsize(src) % yuv.frame_size(w, h):
+        raise ConfigError(
+            f"{src}: size {os.path.getsize(src)} bytes is not a whole number of {w}x{h} I420 "
+            "frames (wrong -wdt/-hgt?)"
+        )
+    rate = (
+        info.fps
+        if is_y4m and "FrameRate" not in (overrides or {}) and fps is None
+        else s["FrameRate"]
+    )
+    skip = s["FrameSkip"]
+    count = s["FramesToBeEncoded"] or max(info.frames - skip, 0)
+    if count <= 0:
+        raise ConfigError(
+            f"{src}: no frames to encode ({info.frames} in the file, FrameSkip {skip})"
+        )
+    if info.frames - skip < count:
+        raise ConfigError(
+            f"{src}: holds {info.frames} frame(s) of {w}x{h}, but {count} were asked for after "
+            f"skipping {skip}"
+        )
+    s.values.update(SourceWidth=w, SourceHeight=h, FrameRate=rate, FramesToBeEncoded=count)
+    enc = _hevc.Encoder(s.encoder_config())
+
+    out_bs = Path(s["BitstreamFile"]) if s["BitstreamFile"] else None
+    out_rec = Path(s["ReconFile"]) if s["ReconFile"] else None
+    tmp_bs = out_bs.with_name(out_bs.name + ".part") if out_bs else None
+    tmp_rec = out_rec.with_name(out_rec.name + ".part") if out_rec else None
+    result = EncodeResult(frame_rate=rate, settings=dict(s.values))
+    t0 = time.perf_counter()
+    fbs = tmp_bs.open("wb") if tmp_bs else None
+    frec = yuv.YuvWriter(tmp_rec) if tmp_rec else None
+    try:
+        for planes in yuv.read_frames(src, w, h, skip=skip, count=count):
+            r = enc.encode(*planes)
+            if fbs:
+                fbs.write(r["bytes"])
+            result.bytes += len(r["bytes"])
+            if frec:
+                frec.write(tuple(enc.recon(w, h)))
+            n = w * h
+            st = FrameStats(
+                poc=r["poc"],
+                slice_type=r["slice_type"],
+                qp=r["qp"],
+                bits=r["bits"],
+                psnr_y=psnr(r["sse"][0], n),
+                psnr_u=psnr(r["sse"][1], n // 4),
+                psnr_v=psnr(r["sse"][2], n // 4),
+                seconds=r["seconds"],
+            )
+            result.frames.append(st)
+            if on_frame:
+                on_frame(st)
+    except BaseException:
+        for f in (fbs, frec):
+            if f:
+                f.close()
+        for t in (tmp_bs, tmp_rec):
+            if t:
+                t.unlink(missing_ok=True)
+        raise
+    if fbs:
+        fbs.close()
+        os.replace(tmp_bs, out_bs)
+        result.bitstream = out_bs
+    if frec:
+        frec.close()
+        os.replace(tmp_rec, out_rec)
+        result.recon = out_rec
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def reconstruction_planes(result: EncodeResult) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Reads back the reconstruction file of an encode result."""
+    if result.recon is None:
+        raise ValueError("the encode wrote no reconstruction file")
+    w, h = result.settings["SourceWidth"], result.settings["SourceHeight"]
+    return list(yuv.read_frames(result.recon, w, h))

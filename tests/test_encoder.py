@@ -1,0 +1,175 @@
+"""The encoder: every stream decodes, in ffmpeg and in ours, to exactly our reconstruction."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+from conftest import ROOT, ffmpeg_decode, md5
+
+import cnnfilter
+from cnnfilter import yuv
+
+CFG = ROOT / "cfg" / "encoder_intra_main.cfg"
+
+
+def crop_clip(src, w, h, out, cw, ch, frames, x0=0, y0=0):
+    with yuv.YuvWriter(out) as wr:
+        for y, u, v in yuv.read_frames(src, w, h, count=frames):
+            wr.write(
+                (
+                    y[y0 : y0 + ch, x0 : x0 + cw],
+                    u[y0 // 2 : (y0 + ch) // 2, x0 // 2 : (x0 + cw) // 2],
+                    v[y0 // 2 : (y0 + ch) // 2, x0 // 2 : (x0 + cw) // 2],
+                )
+            )
+    return out
+
+
+@pytest.fixture(scope="module")
+def small(shared_data, tmp_path_factory):
+    src = shared_data / "video" / "bigbuckbunny-crop_416x240_25.yuv"
+    if not src.exists():
+        pytest.skip(f"{src} is missing")
+    d = tmp_path_factory.mktemp("enc")
+    return crop_clip(src, 416, 240, d / "small.yuv", 96, 64, 2, 160, 96), 96, 64
+
+
+def check_roundtrip(ffmpeg, res, w, h):
+    rec = res.recon.read_bytes()
+    assert md5(ffmpeg_decode(ffmpeg, res.bitstream)) == md5(rec)
+    dec = cnnfilter.decode(res.bitstream)
+    assert dec.hash_ok
+    ours = b"".join(
+        np.ascontiguousarray(p).tobytes() for pic in dec.pictures for p in (pic.y, pic.u, pic.v)
+    )
+    assert md5(ours) == md5(rec)
+    assert all(pic.y.shape == (h, w) for pic in dec.pictures)
+
+
+def test_all_qps_decode_exactly(small, ffmpeg, tmp_path):
+    path, w, h = small
+    for qp in range(52):
+        res = cnnfilter.encode(
+            path,
+            tmp_path / "s.hevc",
+            tmp_path / "r.yuv",
+            cfg=CFG,
+            width=w,
+            height=h,
+            frames=1,
+            qp=qp,
+        )
+        check_roundtrip(ffmpeg, res, w, h)
+        assert res.frames[0].qp == qp
+
+
+TOOLS = [
+    (
+        "ctu16",
+        {"MaxCUWidth": 16, "MaxCUHeight": 16, "MaxPartitionDepth": 2, "QuadtreeTULog2MaxSize": 4},
+    ),
+    ("ctu32", {"MaxCUWidth": 32, "MaxCUHeight": 32, "MaxPartitionDepth": 3}),
+    ("no-sao", {"SAO": 0}),
+    ("no-deblock", {"LoopFilterDisable": 1}),
+    ("no-loop-filters", {"SAO": 0, "LoopFilterDisable": 1}),
+    ("no-rdoq", {"RDOQ": 0}),
+    ("no-tskip", {"TransformSkip": 0}),
+    ("tskip-full", {"TransformSkipFast": 0}),
+    ("no-signhide", {"SignHideFlag": 0}),
+    ("no-strong-smoothing", {"StrongIntraSmoothing": 0}),
+    ("wpp", {"WaveFrontSynchro": 1}),
+    ("tu16-depth1", {"QuadtreeTULog2MaxSize": 4, "QuadtreeTUMaxDepthIntra": 1}),
+    ("chroma-offsets", {"CbQpOffset": 3, "CrQpOffset": -4}),
+    ("deblock-offsets", {"LoopFilterBetaOffset_div2": 3, "LoopFilterTcOffset_div2": -2}),
+    ("crc", {"SEIDecodedPictureHash": 2}),
+    ("checksum", {"SEIDecodedPictureHash": 3}),
+]
+
+
+@pytest.mark.parametrize("name,over", TOOLS, ids=[t[0] for t in TOOLS])
+def test_tools_decode_exactly(name, over, shared_data, ffmpeg, tmp_path):
+    src = shared_data / "video" / "CiscoVT2people_320x192_12.yuv"
+    if not src.exists():
+        pytest.skip(f"{src} is missing")
+    clip = crop_clip(src, 320, 192, tmp_path / "c.yuv", 192, 128, 2, 64, 32)
+    res = cnnfilter.encode(
+        clip,
+        tmp_path / "s.hevc",
+        tmp_path / "r.yuv",
+        cfg=CFG,
+        width=192,
+        height=128,
+        qp=30,
+        overrides=over,
+    )
+    check_roundtrip(ffmpeg, res, 192, 128)
+
+
+def test_conformance_window_sizes(shared_data, ffmpeg, tmp_path):
+    """Sizes that are not a multiple of 8 are padded and cropped by a conformance window."""
+    src = shared_data / "video" / "CiscoVT2people_320x192_12.yuv"
+    if not src.exists():
+        pytest.skip(f"{src} is missing")
+    for cw, ch in [(98, 66), (202, 118), (70, 130)]:
+        clip = crop_clip(src, 320, 192, tmp_path / "c.yuv", cw, ch, 1, 10, 20)
+        res = cnnfilter.encode(
+            clip, tmp_path / "s.hevc", tmp_path / "r.yuv", cfg=CFG, width=cw, height=ch, qp=27
+        )
+        check_roundtrip(ffmpeg, res, cw, ch)
+
+
+def test_crc_and_checksum_verified_by_dec265(small, dec265, tmp_path):
+    path, w, h = small
+    for hash_type in (1, 2, 3):
+        res = cnnfilter.encode(
+            path,
+            tmp_path / "s.hevc",
+            None,
+            cfg=CFG,
+            width=w,
+            height=h,
+            qp=32,
+            overrides={"SEIDecodedPictureHash": hash_type},
+        )
+        r = subprocess.run([dec265, "-c", "-q", str(res.bitstream)], capture_output=True, text=True)
+        assert "mismatch" not in (r.stdout + r.stderr).lower(), r.stdout + r.stderr
+        assert cnnfilter.decode(res.bitstream).hash_ok
+
+
+def test_y4m_input_and_result_object(small, tmp_path):
+    path, w, h = small
+    y4m = tmp_path / "in.y4m"
+    with y4m.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for planes in yuv.read_frames(path, w, h):
+            f.write(b"FRAME\n" + b"".join(p.tobytes() for p in planes))
+    res = cnnfilter.encode(y4m, tmp_path / "s.hevc", tmp_path / "r.yuv", cfg=CFG, qp=27)
+    assert len(res.frames) == 2 and res.frame_rate == 30
+    assert all(f.slice_type == "I" and 25 < f.psnr_y < 60 for f in res.frames)
+    assert res.kbps == pytest.approx(res.bytes * 8 * 30 / 2 / 1000)
+    same = cnnfilter.encode(path, tmp_path / "t.hevc", None, cfg=CFG, width=w, height=h, qp=27)
+    assert same.bitstream.read_bytes() == res.bitstream.read_bytes()
+
+
+def test_frame_skip_and_count(shared_data, tmp_path):
+    src = shared_data / "video" / "CiscoVT2people_320x192_12.yuv"
+    if not src.exists():
+        pytest.skip(f"{src} is missing")
+    a = cnnfilter.encode(
+        src,
+        tmp_path / "a.hevc",
+        tmp_path / "a.yuv",
+        cfg=CFG,
+        width=320,
+        height=192,
+        qp=37,
+        frames=1,
+        frame_skip=2,
+    )
+    clip = tmp_path / "third.yuv"
+    with yuv.YuvWriter(clip) as wr:
+        wr.write(next(yuv.read_frames(src, 320, 192, skip=2, count=1)))
+    b = cnnfilter.encode(clip, tmp_path / "b.hevc", None, cfg=CFG, width=320, height=192, qp=37)
+    assert a.bitstream.read_bytes() == b.bitstream.read_bytes()
