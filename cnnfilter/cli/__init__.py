@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import ctc as _ctc
 from . import decode as _decode
 from . import encode as _encode
 
-_SUBCOMMANDS = [_encode, _decode]
+_SUBCOMMANDS = [_encode, _decode, _ctc]
 
 
 class CliError(Exception):

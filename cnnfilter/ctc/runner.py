@@ -1,0 +1,321 @@
+"""Running a CTC: plan the jobs, check everything before the first job, run what is not done.
+
+Each job encodes with its codec setting, decodes with cnnfilter's decoder (decoded-picture-hash
+check, decode time), optionally post-filters, measures PSNR against the source and writes one
+result row atomically (see :mod:`cnnfilter.ctc.store`). A rerun skips every job whose row is
+present with status ``ok`` and the job's current settings hash.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from ..yuv import YuvWriter, frame_size, read_frames
+from . import settings as _settings
+from .executor import Executor, local_executor
+from .jobs import ROW_SCHEMA, Job, plan_jobs
+from .metrics import psnr_yuv, sequence_psnr
+from .sequences import CONFIGS, Sequence, check_sequence_files
+from .store import Store
+
+CTC_QPS = (22, 27, 32, 37)
+
+
+class CtcError(RuntimeError):
+    """A CTC run that cannot start; the message says why (one line)."""
+
+
+@dataclass
+class RunSummary:
+    total: int
+    skipped: int
+    ran: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    mismatched: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class _Task:
+    job: Job
+    out: str
+    keep_streams: bool
+    versions: dict[str, str]
+
+
+def _git_revision() -> str | None:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        rev = subprocess.run(
+            ["git", "--no-optional-locks", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            # --no-optional-locks: read only, never refresh the index of the checkout
+            ["git", "--no-optional-locks", "-C", str(root), "status", "--porcelain",
+             "--untracked-files=no"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return rev + ("+dirty" if dirty else "")
+
+
+def software_versions() -> dict[str, str]:
+    """Versions recorded in every row (not part of the settings hash)."""
+    import numpy
+
+    import cnnfilter
+
+    v = {
+        "cnnfilter": cnnfilter.__version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "platform": f"{platform.system()} {platform.machine()}",
+    }
+    rev = _git_revision()
+    if rev:
+        v["cnnfilter_git"] = rev
+    return v
+
+
+def _md5_status(statuses: list[str]) -> str:
+    if any(s == "MISMATCH" for s in statuses):
+        return "MISMATCH"
+    if statuses and all(s == "OK" for s in statuses):
+        return "OK"
+    if all(s == "absent" for s in statuses):
+        return "absent"
+    return "partial"
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text}"[:500]
+
+
+def _measure(job: Job, setting: _settings.Setting, work: Path) -> dict[str, Any]:
+    import cnnfilter
+
+    seq = job.sequence
+    bitstream = work / "str.bin"
+    enc = setting.encode(job, bitstream)
+    if not bitstream.is_file() or bitstream.stat().st_size == 0:
+        raise RuntimeError(f"the '{job.setting}' encoder wrote no bitstream")
+    data = bitstream.read_bytes()
+
+    rec = work / "rec.yuv"
+    c0 = time.process_time()
+    dec = cnnfilter.decode(bitstream, rec)
+    dec_cpu = time.process_time() - c0
+    dec_wall = dec.seconds
+    pictures = rec.stat().st_size // frame_size(seq.width, seq.height)
+    if pictures != job.frames:
+        raise RuntimeError(f"the decoder output {pictures} picture(s), {job.frames} were coded")
+    measured = rec
+    if setting.post is not None:
+        measured = work / "post.yuv"
+        c0, t0 = time.process_time(), time.perf_counter()
+        with YuvWriter(measured) as w:
+            for planes in read_frames(rec, seq.width, seq.height):
+                w.write(setting.post(planes))
+        dec_cpu += time.process_time() - c0
+        dec_wall += time.perf_counter() - t0
+
+    per_frame = sequence_psnr(
+        seq.path, measured, seq.width, seq.height, job.frames, skip=seq.frame_skip
+    )
+    n = len(per_frame)
+    y, u, v = (sum(p[i] for p in per_frame) / n for i in range(3))
+    statuses = [f.hash for f in dec.frames]
+    return {
+        "bytes": len(data),
+        "bits": len(data) * 8,
+        "kbps": len(data) * 8 * seq.fps / job.frames / 1000.0,
+        "psnr_y": y,
+        "psnr_u": u,
+        "psnr_v": v,
+        "psnr_yuv": psnr_yuv(y, u, v),
+        "frame_psnr": [list(p) for p in per_frame],
+        "encode_seconds": enc.seconds,
+        "encode_cpu_seconds": enc.cpu_seconds,
+        "decode_seconds": dec_wall,
+        "decode_cpu_seconds": dec_cpu,
+        "md5": _md5_status(statuses),
+        "md5_counts": {s: statuses.count(s) for s in sorted(set(statuses))},
+        "bitstream_md5": hashlib.md5(data).hexdigest(),
+        "encoder_versions": enc.versions,
+    }
+
+
+def execute_job(task: _Task) -> dict[str, Any]:
+    """Runs one job and writes its row (status ok or failed). Module level: runs in workers."""
+    job = task.job
+    store = Store(task.out)
+    row: dict[str, Any] = {
+        "schema": ROW_SCHEMA,
+        "key": job.key,
+        "settings_hash": job.settings_hash,
+        "config": job.config,
+        "setting": job.setting,
+        "sequence": job.sequence.name,
+        "class": job.sequence.cls,
+        "qp": job.qp,
+        "frames": job.frames,
+        "job": job.to_dict(),
+        "versions": dict(task.versions),
+        "host": platform.node(),
+    }
+    try:
+        setting = _settings.resolve(job.setting)
+        with store.work_dir(job) as work:
+            row.update(_measure(job, setting, work))
+            if task.keep_streams:
+                store.keep_stream(job, work / "str.bin")
+        row["versions"].update(row.pop("encoder_versions"))
+        row["status"] = "ok"
+        row["error"] = None
+    except Exception as e:  # the job failed: record why; the runner goes on with other jobs
+        row["status"] = "failed"
+        row["error"] = _one_line(e)
+    row["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    store.write_row(job, row)
+    return row
+
+
+def prepare(
+    configs: list[str],
+    qps: list[int],
+    sequences: list[Sequence],
+    anchor: str,
+    tests: list[str],
+    frames_cap: int | None,
+    sequence_source: str,
+) -> list[Job]:
+    """Checks settings, configurations and clips, and plans the jobs; raises CtcError."""
+    bad = [c for c in configs if c not in CONFIGS]
+    if bad:
+        raise CtcError(f"unknown configuration(s) {', '.join(bad)}; use {', '.join(CONFIGS)}")
+    if not qps or len(set(qps)) != len(qps) or any(not 0 <= q <= 51 for q in qps):
+        raise CtcError(f"--qps must be distinct values in 0..51, got {qps}")
+    if frames_cap is not None and frames_cap < 1:
+        raise CtcError("--frames must be at least 1")
+    if not tests:
+        raise CtcError("give at least one --test setting")
+    names = [anchor] + [t for i, t in enumerate(tests) if t not in tests[:i]]
+    if anchor in tests:
+        raise CtcError(f"the anchor '{anchor}' is also a --test")
+    used = [c for c in configs if any(c in s.configs for s in sequences)]
+    if not used:
+        raise CtcError(
+            f"no sequence of {sequence_source} takes part in {', '.join(configs)} "
+            "(see the 'configs' key of the sequence list)"
+        )
+    problems = []
+    identities: dict[tuple[str, str], dict[str, Any]] = {}
+    for name in names:
+        try:
+            s = _settings.resolve(name)
+            for c in used:
+                s.check(c)
+                identities[(name, c)] = s.identity(c)
+        except _settings.SettingError as e:
+            problems.append(str(e))
+    if problems:
+        raise CtcError("; ".join(dict.fromkeys(problems)))
+    try:
+        check_sequence_files(sequences, sequence_source, frames_cap)
+    except ValueError as e:
+        raise CtcError(str(e)) from None
+    return plan_jobs(used, qps, sequences, names, frames_cap, identities)
+
+
+def run(
+    jobs: list[Job],
+    out: str | os.PathLike,
+    plan_meta: dict[str, Any],
+    executor: Executor | None = None,
+    jobs_n: int = 1,
+    force: bool = False,
+    keep_streams: bool = False,
+    progress: bool = True,
+) -> RunSummary:
+    """Runs the jobs not done yet; finished jobs are skipped unless ``force``."""
+    store = Store(out)
+    try:
+        store.open_for_run()
+    except OSError as e:
+        raise CtcError(f"cannot use {out}: {e}") from None
+    executor = executor or local_executor(jobs_n)
+    try:
+        store.write_plan(
+            {
+                **plan_meta,
+                "schema": ROW_SCHEMA,
+                "jobs": [
+                    {"key": j.key, "settings_hash": j.settings_hash, "file": j.file_stem}
+                    for j in jobs
+                ],
+            }
+        )
+        pending = [j for j in jobs if force or store.done(j) is None]
+        summary = RunSummary(total=len(jobs), skipped=len(jobs) - len(pending))
+        if progress:
+            print(
+                f"{len(jobs)} job(s): {summary.skipped} already done, {len(pending)} to run "
+                f"({'forced' if force else 'resumable'}); results in {out}",
+                file=sys.stderr,
+                flush=True,
+            )
+        # Largest first: better packing of the pool, and an honest ETA sooner.
+        pending.sort(key=lambda j: (-j.weight, j.key))
+        versions = software_versions()
+        tasks = [_Task(j, str(out), keep_streams, versions) for j in pending]
+        # No tqdm monitor thread: encoder children are started with a preexec_fn (fork).
+        tqdm.monitor_interval = 0
+        bar = tqdm(
+            total=sum(j.weight for j in pending),
+            unit="Mpx",
+            desc="ctc",
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} coded Mpx "
+            "[{elapsed}<{remaining}{postfix}]",
+            disable=not progress or not pending,
+            dynamic_ncols=True,
+        )
+        interrupted = False
+        try:
+            for i, row in executor.run(execute_job, tasks):
+                summary.ran += 1
+                if row["status"] != "ok":
+                    summary.failed.append(row)
+                    tqdm.write(f"FAILED {row['key']}: {row['error']}", file=sys.stderr)
+                elif row["md5"] != "OK":
+                    summary.mismatched.append(row)
+                    tqdm.write(f"MD5 {row['md5']} {row['key']}", file=sys.stderr)
+                bar.update(tasks[i].job.weight)
+                bar.set_postfix_str(
+                    f"jobs {summary.ran}/{len(pending)}, failed {len(summary.failed)}"
+                )
+        except KeyboardInterrupt:
+            interrupted = True
+            summary.interrupted = True
+            raise
+        finally:
+            bar.close()
+            executor.close(abandon=interrupted)
+        return summary
+    finally:
+        store.close()

@@ -1,0 +1,206 @@
+"""Results store and resume logic: atomic rows, skipping finished jobs, invalidation by the
+settings hash, --force, failed jobs, the lock; and what one job row measures.
+
+These run the real codec path in-process (``--jobs 1``): x265 encodes, cnnfilter decodes.
+TODO(lead): once cnnfilter.encode lands, add the same resume checks with --anchor anchor and a
+cnn:SET test (the logic is codec-independent; only the settings' names change).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from ctc_util import entry, photo_clip, write_list
+
+from cnnfilter.ctc import runner, settings
+from cnnfilter.ctc.sequences import load_sequences
+from cnnfilter.ctc.store import TMP_PREFIX, Store, StoreError, atomic_write_json
+
+QPS = [22, 37]
+
+
+@pytest.fixture
+def seqs(tmp_path):
+    a = photo_clip(tmp_path / "a_128x96.yuv")
+    b = photo_clip(tmp_path / "b_64x64.yuv", 64, 64, origin=(40, 300))
+    lst = write_list(tmp_path / "l.yaml", [entry("a", a, 128, 96, 2), entry("b", b, 64, 64, 2)])
+    return load_sequences(lst)
+
+
+def _run(out, seqs, tests=("x265:no-sao",), anchor="x265", force=False, frames=None, keep=False):
+    jobs = runner.prepare(["AI"], QPS, seqs, anchor, list(tests), frames, "test list")
+    meta = {"anchor": anchor, "tests": list(tests), "configs": ["AI"], "qps": QPS,
+            "sequences": [s.to_dict() for s in seqs]}  # fmt: skip
+    return runner.run(jobs, out, meta, jobs_n=1, force=force, keep_streams=keep, progress=False)
+
+
+def _rows(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((out / "rows").iterdir())}
+
+
+def test_atomic_write_keeps_old_content_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "rows" / "r.json"
+    atomic_write_json(target, {"v": 1})
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_json(target, {"v": 2, "big": "x" * 100000})
+    monkeypatch.undo()
+    assert json.loads(target.read_text()) == {"v": 1}
+    assert [p.name for p in target.parent.iterdir()] == ["r.json"]  # no temp file left
+
+
+def test_rerun_skips_finished_jobs(tmp_path, seqs, x265):
+    out = tmp_path / "out"
+    first = _run(out, seqs)
+    assert (first.total, first.skipped, first.ran, first.failed) == (8, 0, 8, [])
+    before = _rows(out)
+    assert len(before) == 8
+    again = _run(out, seqs)
+    assert (again.skipped, again.ran) == (8, 0)
+    assert _rows(out) == before  # nothing rewritten
+
+
+def test_killed_runner_leftovers_do_not_count(tmp_path, seqs, x265):
+    out = tmp_path / "out"
+    _run(out, seqs)
+    rows = sorted((out / "rows").glob("*.json"))
+    # What a runner killed at the worst moments leaves behind: a temp file with half a row,
+    # a scratch directory, and (by a non-atomic writer) a truncated row file.
+    half = rows[0].read_text()[:200]
+    (out / "rows" / f"{TMP_PREFIX}{rows[0].name}.x1y2").write_text(half)
+    (out / "work" / "AI_x265_a_QP22.dead.1234").mkdir(parents=True)
+    rows[1].write_text(rows[1].read_text()[:150])
+    res = _run(out, seqs)
+    assert (res.skipped, res.ran) == (7, 1)  # only the truncated row's job ran again
+    assert json.loads(rows[1].read_text())["status"] == "ok"
+    assert not list((out / "rows").glob(TMP_PREFIX + "*"))
+    assert list((out / "work").iterdir()) == []
+    assert len(list((out / "rows").iterdir())) == 8
+
+
+PROBE = {"version": "1"}
+
+
+@pytest.fixture
+def probe_setting(monkeypatch):
+    """A test setting: x265 with an identity we can change, like a retrained model."""
+
+    def make(arg):
+        base = settings.resolve("x265:no-sao")
+        return settings.Setting(
+            name="probe",
+            identity=lambda c: {**base.identity(c), "probe_version": PROBE["version"]},
+            encode=base.encode,
+            check=base.check,
+        )
+
+    monkeypatch.setitem(settings._REGISTRY, "probe", settings._Factory(make, "test", "no"))
+    settings.resolve.cache_clear()
+    PROBE["version"] = "1"
+    yield
+    settings.resolve.cache_clear()
+
+
+def test_changed_setting_reruns_only_its_jobs(tmp_path, seqs, x265, probe_setting):
+    out = tmp_path / "out"
+    assert _run(out, seqs, tests=["probe"]).ran == 8
+    before = _rows(out)
+    PROBE["version"] = "2"
+    res = _run(out, seqs, tests=["probe"])
+    assert (res.skipped, res.ran) == (4, 4)
+    after = _rows(out)
+    assert after.keys() == before.keys()
+    changed = {k for k in after if after[k] != before[k]}
+    assert changed == {k for k in after if "_probe_" in k} and len(changed) == 4
+    for k in changed:
+        old, new = json.loads(before[k]), json.loads(after[k])
+        assert old["settings_hash"] != new["settings_hash"]
+        assert new["job"]["identity"]["probe_version"] == "2"
+
+
+def test_changed_frame_count_reruns(tmp_path, seqs, x265):
+    out = tmp_path / "out"
+    _run(out, seqs)
+    res = _run(out, seqs, frames=1)
+    assert res.ran == 8
+    assert {json.loads(b)["frames"] for b in _rows(out).values()} == {1}
+
+
+def test_force_reruns_everything(tmp_path, seqs, x265):
+    out = tmp_path / "out"
+    _run(out, seqs)
+    before = {k: json.loads(v) for k, v in _rows(out).items()}
+    res = _run(out, seqs, force=True)
+    assert (res.skipped, res.ran) == (0, 8)
+    after = {k: json.loads(v) for k, v in _rows(out).items()}
+    assert after.keys() == before.keys()
+    # Rewritten rows, and x265 is deterministic: the same bitstreams.
+    for k in after:
+        assert after[k]["bitstream_md5"] == before[k]["bitstream_md5"]
+
+
+def test_failed_jobs_are_recorded_and_retried(tmp_path, seqs, x265):
+    out = tmp_path / "out"
+    res = _run(out, seqs, tests=["x265:no-such-option"])
+    assert res.ran == 8 and len(res.failed) == 4
+    for row in res.failed:
+        assert row["status"] == "failed" and row["error"].startswith("RuntimeError: x265 failed")
+        assert row["setting"] == "x265:no-such-option"
+    res = _run(out, seqs, tests=["x265:no-such-option"])
+    assert (res.skipped, res.ran) == (4, 4)  # only the failed ones again
+
+
+def test_second_runner_is_refused(tmp_path):
+    first = Store(tmp_path / "out")
+    first.open_for_run()
+    try:
+        with pytest.raises(StoreError, match="in use by another"):
+            Store(tmp_path / "out").open_for_run()
+    finally:
+        first.close()
+    second = Store(tmp_path / "out")
+    second.open_for_run()  # free again
+    second.close()
+
+
+def test_row_measurements(tmp_path, seqs, x265):
+    """One row: kbps from the file size, PSNR as x265 itself reports it, MD5 checked."""
+    out = tmp_path / "out"
+    _run(out, seqs, keep=True)
+    store = Store(out)
+    rows = [json.loads(b) for b in _rows(out).values()]
+    row = next(r for r in rows if r["key"] == "AI/x265/a/QP22")
+    assert row["status"] == "ok" and row["md5"] == "OK" and row["md5_counts"] == {"OK": 2}
+    stream = next((out / "streams").glob("AI_x265_a_QP22.*.bin"))
+    data = stream.read_bytes()
+    assert row["bytes"] == len(data) and row["bitstream_md5"] == hashlib.md5(data).hexdigest()
+    assert row["kbps"] == pytest.approx(len(data) * 8 * 25 / 2 / 1000)
+    assert row["psnr_yuv"] == pytest.approx((6 * row["psnr_y"] + row["psnr_u"] + row["psnr_v"]) / 8)
+    assert len(row["frame_psnr"]) == 2
+    assert row["psnr_y"] == pytest.approx(sum(p[0] for p in row["frame_psnr"]) / 2)
+    assert row["versions"]["x265"] and row["versions"]["cnnfilter"]
+    assert row["encode_cpu_seconds"] > 0 and row["decode_cpu_seconds"] > 0
+    # x265's own PSNR of the same encode (its reconstruction = our decoded pictures).
+    seq = seqs[0]
+    r = subprocess.run(
+        [x265, "--input", seq.path, "--input-res", "128x96", "--fps", "25", "--frames", "2",
+         "--qp", "22", *settings._X265_BASE, "--keyint", "1", "--psnr",
+         "-o", str(tmp_path / "x.bin")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    m = re.search(r"PSNR Mean: Y:([\d.]+) U:([\d.]+) V:([\d.]+)", r.stderr)
+    assert m, r.stderr
+    for i, c in enumerate("yuv"):
+        assert row[f"psnr_{c}"] == pytest.approx(float(m.group(i + 1)), abs=0.0006)
+    assert (tmp_path / "x.bin").read_bytes() == data  # same command, same stream
+    assert store.done(runner.prepare(["AI"], QPS, seqs, "x265", ["x265:no-sao"], None, "l")[0])
