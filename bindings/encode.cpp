@@ -12,68 +12,7 @@ hevc::EncoderConfig config_from_dict(const py::dict& d) {
   hevc::EncoderConfig c;
   for (auto item : d) {
     const std::string k = py::str(item.first);
-    py::handle v = item.second;
-    if (k == "width")
-      c.width = v.cast<int>();
-    else if (k == "height")
-      c.height = v.cast<int>();
-    else if (k == "frame_rate")
-      c.frame_rate = v.cast<double>();
-    else if (k == "qp")
-      c.qp = v.cast<int>();
-    else if (k == "intra_period")
-      c.intra_period = v.cast<int>();
-    else if (k == "decoding_refresh_type")
-      c.decoding_refresh_type = v.cast<int>();
-    else if (k == "max_cu_size")
-      c.max_cu_size = v.cast<int>();
-    else if (k == "max_partition_depth")
-      c.max_partition_depth = v.cast<int>();
-    else if (k == "tu_log2_max")
-      c.tu_log2_max = v.cast<int>();
-    else if (k == "tu_log2_min")
-      c.tu_log2_min = v.cast<int>();
-    else if (k == "tu_max_depth_intra")
-      c.tu_max_depth_intra = v.cast<int>();
-    else if (k == "tu_max_depth_inter")
-      c.tu_max_depth_inter = v.cast<int>();
-    else if (k == "rdoq")
-      c.rdoq = v.cast<bool>();
-    else if (k == "rdoq_ts")
-      c.rdoq_ts = v.cast<bool>();
-    else if (k == "transform_skip")
-      c.transform_skip = v.cast<bool>();
-    else if (k == "transform_skip_fast")
-      c.transform_skip_fast = v.cast<bool>();
-    else if (k == "sign_hide")
-      c.sign_hide = v.cast<bool>();
-    else if (k == "strong_intra_smoothing")
-      c.strong_intra_smoothing = v.cast<bool>();
-    else if (k == "sao")
-      c.sao = v.cast<bool>();
-    else if (k == "loop_filter_disable")
-      c.loop_filter_disable = v.cast<bool>();
-    else if (k == "loop_filter_offset_in_pps")
-      c.loop_filter_offset_in_pps = v.cast<bool>();
-    else if (k == "beta_offset_div2")
-      c.beta_offset_div2 = v.cast<int>();
-    else if (k == "tc_offset_div2")
-      c.tc_offset_div2 = v.cast<int>();
-    else if (k == "cb_qp_offset")
-      c.cb_qp_offset = v.cast<int>();
-    else if (k == "cr_qp_offset")
-      c.cr_qp_offset = v.cast<int>();
-    else if (k == "wpp")
-      c.wpp = v.cast<bool>();
-    else if (k == "hash")
-      c.hash = v.cast<int>();
-    else if (k == "rmd_candidates_small")
-      c.rmd_candidates_small = v.cast<int>();
-    else if (k == "rmd_candidates_large")
-      c.rmd_candidates_large = v.cast<int>();
-    else if (k == "fast_rqt")
-      c.fast_rqt = v.cast<bool>();
-    else
+    if (!c.set(k, item.second.cast<double>()))
       throw std::invalid_argument("unknown encoder setting '" + k + "'");
   }
   return c;
@@ -82,8 +21,6 @@ hevc::EncoderConfig config_from_dict(const py::dict& d) {
 using Planes = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
 
 py::dict encode_picture(hevc::Encoder& enc, Planes y, Planes u, Planes v) {
-  const auto& cfg_w = enc.sps();
-  (void)cfg_w;
   if (y.ndim() != 2 || u.ndim() != 2 || v.ndim() != 2)
     throw std::invalid_argument("planes must be 2-D arrays");
   hevc::EncodedFrame f;

@@ -140,9 +140,15 @@ def _keys() -> list[Key]:
         K("TargetBitrate", int, 0, None, 0, 1 << 31),
         # SEI.
         K("SEIDecodedPictureHash", int, 1, "hash", 0, 3),
-        # This encoder's own decision-effort keys (not HM keys).
-        K("IntraRDCandidatesSmall", int, 8, "rmd_candidates_small", 1, 35),
+        # This encoder's own decision-effort keys (not HM keys; see docs/encoder.md).
+        K("IntraRDCandidates4x4", int, 8, "rmd_candidates_4x4", 1, 35),
+        K("IntraRDCandidates8x8", int, 8, "rmd_candidates_small", 1, 35),
         K("IntraRDCandidatesLarge", int, 3, "rmd_candidates_large", 1, 35),
+        K("ChromaRDCandidates", int, 5, "chroma_rd_candidates", 1, 5),
+        K("TransformSkipFinalOnly", bool, True, "transform_skip_final_only"),
+        K("EarlySkipSplit", bool, True, "skip_split_if_no_residual"),
+        K("EarlySkipTUSplit", bool, True, "skip_tu_split_if_no_residual"),
+        K("EarlySkipNxN", bool, True, "skip_nxn_if_no_residual"),
     ]
 
 

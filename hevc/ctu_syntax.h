@@ -383,7 +383,7 @@ class CtuCoder {
     tb.log2n = log2;
     tb.intra_mode = bi.intra_mode;
     tb.cbf = cbf_luma;
-    if (cbf_luma) residual_coding(tb);
+    if (cbf_luma && count_luma_residual_) residual_coding(tb);
     sink_.tb(tb);
     const int luma_mode = info_.blk(log2 > 2 ? x0 : xb, log2 > 2 ? y0 : yb).intra_mode;
     const int cmode = chroma_mode_from_syntax(bi.chroma_syntax, luma_mode);
@@ -511,19 +511,14 @@ class CtuCoder {
     uint32_t lx = 0, ly = 0;
     int last_sb = 0, last_pos = 0;
     if (!R) {
-      for (int i = (1 << (2 * (log2 - 2))) - 1; i >= 0 && !last_pos; --i) {
-        for (int p = 15; p >= 0; --p) {
-          const int x = (scs[i].x << 2) + sc4[p].x, y = (scs[i].y << 2) + sc4[p].y;
-          if (coef[y * n + x]) {
-            last_sb = i;
-            last_pos = p + 1;  // +1 so that 0 means "not found"
-            lx = static_cast<uint32_t>(x);
-            ly = static_cast<uint32_t>(y);
-            break;
-          }
-        }
-      }
-      --last_pos;
+      const uint16_t* inv = coeff_scan_inverse(log2, scan_idx);
+      int last = 0;
+      for (int i = 0; i < n * n; ++i)
+        if (coef[i] && inv[i] > last) last = inv[i];
+      last_sb = last >> 4;
+      last_pos = last & 15;
+      lx = static_cast<uint32_t>((scs[last_sb].x << 2) + sc4[last_pos].x);
+      ly = static_cast<uint32_t>((scs[last_sb].y << 2) + sc4[last_pos].y);
       if (scan_idx == 2) std::swap(lx, ly);
     }
     last_prefix_suffix(lx, ly, log2, cidx);
@@ -686,6 +681,11 @@ class CtuCoder {
   const Sps& sps_;
   const Pps& pps_;
   CodingInfo& info_;
+
+ public:
+  // Rate estimation only: leaves the luma residuals out of the count (the encoder ranks chroma
+  // modes, whose syntax shares no context with luma residual coding).
+  bool count_luma_residual_ = true;
 };
 
 }  // namespace hevc

@@ -137,10 +137,22 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
     }
     return;
   }
+  Pel block[32 * 32];
+  const bool transposed = intra_pred_main(r, cidx, mode, block);
+  if (!transposed) {
+    for (int y = 0; y < n; ++y) std::memcpy(dst + y * stride, block + y * n, n);
+  } else {
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x) dst[y * stride + x] = block[x * n + y];
+  }
+}
+
+bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
+  const int n = 1 << r.log2n;
   const int angle = kAngle[mode];
   const bool vertical = mode >= 18;
-  const Pel* main_side = vertical ? top : left;
-  const Pel* side = vertical ? left : top;
+  const Pel* main_side = vertical ? r.top : r.left;
+  const Pel* side = vertical ? r.left : r.top;
   Pel buf[3 * 64 + 1];
   Pel* ref = buf + n;  // ref[-n .. 2n]
   for (int i = 0; i <= n; ++i) ref[i] = main_side[i];
@@ -153,34 +165,24 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
   } else {
     for (int i = n + 1; i <= 2 * n; ++i) ref[i] = main_side[i];
   }
-  // Predict in the main direction's coordinates; transpose on store for horizontal modes.
+  // Rows of `out` run along the main direction: out = pred for vertical modes, its transpose
+  // for horizontal ones.
   for (int j = 0; j < n; ++j) {
     const int pos = (j + 1) * angle, idx = pos >> 5, fact = pos & 31;
     const Pel* rr = ref + idx + 1;
-    if (vertical) {
-      Pel* d = dst + j * stride;
-      if (fact)
-        for (int i = 0; i < n; ++i)
-          d[i] = static_cast<Pel>(((32 - fact) * rr[i] + fact * rr[i + 1] + 16) >> 5);
-      else
-        std::memcpy(d, rr, n);
+    Pel* d = out + j * n;
+    if (fact) {
+      const int f0 = 32 - fact;
+      for (int i = 0; i < n; ++i)
+        d[i] = static_cast<Pel>((f0 * rr[i] + fact * rr[i + 1] + 16) >> 5);
     } else {
-      Pel* d = dst + j;
-      if (fact)
-        for (int i = 0; i < n; ++i)
-          d[i * stride] = static_cast<Pel>(((32 - fact) * rr[i] + fact * rr[i + 1] + 16) >> 5);
-      else
-        for (int i = 0; i < n; ++i) d[i * stride] = rr[i];
+      std::memcpy(d, rr, n);
     }
   }
-  if (cidx == 0 && n < 32) {
-    if (mode == 26)
-      for (int y = 0; y < n; ++y)
-        dst[y * stride] = static_cast<Pel>(clip_pel(top[1] + ((left[1 + y] - left[0]) >> 1)));
-    else if (mode == 10)
-      for (int x = 0; x < n; ++x)
-        dst[x] = static_cast<Pel>(clip_pel(left[1] + ((top[1 + x] - top[0]) >> 1)));
-  }
+  if (cidx == 0 && n < 32 && (mode == 26 || mode == 10))
+    for (int j = 0; j < n; ++j)
+      out[j * n] = static_cast<Pel>(clip_pel(main_side[1] + ((side[1 + j] - side[0]) >> 1)));
+  return !vertical;
 }
 
 void intra_predict_block(const IntraContext& ctx, int cidx, int x, int y, int log2n, int mode,

@@ -36,6 +36,10 @@ const IntraRefs& intra_filter_refs(const IntraRefs& raw, int cidx, int mode, boo
 // Predicts an n x n block into dst.
 void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride);
 
+// Angular prediction (modes 2..34) into a contiguous n x n block laid out along the mode's main
+// direction; returns true when that layout is the transpose of the picture (horizontal modes).
+bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out);
+
 // Convenience: refs + filtering + prediction for one block.
 void intra_predict_block(const IntraContext& ctx, int cidx, int x, int y, int log2n, int mode,
                          bool strong_enabled, Pel* dst, int stride);

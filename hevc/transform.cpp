@@ -13,6 +13,8 @@ const uint8_t kMag[33] = {64, 90, 90, 90, 89, 88, 87, 85, 83, 82, 80, 78, 75, 73
 
 struct Dct32 {
   int8_t m[32][32];
+  // Odd rows of each size as int16, contiguous per row, for vectorised dot products.
+  int16_t odd32[16][16], odd16[8][8], odd8[4][4];
   Dct32() {
     for (int k = 0; k < 32; ++k) {
       for (int n = 0; n < 32; ++n) {
@@ -29,6 +31,12 @@ struct Dct32 {
         m[k][n] = static_cast<int8_t>(k == 0 ? 64 : v);
       }
     }
+    for (int k = 0; k < 16; ++k)
+      for (int i = 0; i < 16; ++i) odd32[k][i] = m[2 * k + 1][i];
+    for (int k = 0; k < 8; ++k)
+      for (int i = 0; i < 8; ++i) odd16[k][i] = m[(2 * k + 1) * 2][i];
+    for (int k = 0; k < 4; ++k)
+      for (int i = 0; i < 4; ++i) odd8[k][i] = m[(2 * k + 1) * 4][i];
   }
 };
 const Dct32 kDct;
@@ -44,6 +52,14 @@ inline int16_t sat16(int64_t v) {
 template <int N>
 inline int8_t basis(int k, int i) {
   return kDct.m[k * (32 / N)][i];
+}
+
+// Row `j` (k = 2j + 1) of the odd part of the N-point basis, first N/2 samples.
+template <int N>
+inline const int16_t* odd_row(int j) {
+  if constexpr (N == 32) return kDct.odd32[j];
+  if constexpr (N == 16) return kDct.odd16[j];
+  return kDct.odd8[j];
 }
 
 // Inverse 1-D transform of N coefficients src[k * step], k <= kmax; out[i], i < N.
@@ -65,7 +81,8 @@ void inv_1d(const int16_t* src, int step, int kmax, int32_t* out) {
     for (int k = 1; k <= kmax; k += 2) {
       const int v = src[k * step];
       if (!v) continue;
-      for (int i = 0; i < N / 2; ++i) o[i] += basis<N>(k, i) * v;
+      const int16_t* b = odd_row<N>(k >> 1);
+      for (int i = 0; i < N / 2; ++i) o[i] += b[i] * v;
     }
     for (int i = 0; i < N / 2; ++i) {
       out[i] = e[i] + o[i];
@@ -91,10 +108,11 @@ void fwd_1d(const int32_t* x, int32_t* y) {
     }
     fwd_1d<N / 2>(e, ye);
     for (int k = 0; k < N / 2; ++k) y[2 * k] = ye[k];
-    for (int k = 1; k < N; k += 2) {
+    for (int j = 0; j < N / 2; ++j) {
+      const int16_t* b = odd_row<N>(j);
       int32_t s = 0;
-      for (int i = 0; i < N / 2; ++i) s += basis<N>(k, i) * o[i];
-      y[k] = s;
+      for (int i = 0; i < N / 2; ++i) s += b[i] * o[i];
+      y[2 * j + 1] = s;
     }
   }
 }

@@ -234,13 +234,13 @@ def test_geometric_mean_of_time_ratios(tmp_path):
 def test_cli_report_errors(tmp_path):
     r = subprocess.run(
         [sys.executable, "-m", "cnnfilter", "ctc", "report", str(tmp_path)],
-        capture_output=True, text=True,
+        capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert r.returncode == 2 and "not a CTC run directory" in r.stderr
     _fill(tmp_path, drop={"AI/anchor/Flower/QP27"})
     r = subprocess.run(
         [sys.executable, "-m", "cnnfilter", "ctc", "report", str(tmp_path), "--no-plots"],
-        capture_output=True, text=True,
+        capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert r.returncode == 0
     assert "| **Overall** | 3 of 4 sequences |" in r.stdout

@@ -1,10 +1,10 @@
 // hevc-encode: encodes raw I420 without Python, for benchmarks and sanitizer runs.
-// Usage: hevc-encode -i in.yuv -wdt W -hgt H [-f N] [-q QP] [-b out.bin] [-o rec.yuv] [--Key=value]
-// Keys: SAO, LoopFilterDisable, RDOQ, TransformSkip, SignHideFlag, WaveFrontSynchro, MaxCUWidth,
-// MaxPartitionDepth (a subset of the Python CLI, which is the documented interface).
+// Usage: hevc-encode -i in.yuv -wdt W -hgt H [-f N] [-q QP] [-b out.bin] [-o rec.yuv]
+// [--field=value] Fields are the encoder settings' names as cnnfilter.config maps HM keys to them
+// (e.g. --sao=0).
 #include <cmath>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,49 +15,26 @@ int main(int argc, char** argv) {
   const char *in = nullptr, *bs = nullptr, *rec = nullptr;
   int frames = 1;
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
+    const std::string a = argv[i];
     auto next = [&]() { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "-i")
+    if (a == "-i") {
       in = next();
-    else if (a == "-b")
+    } else if (a == "-b") {
       bs = next();
-    else if (a == "-o")
+    } else if (a == "-o") {
       rec = next();
-    else if (a == "-wdt")
+    } else if (a == "-wdt") {
       cfg.width = std::atoi(next());
-    else if (a == "-hgt")
+    } else if (a == "-hgt") {
       cfg.height = std::atoi(next());
-    else if (a == "-f")
+    } else if (a == "-f") {
       frames = std::atoi(next());
-    else if (a == "-q")
+    } else if (a == "-q") {
       cfg.qp = std::atoi(next());
-    else if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
+    } else if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
       const std::string k = a.substr(2, a.find('=') - 2);
-      const int v = std::atoi(a.substr(a.find('=') + 1).c_str());
-      if (k == "SAO")
-        cfg.sao = v;
-      else if (k == "LoopFilterDisable")
-        cfg.loop_filter_disable = v;
-      else if (k == "RDOQ")
-        cfg.rdoq = v;
-      else if (k == "TransformSkip")
-        cfg.transform_skip = v;
-      else if (k == "SignHideFlag")
-        cfg.sign_hide = v;
-      else if (k == "WaveFrontSynchro")
-        cfg.wpp = v;
-      else if (k == "MaxCUWidth")
-        cfg.max_cu_size = v;
-      else if (k == "MaxPartitionDepth")
-        cfg.max_partition_depth = v;
-      else if (k == "SEIDecodedPictureHash")
-        cfg.hash = v;
-      else if (k == "RmdSmall")
-        cfg.rmd_candidates_small = v;
-      else if (k == "RmdLarge")
-        cfg.rmd_candidates_large = v;
-      else {
-        std::fprintf(stderr, "error: unknown key %s\n", k.c_str());
+      if (!cfg.set(k, std::atof(a.substr(a.find('=') + 1).c_str()))) {
+        std::fprintf(stderr, "error: unknown encoder setting %s\n", k.c_str());
         return 2;
       }
     } else {
@@ -66,9 +43,9 @@ int main(int argc, char** argv) {
     }
   }
   if (!in || cfg.width <= 0 || cfg.height <= 0) {
-    std::fprintf(
-        stderr,
-        "usage: hevc-encode -i in.yuv -wdt W -hgt H [-f N] [-q QP] [-b out.bin] [-o rec.yuv]\n");
+    std::fprintf(stderr,
+                 "usage: hevc-encode -i in.yuv -wdt W -hgt H [-f N] [-q QP] [-b out.bin] [-o "
+                 "rec.yuv] [--field=value]\n");
     return 2;
   }
   FILE* fi = std::fopen(in, "rb");

@@ -53,8 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--sequences",
         metavar="SEQS",
-        help="sequence list: a YAML file or a shipped list name (shared_video, jctvc_template); "
-        "default: the built-in set of scikit-image photographs",
+        help="sequence list: a YAML file or a list name (jctvc_template; shared_video from the "
+        "repository root); default: the built-in set of scikit-image photographs",
     )
     r.add_argument("--anchor", default="anchor", help="anchor codec setting (default: anchor)")
     r.add_argument(

@@ -4,8 +4,9 @@ Each entry has ``name``, ``path``, ``width``, ``height``, ``fps``, ``frames`` an
 optionally ``intra_period`` (used by RA), ``frame_skip`` (frames to skip at the start of the
 file) and ``configs`` (the CTC configurations the sequence takes part in, e.g. ``[AI, RA]`` for
 class A, which the HEVC CTC leave out of low delay; default: all). Relative paths are resolved
-against the directory of the YAML file. Lists shipped with cnnfilter live in
-``cnnfilter/ctc/sequences/`` and can be named without a path (``--sequences shared_video``).
+against the directory of the YAML file. Lists shipped inside the package
+(``cnnfilter/ctc/sequences/``, e.g. ``jctvc_template``) and lists in ``./sequences/`` of the
+current directory (the repository's ``shared_video``) can be named without a path.
 """
 
 from __future__ import annotations
@@ -63,8 +64,10 @@ class Sequence:
 
 
 def shipped_lists() -> dict[str, Path]:
-    """Names of the sequence lists that come with cnnfilter, mapped to their files."""
-    return {p.stem: p for p in sorted(SHIPPED_DIR.glob("*.yaml"))}
+    """Names of the lists that can be given without a path: the package's, then ./sequences/."""
+    found = {p.stem: p for p in sorted((Path.cwd() / "sequences").glob("*.yaml"))}
+    found.update({p.stem: p for p in sorted(SHIPPED_DIR.glob("*.yaml"))})
+    return found
 
 
 def resolve_list(spec: str | Path) -> Path:

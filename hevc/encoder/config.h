@@ -36,9 +36,15 @@ struct EncoderConfig {
   bool wpp = false;                       // WaveFrontSynchro
   int hash = 1;                           // SEIDecodedPictureHash: 0 off, 1 MD5, 2 CRC, 3 checksum
   // Decision effort (HM's fast-intra choices, documented in docs/encoder.md).
-  int rmd_candidates_small = 8;  // full-RD candidates after the rough decision, PUs <= 8x8
+  int rmd_candidates_small = 8;  // full-RD candidates after the rough decision, 8x8 PUs
   int rmd_candidates_large = 3;  // same for PUs >= 16x16
-  bool fast_rqt = true;          // candidates at one TU level, full RQT for the best mode only
+  // Early terminations beyond HM-16.9's (each measured in BENCHMARKS.md).
+  bool skip_split_if_no_residual = true;     // no CU split when the unsplit CU codes no residual
+  bool skip_tu_split_if_no_residual = true;  // no TU split when the unsplit TU has cbf 0
+  bool skip_nxn_if_no_residual = true;       // no NxN when 2Nx2N at 8x8 codes no luma residual
+  int chroma_rd_candidates = 5;  // chroma modes given full RD after a SATD pre-selection (DM kept)
+  int rmd_candidates_4x4 = 8;    // full-RD candidates of 4x4 PUs
+  bool transform_skip_final_only = true;  // try transform skip for the chosen mode only
 
   int min_cu_log2() const {
     int l = 0;
@@ -52,6 +58,8 @@ struct EncoderConfig {
   }
   // Returns an empty string when the configuration is usable, else the reason.
   std::string validate() const;
+  // Sets a field by name (the names the Python layer uses); false for an unknown name.
+  bool set(const std::string& field, double value);
 };
 
 }  // namespace hevc

@@ -2,6 +2,10 @@
 
 #include "rdcost.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace hevc {
 
 uint64_t sse_block(const Pel* a, int as, const Pel* b, int bs, int w, int h) {
@@ -42,6 +46,62 @@ uint32_t hadamard4(const Pel* o, int os, const Pel* p, int ps) {
   return (sum + 1) >> 1;
 }
 
+#if defined(__SSE2__)
+inline void butterfly8x8(__m128i r[8]) {
+  for (int h = 4; h >= 1; h >>= 1)
+    for (int i = 0; i < 8; ++i)
+      if (!(i & h)) {
+        const __m128i a = r[i], b = r[i + h];
+        r[i] = _mm_add_epi16(a, b);
+        r[i + h] = _mm_sub_epi16(a, b);
+      }
+}
+
+inline void transpose8x8(__m128i r[8]) {
+  const __m128i a0 = _mm_unpacklo_epi16(r[0], r[1]), a1 = _mm_unpackhi_epi16(r[0], r[1]);
+  const __m128i a2 = _mm_unpacklo_epi16(r[2], r[3]), a3 = _mm_unpackhi_epi16(r[2], r[3]);
+  const __m128i a4 = _mm_unpacklo_epi16(r[4], r[5]), a5 = _mm_unpackhi_epi16(r[4], r[5]);
+  const __m128i a6 = _mm_unpacklo_epi16(r[6], r[7]), a7 = _mm_unpackhi_epi16(r[6], r[7]);
+  const __m128i b0 = _mm_unpacklo_epi32(a0, a2), b1 = _mm_unpackhi_epi32(a0, a2);
+  const __m128i b2 = _mm_unpacklo_epi32(a1, a3), b3 = _mm_unpackhi_epi32(a1, a3);
+  const __m128i b4 = _mm_unpacklo_epi32(a4, a6), b5 = _mm_unpackhi_epi32(a4, a6);
+  const __m128i b6 = _mm_unpacklo_epi32(a5, a7), b7 = _mm_unpackhi_epi32(a5, a7);
+  r[0] = _mm_unpacklo_epi64(b0, b4);
+  r[1] = _mm_unpackhi_epi64(b0, b4);
+  r[2] = _mm_unpacklo_epi64(b1, b5);
+  r[3] = _mm_unpackhi_epi64(b1, b5);
+  r[4] = _mm_unpacklo_epi64(b2, b6);
+  r[5] = _mm_unpackhi_epi64(b2, b6);
+  r[6] = _mm_unpacklo_epi64(b3, b7);
+  r[7] = _mm_unpackhi_epi64(b3, b7);
+}
+
+// The 8x8 Hadamard transform of the difference, summed in absolute value (values fit int16).
+uint32_t hadamard8(const Pel* o, int os, const Pel* p, int ps) {
+  const __m128i zero = _mm_setzero_si128();
+  __m128i r[8];
+  for (int y = 0; y < 8; ++y) {
+    const __m128i a =
+        _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(o + y * os)), zero);
+    const __m128i b =
+        _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + y * ps)), zero);
+    r[y] = _mm_sub_epi16(a, b);
+  }
+  butterfly8x8(r);
+  transpose8x8(r);
+  butterfly8x8(r);
+  __m128i acc = _mm_setzero_si128();
+  const __m128i ones = _mm_set1_epi16(1);
+  for (int i = 0; i < 8; ++i) {
+    const __m128i v = _mm_max_epi16(r[i], _mm_sub_epi16(zero, r[i]));
+    acc = _mm_add_epi32(acc, _mm_madd_epi16(v, ones));
+  }
+  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4e));
+  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xb1));
+  const uint32_t sum = static_cast<uint32_t>(_mm_cvtsi128_si32(acc));
+  return (sum + 2) >> 2;
+}
+#else
 uint32_t hadamard8(const Pel* o, int os, const Pel* p, int ps) {
   int d[64], m[64];
   for (int y = 0; y < 8; ++y)
@@ -72,6 +132,7 @@ uint32_t hadamard8(const Pel* o, int os, const Pel* p, int ps) {
   }
   return (sum + 2) >> 2;
 }
+#endif
 
 }  // namespace
 

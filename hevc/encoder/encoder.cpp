@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -306,20 +304,6 @@ struct Encoder::Impl {
       write_nal(au, VPS_NUT, 0, write_vps(vps));
       write_nal(au, SPS_NUT, 0, write_sps(sps));
       write_nal(au, PPS_NUT, 0, write_pps(pps));
-    }
-    if (std::getenv("HEVC_DEBUG_EST")) {
-      ContextSet c;
-      c.init(pic.type, false, pic.qp);
-      CabacCounter cnt;
-      CoeffSink sink{pic, {}};
-      CtuCoder<CabacCounter, CoeffSink> coder(cnt, c, sink, st);
-      for (int rs = 0; rs < g.num_ctb; ++rs) {
-        st.ctb_addr_rs = rs;
-        if (hdr.sao_luma || hdr.sao_chroma) coder.sao(rs % g.w_ctb, rs / g.w_ctb);
-        coder.coding_quadtree((rs % g.w_ctb) << g.ctb_log2, (rs / g.w_ctb) << g.ctb_log2,
-                              g.ctb_log2, 0);
-      }
-      std::fprintf(stderr, "estimated slice data bits %.0f\n", cnt.bits() / 32768.0);
     }
     write_nal(au, static_cast<uint8_t>(nal_type), 0, write_slice(nal_type, hdr, st));
     if (cfg.hash) {

@@ -20,11 +20,8 @@ struct Geometry {
   int n, log2n, nsb;
   const std::vector<ScanPos>* sc4;
   const std::vector<ScanPos>* scs;
-  int blkpos(int pos) const {
-    const ScanPos& s = (*scs)[pos >> 4];
-    const ScanPos& p = (*sc4)[pos & 15];
-    return ((s.y << 2) + p.y) * n + (s.x << 2) + p.x;
-  }
+  const uint16_t* scan;  // scan position -> raster index
+  int blkpos(int pos) const { return scan[pos]; }
 };
 
 // Level-coding state in front of one coefficient (the syntax's greater1/greater2/Rice state).
@@ -157,11 +154,22 @@ int quantize(const QuantJob& job, int16_t* lv) {
   g.nsb = 1 << (job.log2n - 2);
   g.sc4 = &scan_order(2, job.scan_idx);
   g.scs = &scan_order(job.log2n - 2, job.scan_idx);
+  g.scan = coeff_scan(job.log2n, job.scan_idx);
   const int total = g.n * g.n;
   const int ts = 7 - job.log2n;  // transform shift for 8-bit video
   const int q = kQuantScale[job.qp % 6];
   const int qbits = 14 + job.qp / 6 + ts;
-  const double err_scale = std::ldexp(1.0 / (static_cast<double>(q) * q), -2 * ts);
+  static const struct ErrScale {
+    double v[6][6];  // [qp % 6][transform shift]
+    ErrScale() {
+      for (int i = 0; i < 6; ++i)
+        for (int t = 0; t < 6; ++t)
+          v[i][t] =
+              std::ldexp(1.0 / (static_cast<double>(kQuantScale[i]) * kQuantScale[i]), -2 * t);
+    }
+  } kErrScale;
+  const double err_scale = kErrScale.v[job.qp % 6][ts];
+  const uint16_t* inv_scan = coeff_scan_inverse(job.log2n, job.scan_idx);
 
   int64_t level_double[32 * 32];
   int max_abs[32 * 32];
@@ -170,6 +178,7 @@ int quantize(const QuantJob& job, int16_t* lv) {
     level_double[i] = static_cast<int64_t>(std::abs(job.coef[i])) * q;
     max_abs[i] = static_cast<int>(
         std::min<int64_t>(32767, (level_double[i] + (int64_t{1} << (qbits - 1))) >> qbits));
+    if (max_abs[i] && inv_scan[i] > last_init) last_init = inv_scan[i];
   }
   std::memset(lv, 0, sizeof(int16_t) * total);
 
@@ -192,11 +201,6 @@ int quantize(const QuantJob& job, int16_t* lv) {
   const ContextSet& cs = *job.ctx;
   const int cidx = job.cidx;
   const double lambda = job.lambda / kBitScale;
-  for (int pos = total - 1; pos >= 0; --pos)
-    if (max_abs[g.blkpos(pos)] > 0) {
-      last_init = pos;
-      break;
-    }
   if (last_init < 0) return 0;
 
   double cost_coef[32 * 32], cost_zero[32 * 32], cost_sig[32 * 32];
@@ -213,6 +217,23 @@ int quantize(const QuantJob& job, int16_t* lv) {
     int prev_csbf = 0;
     if (s.x < g.nsb - 1) prev_csbf |= coded_sb[s.y * g.nsb + s.x + 1];
     if (s.y < g.nsb - 1) prev_csbf |= coded_sb[(s.y + 1) * g.nsb + s.x] << 1;
+    if (sb > 0 && sb < last_sb) {
+      // A sub-block that quantises to zero everywhere costs its distortion and a zero flag.
+      bool all_zero = true;
+      for (int p = 0; p < 16 && all_zero; ++p) all_zero = max_abs[g.blkpos(sb * 16 + p)] == 0;
+      if (all_zero) {
+        for (int p = 0; p < 16; ++p) {
+          const int bp = g.blkpos(sb * 16 + p);
+          cost_coef[bp] = cost_zero[bp] =
+              static_cast<double>(level_double[bp]) * level_double[bp] * err_scale;
+          cost_sig[bp] = 0;
+        }
+        const int cs_inc = (prev_csbf & 1) + ((prev_csbf >> 1) & 1);
+        csbf_cost[sb] = lambda * bin_cost(cs.s[kCtxCsbf + std::min(cs_inc, 1) + (cidx ? 2 : 0)], 0);
+        coded_sb[s.y * g.nsb + s.x] = 0;
+        continue;
+      }
+    }
     int ctx_set = (sb == 0 || cidx > 0) ? 0 : 2;
     if (!first_sb && prev_c1 == 0) ++ctx_set;
     int c1 = 1, c1_idx = 0, c2_idx = 0, rice = 0;
@@ -307,13 +328,19 @@ int quantize(const QuantJob& job, int16_t* lv) {
   int offs, shift;
   last_ctx(g.log2n, cidx, offs, shift);
   const int cmax = (g.log2n << 1) - 1;
-  auto prefix_bits = [&](int prefix, int base) {
-    uint32_t b = 0;
-    for (int i = 0; i < prefix; ++i) b += bin_cost(cs.s[base + offs + (i >> shift)], 1);
-    if (prefix < cmax) b += bin_cost(cs.s[base + offs + (prefix >> shift)], 0);
-    if (prefix > 3) b += kBitScale * ((prefix >> 1) - 1);
-    return b;
-  };
+  uint32_t prefix_cost[2][10];  // bits of each last_sig_coeff_{x,y}_prefix value with its suffix
+  for (int axis = 0; axis < 2; ++axis) {
+    const int base = axis ? kCtxLastY : kCtxLastX;
+    uint32_t ones = 0;
+    for (int prefix = 0; prefix <= cmax; ++prefix) {
+      uint32_t b = ones;
+      if (prefix < cmax) b += bin_cost(cs.s[base + offs + (prefix >> shift)], 0);
+      if (prefix > 3) b += kBitScale * ((prefix >> 1) - 1);
+      prefix_cost[axis][prefix] = b;
+      if (prefix < cmax) ones += bin_cost(cs.s[base + offs + (prefix >> shift)], 1);
+    }
+  }
+  auto prefix_bits = [&](int prefix, int base) { return prefix_cost[base == kCtxLastY][prefix]; };
   double uncoded = 0;
   for (int pos = 0; pos <= last_init; ++pos) uncoded += cost_zero[g.blkpos(pos)];
   double cbf0 = 0, cbf1 = 0;
@@ -349,9 +376,11 @@ int quantize(const QuantJob& job, int16_t* lv) {
   }
   for (int pos = best_last + 1; pos <= last_init; ++pos) lv[g.blkpos(pos)] = 0;
   int nz = 0;
-  for (int i = 0; i < total; ++i) {
+  for (int pos = 0; pos <= best_last; ++pos) {
+    const int i = g.blkpos(pos);
+    if (!lv[i]) continue;
+    ++nz;
     if (job.coef[i] < 0) lv[i] = static_cast<int16_t>(-lv[i]);
-    nz += lv[i] != 0;
   }
   if (job.sign_hide && nz >= 2) {
     RateDelta rd;
@@ -360,7 +389,7 @@ int quantize(const QuantJob& job, int16_t* lv) {
     rd.sig = sig_state;
     hide_signs(job, g, level_double, qbits, err_scale, rd, lv);
     nz = 0;
-    for (int i = 0; i < total; ++i) nz += lv[i] != 0;
+    for (int pos = 0; pos <= best_last; ++pos) nz += lv[g.blkpos(pos)] != 0;
   }
   return nz;
 }

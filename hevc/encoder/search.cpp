@@ -82,11 +82,13 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
   double best = kInf;
   if (inside) {
     ContextSet c = in;
-    double cost = intra_cu(x0, y0, log2, depth, c, 0);
-    if (log2 == sps_.min_cb_log2() && log2 - 1 >= sps_.min_tb_log2()) {
+    double cost = intra_cu(x0, y0, log2, depth, c, 0, kInf);
+    const bool luma_res = area_has(x0, y0, size, kBfCbfY);
+    if (log2 == sps_.min_cb_log2() && log2 - 1 >= sps_.min_tb_log2() &&
+        (luma_res || !cfg_.skip_nxn_if_no_residual)) {
       cu_store_[depth]->save(pic_, x0, y0, size);
       ContextSet c2 = in;
-      const double cost2 = intra_cu(x0, y0, log2, depth, c2, 3);
+      const double cost2 = intra_cu(x0, y0, log2, depth, c2, 3, cost);
       if (cost2 < cost) {
         cost = cost2;
         c = c2;
@@ -96,6 +98,9 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
     }
     best = cost;
     ctx = c;
+    if (can_split && cfg_.skip_split_if_no_residual &&
+        !area_has(x0, y0, size, static_cast<uint8_t>(kBfCbfY | kBfCbfCb | kBfCbfCr)))
+      return best;
     if (can_split) cu_store_[depth]->save(pic_, x0, y0, size);
   }
   if (can_split) {
@@ -122,7 +127,8 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
   return best;
 }
 
-double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part) {
+double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part,
+                             double budget) {
   const int size = 1 << log2;
   BlockInfo b;
   b.cu_log2 = b.tu_log2 = static_cast<uint8_t>(log2);
@@ -135,9 +141,13 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   if (part == 0) {
     luma_pu(x0, y0, log2, log2, 0, run);
   } else {
+    // The luma PUs' costs only grow the CU's cost: stop once they exceed the budget.
     const int h = size >> 1;
-    for (int k = 0; k < 4; ++k)
-      luma_pu(x0 + (k & 1) * h, y0 + (k >> 1) * h, log2 - 1, log2, 3, run);
+    double luma_cost = 0;
+    for (int k = 0; k < 4; ++k) {
+      luma_cost += luma_pu(x0 + (k & 1) * h, y0 + (k >> 1) * h, log2 - 1, log2, 3, run);
+      if (luma_cost >= budget) return kInf;
+    }
   }
   const Plane& so = pic_.src.planes[0];
   const Plane& ro = pic_.rec.planes[0];
@@ -147,9 +157,15 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   // Chroma: full RD over the five candidates, each scored with the exact bits of the whole CU.
   double best = kInf;
   int best_syntax = 4;
-  ContextSet best_ctx = ctx;
   Area* store = chroma_store_[depth].get();
-  for (int syntax : {4, 0, 1, 2, 3}) {
+  int cands[5] = {4, 0, 1, 2, 3};
+  int ncand = 5;
+  if (cfg_.chroma_rd_candidates < 5)
+    ncand = preselect_chroma(x0, y0, log2, cands, cfg_.chroma_rd_candidates);
+  int last_evaluated = -1;
+  for (int ci = 0; ci < ncand; ++ci) {
+    const int syntax = cands[ci];
+    last_evaluated = syntax;
     pic_.info.for_each(x0, y0, size, size,
                        [&](BlockInfo& bi) { bi.chroma_syntax = static_cast<uint8_t>(syntax); });
     const uint64_t dc_bits = code_chroma(x0, y0, log2, part, ctx);
@@ -163,22 +179,43 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
           pic_.rd.chroma_weight[c] *
           static_cast<double>(sse_block(s.row(yc) + xc, s.stride, r.row(yc) + xc, r.stride, n, n));
     }
+    // Luma residual bits are the same for every chroma candidate and are left out here.
     ContextSet c = ctx;
     CabacCounter cnt;
     Counter coder(cnt, c, sink_, st_);
-    if (can_split) coder.split_cu_flag(x0, y0, depth, 0);
+    coder.count_luma_residual_ = false;
     coder.coding_unit(x0, y0, log2);
     const double cost = dist + pic_.rd.bits_cost(cnt.bits());
     if (cost < best) {
       best = cost;
       best_syntax = syntax;
-      best_ctx = c;
-      store->save(pic_, x0, y0, size);
+      if (ncand > 1) store->save(pic_, x0, y0, size);
     }
   }
-  if (best_syntax != 3) store->restore(pic_);
-  ctx = best_ctx;
-  return best;
+  if (best_syntax != last_evaluated) store->restore(pic_);
+  // The CU's cost with its exact bits, and the contexts after it.
+  ContextSet c = ctx;
+  CabacCounter cnt;
+  Counter coder(cnt, c, sink_, st_);
+  if (can_split) coder.split_cu_flag(x0, y0, depth, 0);
+  coder.coding_unit(x0, y0, log2);
+  double dist = static_cast<double>(d_luma);
+  for (int cc = 1; cc < 3; ++cc) {
+    const Plane& s = pic_.src.planes[cc];
+    const Plane& r = pic_.rec.planes[cc];
+    const int xc = x0 >> 1, yc = y0 >> 1, n = size >> 1;
+    dist +=
+        pic_.rd.chroma_weight[cc] *
+        static_cast<double>(sse_block(s.row(yc) + xc, s.stride, r.row(yc) + xc, r.stride, n, n));
+  }
+  ctx = c;
+  return dist + pic_.rd.bits_cost(cnt.bits());
+}
+
+bool IntraSearch::area_has(int x0, int y0, int size, uint8_t flags) {
+  bool any = false;
+  pic_.info.for_each(x0, y0, size, size, [&](BlockInfo& b) { any |= (b.flags & flags) != 0; });
+  return any;
 }
 
 uint32_t IntraSearch::mode_bits(const ContextSet& ctx, int xp, int yp, int mode) {
@@ -193,7 +230,7 @@ uint32_t IntraSearch::mode_bits(const ContextSet& ctx, int xp, int yp, int mode)
   return bin_cost(prev, 0) + 5 * kBitScale;
 }
 
-void IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx) {
+double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx) {
   const int log2t = std::min(log2p, sps_.max_tb_log2());
   const int depth_t = log2cu - log2t;
   const int np = 1 << log2p, nt = 1 << log2t;
@@ -204,6 +241,11 @@ void IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Conte
   intra_build_refs(ic, 0, xp, yp, log2t, raw);
   const IntraRefs& f = intra_filter_refs(raw, 0, 0, sps_.strong_intra_smoothing != 0, filt);
   const bool have_filtered = &f == &filt;
+  ref_raw_ = &raw;
+  ref_filt_ = have_filtered ? &filt : &raw;
+  ref_x_ = xp;
+  ref_y_ = yp;
+  ref_log2_ = log2t;
   const Plane& src = pic_.src.planes[0];
   alignas(16) Pel pred[32 * 32];
   double rmd_cost[35];
@@ -215,10 +257,22 @@ void IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Conte
     coder.derive_mpm(xp, yp, mpm);
   }
   const uint8_t prev = ctx.s[kCtxPrevIntraLuma];
+  // The source block, and its transpose for the horizontal modes (SATD is transpose-invariant).
+  alignas(16) Pel org[32 * 32], org_t[32 * 32];
+  for (int y = 0; y < nt; ++y)
+    for (int x = 0; x < nt; ++x) {
+      org[y * nt + x] = src.at(xp + x, yp + y);
+      org_t[x * nt + y] = org[y * nt + x];
+    }
   for (int mode = 0; mode < 35; ++mode) {
     const bool use_f = have_filtered && intra_filter_needed(0, mode, log2t);
-    intra_pred(use_f ? filt : raw, 0, mode, pred, nt);
-    const uint32_t satd = satd_block(src.row(yp) + xp, src.stride, pred, nt, nt);
+    const IntraRefs& r = use_f ? filt : raw;
+    bool transposed = false;
+    if (mode < 2)
+      intra_pred(r, 0, mode, pred, nt);
+    else
+      transposed = intra_pred_main(r, 0, mode, pred);
+    const uint32_t satd = satd_block(transposed ? org_t : org, nt, pred, nt, nt);
     uint32_t bits;
     if (mode == mpm[0])
       bits = bin_cost(prev, 1) + kBitScale;
@@ -230,7 +284,9 @@ void IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Conte
   }
   int order[35];
   for (int i = 0; i < 35; ++i) order[i] = i;
-  const int ncand = log2p <= 3 ? cfg_.rmd_candidates_small : cfg_.rmd_candidates_large;
+  const int ncand = log2p == 2
+                        ? cfg_.rmd_candidates_4x4
+                        : (log2p == 3 ? cfg_.rmd_candidates_small : cfg_.rmd_candidates_large);
   std::partial_sort(order, order + ncand, order + 35, [&](int a, int b2) {
     return rmd_cost[a] < rmd_cost[b2] || (rmd_cost[a] == rmd_cost[b2] && a < b2);
   });
@@ -241,6 +297,7 @@ void IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Conte
   double best = kInf;
   int best_mode = cands[0];
   if (cands.size() > 1) {
+    candidates_ = true;
     for (int mode : cands) {
       pic_.info.for_each(xp, yp, np, np,
                          [&](BlockInfo& bi) { bi.intra_mode = static_cast<uint8_t>(mode); });
@@ -256,17 +313,21 @@ void IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Conte
         best_mode = mode;
       }
     }
+    candidates_ = false;
   }
   // The winner with the full residual quadtree.
   pic_.info.for_each(xp, yp, np, np,
                      [&](BlockInfo& bi) { bi.intra_mode = static_cast<uint8_t>(best_mode); });
   ContextSet c = ctx;
+  double total = pic_.rd.bits_cost(mode_bits(ctx, xp, yp, best_mode));
   for (int y = 0; y < np; y += nt)
     for (int x = 0; x < np; x += nt) {
       uint64_t d;
-      rqt_luma(xp + x, yp + y, log2t, depth_t, best_mode, ts_allowed, c, d);
+      total += rqt_luma(xp + x, yp + y, log2t, depth_t, best_mode, ts_allowed, c, d);
     }
+  ref_raw_ = nullptr;
   ctx = c;
+  return total;
 }
 
 double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool ts_allowed,
@@ -292,6 +353,9 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     best = cost;
     ctx = c;
     dist = d;
+    if (can_split && cfg_.skip_tu_split_if_no_residual && flag_coded &&
+        !(pic_.info.blk(x, y).flags & kBfCbfY))
+      return best;
     if (can_split) store->save(pic_, x, y, 1 << log2t);
   }
   if (can_split) {
@@ -323,7 +387,7 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
 double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, bool ts_allowed,
                                  ContextSet& ctx, uint64_t& dist) {
   const int n = 1 << log2t;
-  const bool try_ts = ts_allowed && log2t == 2;
+  const bool try_ts = ts_allowed && log2t == 2 && !(candidates_ && cfg_.transform_skip_final_only);
   const int cbf_ctx = kCtxCbfLuma + (depth == 0 ? 1 : 0);
   double best = kInf;
   int best_ts = 0;
@@ -482,6 +546,33 @@ uint64_t IntraSearch::chroma_tb(int cidx, int xc, int yc, int log2c, int mode, b
   d = encode_block(cidx, xc, yc, log2c, mode, false, ctx, -1, nz);
   set_flags(nz != 0, false);
   return d;
+}
+
+int IntraSearch::preselect_chroma(int x0, int y0, int log2cu, int* cands, int keep) {
+  // Rough chroma decision: SATD of a CU-sized prediction per candidate; DM is always kept.
+  const BlockInfo& cu = pic_.info.blk(x0, y0);
+  const int log2c = std::min(log2cu - 1, 5);
+  const int n = 1 << log2c;
+  double cost[5];
+  alignas(16) Pel pred[32 * 32];
+  for (int i = 0; i < 5; ++i) {
+    const int mode = chroma_mode_from_syntax(cands[i], cu.intra_mode);
+    cost[i] = 0;
+    for (int c = 1; c < 3; ++c) {
+      IntraContext ic{&pic_.rec.planes[c], &pic_.info, false};
+      intra_predict_block(ic, c, x0 >> 1, y0 >> 1, log2c, mode, false, pred, n);
+      const Plane& src = pic_.src.planes[c];
+      cost[i] += pic_.rd.chroma_weight[c] *
+                 satd_block(src.row(y0 >> 1) + (x0 >> 1), src.stride, pred, n, n);
+    }
+    cost[i] += pic_.rd.sqrt_lambda * (cands[i] == 4 ? 1 : 3);
+  }
+  int order[5] = {0, 1, 2, 3, 4};
+  std::sort(order + 1, order + 5, [&](int a, int b) { return cost[a] < cost[b]; });
+  int out[5];
+  for (int i = 0; i < 5; ++i) out[i] = cands[order[i]];
+  std::copy(out, out + 5, cands);
+  return std::max(1, std::min(keep, 5));
 }
 
 uint64_t IntraSearch::code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx) {

@@ -9,6 +9,7 @@
 
 #include "../cabac.h"
 #include "../ctu_syntax.h"
+#include "../intra.h"
 #include "config.h"
 #include "enc_picture.h"
 
@@ -27,8 +28,8 @@ class IntraSearch {
  private:
   struct Area;  // saved recon / levels / block info of a square luma area
   double compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx);
-  double intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part);
-  void luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx);
+  double intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part, double budget);
+  double luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx);
   double rqt_luma(int x, int y, int log2t, int depth, int mode, bool tskip_allowed, ContextSet& ctx,
                   uint64_t& dist);
   double code_luma_tb(int x, int y, int log2t, int depth, int mode, bool tskip_allowed,
@@ -40,6 +41,8 @@ class IntraSearch {
   uint64_t encode_block(int cidx, int x, int y, int log2n, int mode, bool tskip,
                         const ContextSet& ctx, int cbf_ctx, int& nonzero);
   uint32_t mode_bits(const ContextSet& ctx, int xp, int yp, int mode);
+  bool area_has(int x0, int y0, int size, uint8_t flags);
+  int preselect_chroma(int x0, int y0, int log2cu, int* cands, int keep);
   uint64_t luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth);
 
   EncPicture& pic_;
@@ -49,6 +52,11 @@ class IntraSearch {
   const EncoderConfig& cfg_;
   CoeffSink sink_;
   std::vector<std::unique_ptr<Area>> cu_store_, tu_store_, chroma_store_;
+  bool candidates_ = false;  // in the full-RD candidate loop of a PU
+  // Reference samples of the PU being decided, reused by every candidate at its first TU.
+  const IntraRefs* ref_raw_ = nullptr;
+  const IntraRefs* ref_filt_ = nullptr;
+  int ref_x_ = -1, ref_y_ = -1, ref_log2_ = 0;
 };
 
 }  // namespace hevc

@@ -1,0 +1,68 @@
+#include "config.h"
+
+#include <cmath>
+
+namespace hevc {
+
+namespace {
+
+struct Field {
+  const char* name;
+  int EncoderConfig::*i;
+  bool EncoderConfig::*b;
+  double EncoderConfig::*d;
+};
+
+const Field kFields[] = {
+    {"width", &EncoderConfig::width, nullptr, nullptr},
+    {"height", &EncoderConfig::height, nullptr, nullptr},
+    {"frame_rate", nullptr, nullptr, &EncoderConfig::frame_rate},
+    {"qp", &EncoderConfig::qp, nullptr, nullptr},
+    {"intra_period", &EncoderConfig::intra_period, nullptr, nullptr},
+    {"decoding_refresh_type", &EncoderConfig::decoding_refresh_type, nullptr, nullptr},
+    {"max_cu_size", &EncoderConfig::max_cu_size, nullptr, nullptr},
+    {"max_partition_depth", &EncoderConfig::max_partition_depth, nullptr, nullptr},
+    {"tu_log2_max", &EncoderConfig::tu_log2_max, nullptr, nullptr},
+    {"tu_log2_min", &EncoderConfig::tu_log2_min, nullptr, nullptr},
+    {"tu_max_depth_intra", &EncoderConfig::tu_max_depth_intra, nullptr, nullptr},
+    {"tu_max_depth_inter", &EncoderConfig::tu_max_depth_inter, nullptr, nullptr},
+    {"rdoq", nullptr, &EncoderConfig::rdoq, nullptr},
+    {"rdoq_ts", nullptr, &EncoderConfig::rdoq_ts, nullptr},
+    {"transform_skip", nullptr, &EncoderConfig::transform_skip, nullptr},
+    {"transform_skip_fast", nullptr, &EncoderConfig::transform_skip_fast, nullptr},
+    {"sign_hide", nullptr, &EncoderConfig::sign_hide, nullptr},
+    {"strong_intra_smoothing", nullptr, &EncoderConfig::strong_intra_smoothing, nullptr},
+    {"sao", nullptr, &EncoderConfig::sao, nullptr},
+    {"loop_filter_disable", nullptr, &EncoderConfig::loop_filter_disable, nullptr},
+    {"loop_filter_offset_in_pps", nullptr, &EncoderConfig::loop_filter_offset_in_pps, nullptr},
+    {"beta_offset_div2", &EncoderConfig::beta_offset_div2, nullptr, nullptr},
+    {"tc_offset_div2", &EncoderConfig::tc_offset_div2, nullptr, nullptr},
+    {"cb_qp_offset", &EncoderConfig::cb_qp_offset, nullptr, nullptr},
+    {"cr_qp_offset", &EncoderConfig::cr_qp_offset, nullptr, nullptr},
+    {"wpp", nullptr, &EncoderConfig::wpp, nullptr},
+    {"hash", &EncoderConfig::hash, nullptr, nullptr},
+    {"rmd_candidates_4x4", &EncoderConfig::rmd_candidates_4x4, nullptr, nullptr},
+    {"rmd_candidates_small", &EncoderConfig::rmd_candidates_small, nullptr, nullptr},
+    {"rmd_candidates_large", &EncoderConfig::rmd_candidates_large, nullptr, nullptr},
+    {"chroma_rd_candidates", &EncoderConfig::chroma_rd_candidates, nullptr, nullptr},
+    {"skip_split_if_no_residual", nullptr, &EncoderConfig::skip_split_if_no_residual, nullptr},
+    {"skip_tu_split_if_no_residual", nullptr, &EncoderConfig::skip_tu_split_if_no_residual,
+     nullptr},
+    {"skip_nxn_if_no_residual", nullptr, &EncoderConfig::skip_nxn_if_no_residual, nullptr},
+    {"transform_skip_final_only", nullptr, &EncoderConfig::transform_skip_final_only, nullptr},
+};
+
+}  // namespace
+
+bool EncoderConfig::set(const std::string& field, double value) {
+  for (const Field& f : kFields) {
+    if (field != f.name) continue;
+    if (f.i) this->*f.i = static_cast<int>(std::lround(value));
+    if (f.b) this->*f.b = value != 0;
+    if (f.d) this->*f.d = value;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace hevc
