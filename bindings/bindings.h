@@ -29,5 +29,12 @@ py::capsule keep_alive(std::shared_ptr<T> ptr) {
   return py::capsule(holder, [](void* p) { delete static_cast<std::shared_ptr<T>*>(p); });
 }
 
+namespace hevc {
+struct CnnRequest;
+}
+#include <functional>
+// A Python callable as the codec's per-picture CNN provider (see cnn.cpp).
+std::function<bool(const hevc::CnnRequest&, hevc::Frame&)> cnn_provider_from(py::object fn);
+
 void register_decode(py::module_& m);
 void register_encode(py::module_& m);

@@ -4,6 +4,7 @@
 
 #include "bindings.h"
 #include "decoder.h"
+#include "nal.h"
 
 namespace {
 
@@ -23,17 +24,23 @@ py::dict report_dict(const hevc::PictureReport& r) {
   d["expected_hash"] = r.expected;
   d["computed_hash"] = r.computed;
   d["seconds"] = r.seconds;
-  d["filter_seconds"] = r.filter_seconds;
+  d["cnn_seconds"] = r.cnn_seconds;
+  d["cnn_ctus"] = r.cnn_ctus;
+  d["ctus"] = r.ctus;
+  d["cnn_ignored"] = r.cnn_ignored;
   d["width"] = r.width;
   d["height"] = r.height;
   return d;
 }
 
-void decode(py::buffer data, py::object on_decoded, py::object on_output) {
+void decode(py::buffer data, py::object on_decoded, py::object on_output, py::object cnn,
+            bool ignore_cnn) {
   py::buffer_info info = data.request();
   const auto* bytes = static_cast<const uint8_t*>(info.ptr);
   const size_t size = static_cast<size_t>(info.size * info.itemsize);
   hevc::Decoder dec;
+  dec.ignore_cnn = ignore_cnn;
+  if (!cnn.is_none()) dec.cnn_provider = cnn_provider_from(cnn);
   if (!on_decoded.is_none()) {
     dec.on_decoded = [&](const hevc::PictureReport& r) {
       py::gil_scoped_acquire gil;
@@ -63,10 +70,27 @@ void decode(py::buffer data, py::object on_decoded, py::object on_output) {
 
 }  // namespace
 
+py::list nal_units(py::buffer data) {
+  py::buffer_info info = data.request();
+  py::list out;
+  for (const hevc::NalSpan& s : hevc::split_annexb(
+           static_cast<const uint8_t*>(info.ptr), static_cast<size_t>(info.size * info.itemsize))) {
+    if (s.size < 2) continue;
+    out.append(py::make_tuple((s.data[0] >> 1) & 0x3f,
+                              py::bytes(reinterpret_cast<const char*>(s.data), s.size)));
+  }
+  return out;
+}
+
 void register_decode(py::module_& m) {
-  m.def("decode", &decode, py::arg("data"), py::arg("on_decoded") = py::none(),
-        py::arg("on_output") = py::none(),
-        "Decode an Annex B stream. on_decoded(report: dict) is called per picture in decoding "
-        "order; on_output(poc, decode_order, [y, u, v]) per picture in output order with "
-        "read-only zero-copy views of the cropped planes, valid while referenced.");
+  m.def("nal_units", &nal_units, py::arg("data"),
+        "Split an Annex B stream into (nal_unit_type, NAL unit bytes with header) pairs.");
+  m.def(
+      "decode", &decode, py::arg("data"), py::arg("on_decoded") = py::none(),
+      py::arg("on_output") = py::none(), py::arg("cnn") = py::none(), py::arg("ignore_cnn") = false,
+      "Decode an Annex B stream. on_decoded(report: dict) is called per picture in decoding "
+      "order; on_output(poc, decode_order, [y, u, v]) per picture in output order with "
+      "read-only zero-copy views of the cropped planes, valid while referenced. cnn(y, u, v, info) "
+      "filters pictures that the stream marks for the in-loop CNN; ignore_cnn decodes them "
+      "with the standard filters alone.");
 }

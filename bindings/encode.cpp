@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "bindings.h"
+#include "cnn_signal.h"
 #include "encoder/encoder.h"
 
 namespace {
@@ -37,6 +38,11 @@ py::dict encode_picture(hevc::Encoder& enc, Planes y, Planes u, Planes v) {
   d["sse"] = py::make_tuple(f.sse[0], f.sse[1], f.sse[2]);
   d["seconds"] = f.seconds;
   d["bytes"] = py::bytes(reinterpret_cast<const char*>(f.bytes.data()), f.bytes.size());
+  d["ctus"] = f.ctus;
+  d["cnn_ctus"] = f.cnn_ctus;
+  d["cnn_mode"] = f.cnn_mode;
+  d["cnn_flag_bits"] = f.cnn_flag_bits;
+  d["cnn_seconds"] = f.cnn_seconds;
   return d;
 }
 
@@ -49,6 +55,20 @@ void register_encode(py::module_& m) {
       .def("encode", &encode_picture, py::arg("y"), py::arg("u"), py::arg("v"),
            "Encode one picture (uint8 planes of the source size); returns the access unit and "
            "stats.")
+      .def(
+          "set_cnn",
+          [](hevc::Encoder& e, py::object fn, py::bytes identity,
+             const std::string& inference_mode) {
+            const std::string id = identity;
+            if (id.size() != 16)
+              throw std::invalid_argument("the model set identity must be 16 bytes");
+            hevc::CnnSei sei;
+            std::copy(id.begin(), id.end(), sei.identity.begin());
+            sei.inference_mode = inference_mode;
+            e.set_cnn(cnn_provider_from(std::move(fn)), sei);
+          },
+          py::arg("filter"), py::arg("identity"), py::arg("inference_mode"),
+          "Enable the in-loop CNN: filter(y, u, v, info) -> (y, u|None, v|None).")
       .def(
           "recon",
           [](const hevc::Encoder& e, int width, int height) {

@@ -149,6 +149,8 @@ def _keys() -> list[Key]:
         K("EarlySkipSplit", bool, True, "skip_split_if_no_residual"),
         K("EarlySkipTUSplit", bool, True, "skip_tu_split_if_no_residual"),
         K("EarlySkipNxN", bool, True, "skip_nxn_if_no_residual"),
+        # Test option: with the in-loop CNN enabled, signal it off in every picture.
+        K("CnnForceOff", bool, False, "cnn_force_off"),
     ]
 
 

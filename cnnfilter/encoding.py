@@ -31,6 +31,15 @@ class FrameStats:
     psnr_u: float
     psnr_v: float
     seconds: float
+    ctus: int = 0
+    cnn_ctus: int = 0  # CTUs whose luma takes the CNN output
+    cnn_mode: str = "none"  # signalled: none (CNN disabled), off, all, ctu
+    cnn_flag_bits: int = 0  # bits of the slice header extension carrying the flags
+    cnn_seconds: float = 0.0  # time in the CNN (part of `seconds`)
+
+    @property
+    def cnn_share(self) -> float:
+        return self.cnn_ctus / self.ctus if self.ctus else 0.0
 
 
 @dataclass
@@ -94,15 +103,24 @@ def encode(
     frame_skip: int | None = None,
     qp: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    cnn: str | os.PathLike | Any | None = None,
+    cnn_mode: str = "ctu",
     on_frame: Callable[[FrameStats], None] | None = None,
 ) -> EncodeResult:
     """Encodes a raw I420 (.yuv) or .y4m file with HM-style settings.
 
     ``cfg`` names HM cfg files (e.g. ``cfg/encoder_intra_main.cfg``), ``overrides`` maps HM keys
     to values (e.g. ``{"SAO": 0, "LoopFilterDisable": 1}``); the explicit arguments win over both.
+    ``cnn`` enables the in-loop CNN with a model set (a shipped name such as ``default``, a
+    path, or a loaded :class:`cnnfilter.modelset.ModelSet`); ``cnn_mode`` chooses how it is
+    switched: ``ctu`` (per CTU and component by RD), ``picture`` (per picture, CNN everywhere or
+    nowhere), ``all`` (CNN everywhere) or ``off`` (signalled, never used).
     The bitstream and reconstruction are written to temporary names and renamed only when the
     whole encode succeeded, so a failure never leaves output that looks complete.
     """
+    modes = {"off": 0, "picture": 1, "ctu": 2, "all": 3}
+    if cnn_mode not in modes:
+        raise ConfigError(f"cnn_mode '{cnn_mode}': use one of {', '.join(modes)}")
     s = settings_for(
         cfg,
         overrides,
@@ -152,13 +170,30 @@ def encode(
             f"skipping {skip}"
         )
     s.values.update(SourceWidth=w, SourceHeight=h, FrameRate=rate, FramesToBeEncoded=count)
-    enc = _hevc.Encoder(s.encoder_config())
+    enc_cfg = s.encoder_config()
+    loop = None
+    if cnn is not None:
+        from .loop import LoopFilter, resolve
+
+        model_set = resolve(cnn)
+        loop = LoopFilter(model_set)
+        enc_cfg["cnn_mode"] = modes[cnn_mode]
+    enc = _hevc.Encoder(enc_cfg)
+    if loop is not None:
+        enc.set_cnn(loop, model_set.identity, model_set.inference_mode)
 
     out_bs = Path(s["BitstreamFile"]) if s["BitstreamFile"] else None
     out_rec = Path(s["ReconFile"]) if s["ReconFile"] else None
     tmp_bs = out_bs.with_name(out_bs.name + ".part") if out_bs else None
     tmp_rec = out_rec.with_name(out_rec.name + ".part") if out_rec else None
     result = EncodeResult(frame_rate=rate, settings=dict(s.values))
+    if loop is not None:
+        result.settings.update(
+            CnnModelSet=model_set.name,
+            CnnIdentity=model_set.identity.hex(),
+            CnnInference=model_set.inference_mode,
+            CnnMode=cnn_mode,
+        )
     t0 = time.perf_counter()
     fbs = tmp_bs.open("wb") if tmp_bs else None
     frec = yuv.YuvWriter(tmp_rec) if tmp_rec else None
@@ -180,6 +215,11 @@ def encode(
                 psnr_u=psnr(r["sse"][1], n // 4),
                 psnr_v=psnr(r["sse"][2], n // 4),
                 seconds=r["seconds"],
+                ctus=r["ctus"],
+                cnn_ctus=r["cnn_ctus"],
+                cnn_mode=("off", "all", "ctu")[r["cnn_mode"]] if loop else "none",
+                cnn_flag_bits=r["cnn_flag_bits"],
+                cnn_seconds=r["cnn_seconds"],
             )
             result.frames.append(st)
             if on_frame:

@@ -115,9 +115,12 @@ struct Decoder::Impl {
     bool has_hash = false;
     PictureHash hash;
     bool output = true;
-    std::vector<std::pair<int, std::vector<uint8_t>>> slice_ext;
+    struct Segment {
+      int ts_begin = 0, ts_end = 0;
+      std::vector<uint8_t> ext;
+    };
+    std::vector<Segment> segments;
     Clock::time_point t0;
-    double hook_seconds = 0;
   } cur;
 
   int prev_tid0_poc = 0;
@@ -126,7 +129,8 @@ struct Decoder::Impl {
   int decode_count = 0;
   std::vector<OutputPicture> waiting;
   int max_reorder = 0;
-  std::vector<UserDataUnregistered> irap_user_data, pending_user_data;
+  CnnSei cnn_sei;
+  bool have_cnn_sei = false;
 
   explicit Impl(Decoder& d) : self(d) {}
 
@@ -154,7 +158,6 @@ struct Decoder::Impl {
     if (irap) {
       no_rasl_output = is_idr(nal.type) || nal.type <= BLA_N_LP || first_in_sequence;
       if (no_rasl_output && !first_in_sequence) flush_output();
-      irap_user_data = pending_user_data;
     }
     cur = Current{};
     cur.active = true;
@@ -228,12 +231,13 @@ struct Decoder::Impl {
       cur.first_type = hdr.type();
       cur.slice_qp = hdr.slice_qp(p);
     }
-    if (!hdr.extension.empty())
-      cur.slice_ext.emplace_back(static_cast<int>(hdr.segment_address), hdr.extension);
     if (hdr.type() != SliceType::I)
       throw UnsupportedError("inter slices are not supported yet (P/B slice in picture POC " +
                              std::to_string(cur.poc) + ")");
+    const int ts_begin = cur.info.geo().rs_to_ts[hdr.segment_address];
+    const int ctus_before = cur.ctus;
     decode_slice_data(nal, hdr, data_off);
+    cur.segments.push_back({ts_begin, ts_begin + cur.ctus - ctus_before, hdr.extension});
   }
 
   void decode_slice_data(const NalUnit& nal, const SliceHeader& hdr, size_t data_off) {
@@ -342,8 +346,36 @@ struct Decoder::Impl {
       fail("picture POC " + std::to_string(cur.poc) + " is incomplete: " + std::to_string(missing) +
            " of " + std::to_string(info.geo().num_ctb) + " CTUs are missing");
     Frame& f = *cur.frame;
+    // The CNN signalling of the picture's slice segments.
+    CnnPictureFlags cnn_flags;
+    bool cnn_chroma = false;
+    const PicGeometry& geo = info.geo();
+    for (const auto& seg : cur.segments) {
+      CnnSliceExt ext;
+      if (seg.ext.empty() || !read_cnn_ext(seg.ext, seg.ts_end - seg.ts_begin, ext)) continue;
+      if (ext.mode == CnnMode::Off) continue;
+      if (cnn_flags.luma.empty()) {
+        cnn_flags.luma.assign(geo.num_ctb, 0);
+        cnn_flags.chroma.assign(geo.num_ctb, 0);
+      }
+      for (int ts = seg.ts_begin; ts < seg.ts_end; ++ts) {
+        const int rs = geo.ts_to_rs[ts], k = ts - seg.ts_begin;
+        const bool all = ext.mode == CnnMode::All;
+        cnn_flags.luma[rs] = all ? 1 : ext.luma[k];
+        if (ext.chroma) cnn_flags.chroma[rs] = all ? 1 : ext.chroma_flags[k];
+      }
+      cnn_chroma |= ext.chroma;
+    }
+    const bool use_cnn = cnn_flags.any();
     std::unique_ptr<Frame> pre;
-    if (self.in_loop) pre = std::make_unique<Frame>(f);
+    if (use_cnn && !self.ignore_cnn) {
+      if (!self.cnn_provider)
+        fail("picture POC " + std::to_string(cur.poc) +
+             " uses the in-loop CNN filter: give the decoder a model set (or ignore the CNN)");
+      if (!have_cnn_sei)
+        fail("the stream uses the in-loop CNN but carries no model set identification SEI");
+      pre = std::make_unique<Frame>(f);
+    }
     DeblockParams dp{&s, &p, &info};
     deblock_picture(dp, f);
     bool any_sao = false;
@@ -352,21 +384,26 @@ struct Decoder::Impl {
       Frame deblocked = f;
       sao_picture(s, p, info, deblocked, f);
     }
-    double hook_s = 0;
-    if (self.in_loop) {
+    double cnn_s = 0;
+    int cnn_ctus = 0;
+    if (pre) {
       auto t = Clock::now();
-      InLoopPicture ilp;
-      ilp.pre_deblock = pre.get();
-      ilp.final_frame = &f;
-      ilp.info = &info;
-      ilp.poc = cur.poc;
-      ilp.slice_type = cur.first_type;
-      ilp.slice_qp = cur.slice_qp;
-      ilp.slice_extensions = cur.slice_ext;
-      ilp.user_data = &irap_user_data;
-      self.in_loop(ilp);
-      hook_s = seconds_since(t);
+      CnnRequest req;
+      req.input = pre.get();
+      req.qp = cur.slice_qp;
+      req.slice_type = cur.first_type;
+      req.poc = cur.poc;
+      req.chroma = cnn_chroma;
+      req.sei = &cnn_sei;
+      Frame cnn;
+      cnn.alloc(f.planes[0].width, f.planes[0].height);
+      const bool chroma_done = self.cnn_provider(req, cnn);
+      if (cnn_chroma && !chroma_done)
+        fail("the stream applies the CNN to chroma but the model set has no chroma model");
+      apply_cnn_flags(info, cnn_flags, cnn, f);
+      cnn_s = seconds_since(t);
     }
+    for (uint8_t v : cnn_flags.luma) cnn_ctus += v;
     PictureReport rep;
     rep.poc = cur.poc;
     rep.decode_order = cur.decode_order;
@@ -382,7 +419,10 @@ struct Decoder::Impl {
       rep.computed = hash_hex(got);
     }
     rep.seconds = seconds_since(cur.t0);
-    rep.filter_seconds = hook_s;
+    rep.cnn_seconds = cnn_s;
+    rep.cnn_ctus = cnn_ctus;
+    rep.ctus = geo.num_ctb;
+    rep.cnn_ignored = use_cnn && self.ignore_cnn;
     if (self.on_decoded) self.on_decoded(rep);
     if (cur.output) {
       OutputPicture o;
@@ -431,7 +471,13 @@ struct Decoder::Impl {
       }
       case PREFIX_SEI_NUT: {
         SeiMessages m = read_sei(nal.rbsp);
-        if (!m.user_data.empty()) pending_user_data = m.user_data;
+        for (const auto& u : m.user_data) {
+          CnnSei sei;
+          if (u.uuid == kCnnSeiUuid && read_cnn_sei_payload(u.payload, sei)) {
+            cnn_sei = sei;
+            have_cnn_sei = true;
+          }
+        }
         break;
       }
       case SUFFIX_SEI_NUT: {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cnn_signal.h"
 #include "nal.h"
 #include "params.h"
 #include "picture.h"
@@ -28,8 +29,11 @@ struct PictureReport {
   int qp = 0;
   HashStatus hash = HashStatus::Absent;
   std::string expected, computed;
-  double seconds = 0;         // time spent decoding and filtering this picture
-  double filter_seconds = 0;  // share spent in the in-loop filter hook
+  double seconds = 0;      // time spent decoding and filtering this picture
+  double cnn_seconds = 0;  // share spent in the CNN provider
+  int cnn_ctus = 0;        // CTUs that took the CNN output (luma)
+  int ctus = 0;
+  bool cnn_ignored = false;  // the stream asked for the CNN but the decoder was told to ignore it
   int width = 0, height = 0;
 };
 
@@ -40,28 +44,16 @@ struct OutputPicture {
   int crop_left = 0, crop_right = 0, crop_top = 0, crop_bottom = 0;  // in luma samples
 };
 
-// What an in-loop filter hook sees for a picture: the reconstruction before deblocking, the
-// standard filters' result, and the signalling that came with the picture. It may replace
-// `final_frame` samples; the hash check runs afterwards.
-struct InLoopPicture {
-  const Frame* pre_deblock = nullptr;
-  Frame* final_frame = nullptr;
-  const CodingInfo* info = nullptr;
-  int poc = 0;
-  SliceType slice_type = SliceType::I;
-  int slice_qp = 0;
-  std::vector<std::pair<int, std::vector<uint8_t>>> slice_extensions;  // (segment address, bytes)
-  const std::vector<UserDataUnregistered>* user_data = nullptr;        // latest at an IRAP
-};
-using InLoopHook = std::function<void(InLoopPicture&)>;
-
 class Decoder {
  public:
   Decoder();
   ~Decoder();
   std::function<void(const PictureReport&)> on_decoded;
   std::function<void(const OutputPicture&)> on_output;
-  InLoopHook in_loop;  // optional
+  // Runs the in-loop CNN when the stream asks for it; without one such a stream is an error
+  // unless `ignore_cnn` is set (then the standard filters alone are applied, and said so).
+  CnnProvider cnn_provider;
+  bool ignore_cnn = false;
 
   void decode(const uint8_t* data, size_t size);  // a whole Annex B stream
   void decode_nal(const NalSpan& span);

@@ -5,6 +5,8 @@
 namespace hevc {
 
 void CodingInfo::init(const Sps& sps, const Pps& pps) {
+  const std::vector<int> prev_order = geo_.rs_to_ts;
+  const int prev_w = geo_.width, prev_h = geo_.height, prev_ctb = geo_.ctb_log2;
   geo_.derive(sps, pps);
   w4_ = (geo_.width + 3) >> 2;
   h4_ = (geo_.height + 3) >> 2;
@@ -14,6 +16,9 @@ void CodingInfo::init(const Sps& sps, const Pps& pps) {
   slice_filters_.clear();
   sao_.assign(geo_.num_ctb, SaoParams{});
   // MinTbAddrZs at 4x4 granularity (6.5.2): CTB order in tile scan, then z-order inside the CTB.
+  if (zscan_.size() == blocks_.size() && prev_w == geo_.width && prev_h == geo_.height &&
+      prev_ctb == geo_.ctb_log2 && prev_order == geo_.rs_to_ts)
+    return;  // same geometry as the previous picture
   zscan_.assign(blocks_.size(), 0);
   int l = geo_.ctb_log2 - 2;
   for (int y = 0; y < h4_; ++y) {

@@ -2,7 +2,56 @@
 
 #include <algorithm>
 
+#if defined(__SSSE3__)
+#include <tmmintrin.h>
+#endif
+
 namespace hevc {
+
+namespace {
+
+// Edge offset over src[base + x] for x in [xb, xe), neighbours at index offsets oa and ob.
+// `table` holds the offsets of edge categories 0..4.
+void eo_run(const Pel* src, Pel* dst, ptrdiff_t base, int xb, int xe, ptrdiff_t oa, ptrdiff_t ob,
+            const int table[5]) {
+  int x = xb;
+#if defined(__SSSE3__)
+  // Category from raw = 2 + sign(c - a) + sign(c - b) via byte shuffles; saturating adds clip.
+  static const int kCat[5] = {1, 2, 0, 3, 4};
+  alignas(16) int8_t pos[16] = {0}, neg[16] = {0};
+  for (int r = 0; r < 5; ++r) {
+    const int o = table[kCat[r]];
+    pos[r] = static_cast<int8_t>(o > 0 ? o : 0);
+    neg[r] = static_cast<int8_t>(o < 0 ? -o : 0);
+  }
+  const __m128i tpos = _mm_load_si128(reinterpret_cast<const __m128i*>(pos));
+  const __m128i tneg = _mm_load_si128(reinterpret_cast<const __m128i*>(neg));
+  const __m128i bias = _mm_set1_epi8(static_cast<char>(0x80)), two = _mm_set1_epi8(2);
+  auto sgn = [&](__m128i c, __m128i n) {
+    const __m128i cs = _mm_xor_si128(c, bias), ns = _mm_xor_si128(n, bias);
+    return _mm_sub_epi8(_mm_cmpgt_epi8(ns, cs), _mm_cmpgt_epi8(cs, ns));  // sign(c - n)
+  };
+  for (; x + 16 <= xe; x += 16) {
+    const Pel* p = src + base + x;
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + oa));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + ob));
+    const __m128i raw = _mm_add_epi8(two, _mm_add_epi8(sgn(c, a), sgn(c, b)));
+    const __m128i up = _mm_shuffle_epi8(tpos, raw), down = _mm_shuffle_epi8(tneg, raw);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + base + x),
+                     _mm_subs_epu8(_mm_adds_epu8(c, up), down));
+  }
+#endif
+  static const int kCatS[5] = {1, 2, 0, 3, 4};
+  for (; x < xe; ++x) {
+    const ptrdiff_t i = base + x;
+    const int c = src[i], a = src[i + oa], b = src[i + ob];
+    dst[i] =
+        static_cast<Pel>(clip_pel(c + table[kCatS[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))]]));
+  }
+}
+
+}  // namespace
 
 void sao_neighbours(const Pps& pps, const CodingInfo& info, int rx, int ry, bool avail[9]) {
   const PicGeometry& g = info.geo();
@@ -42,10 +91,15 @@ void sao_ctb(const SaoParams& sp, int cidx, const Plane& src, Plane& dst, int x0
   } else {
     for (int k = 0; k < 4; ++k) table[k + 1] = off[k];
   }
-  sao_visit(type, sp.eo_class[cidx], src, cidx, x0, y0, w, h, avail, skip_mask, mask_stride,
-            [&](int x, int y, int cat) {
-              dst.at(x, y) = static_cast<Pel>(clip_pel(src.at(x, y) + table[cat]));
-            });
+  sao_visit(
+      type, sp.eo_class[cidx], src, cidx, x0, y0, w, h, avail, skip_mask, mask_stride,
+      [&](ptrdiff_t i, int cat) {
+        dst.buf[i] = static_cast<Pel>(clip_pel(src.buf[i] + table[cat]));
+      },
+      [&](ptrdiff_t base, int xb, int xe, ptrdiff_t oa, ptrdiff_t ob) {
+        eo_run(src.buf.data(), dst.buf.data(), base, xb, xe, oa, ob, table);
+      },
+      true);
 }
 
 void sao_picture(const Sps& sps, const Pps& pps, const CodingInfo& info, const Frame& deblocked,

@@ -1,6 +1,8 @@
 // Sample adaptive offset (H.265 8.7.3), applied to a whole deblocked picture.
 #pragma once
 
+#include <cstddef>
+
 #include "params.h"
 #include "picture.h"
 
@@ -12,11 +14,19 @@ void sao_picture(const Sps& sps, const Pps& pps, const CodingInfo& info, const F
                  Frame& pic);
 
 // Visits every sample of one CTB block that SAO type `type` (1 band, 2 edge) may modify and
-// calls f(x, y, category): the band index (0..31) or the edge category (0 = none, 1..4).
+// calls f(i, category) with the sample's index y * stride + x in `src` (planes of one frame
+// share their stride) and the band index (0..31) or the edge category (0 = none, 1..4).
 // Applying SAO and gathering the encoder's statistics both go through this classification.
-template <class F>
+// With `run`, the inside of each edge-offset row (where no check is needed) goes to
+// run(row_index, x_begin, x_end, oa, ob) instead of per-sample calls; oa/ob are the index
+// offsets of the two neighbours.
+struct NoRun {
+  void operator()(ptrdiff_t, int, int, ptrdiff_t, ptrdiff_t) const {}
+};
+template <class F, class Run = NoRun>
 void sao_visit(int type, int eo_class, const Plane& src, int cidx, int x0, int y0, int w, int h,
-               const bool avail[9], const uint8_t* skip_mask, int mask_stride, F&& f) {
+               const bool avail[9], const uint8_t* skip_mask, int mask_stride, F&& f,
+               Run&& run = NoRun(), bool use_run = false) {
   static const int kH[4][2] = {{-1, 1}, {0, 0}, {-1, 1}, {1, -1}};
   static const int kV[4][2] = {{0, 0}, {-1, 1}, {-1, 1}, {-1, 1}};
   // Raw 2 + sign + sign mapped to the edge category of 8.7.3.2.
@@ -29,8 +39,9 @@ void sao_visit(int type, int eo_class, const Plane& src, int cidx, int x0, int y
   if (type == 1) {
     for (int y = y0; y < y0 + h; ++y) {
       const Pel* s = src.row(y);
+      const ptrdiff_t base = static_cast<ptrdiff_t>(y) * src.stride;
       for (int x = x0; x < x0 + w; ++x)
-        if (!skipped(x, y)) f(x, y, s[x] >> 3);
+        if (!skipped(x, y)) f(base + x, s[x] >> 3);
     }
     return;
   }
@@ -41,17 +52,32 @@ void sao_visit(int type, int eo_class, const Plane& src, int cidx, int x0, int y
     const int dy = y < y0 ? -1 : (y >= y0 + h ? 1 : 0);
     return avail[(dy + 1) * 3 + dx + 1];
   };
+  const ptrdiff_t oa = static_cast<ptrdiff_t>(va) * src.stride + ha;
+  const ptrdiff_t ob = static_cast<ptrdiff_t>(vb) * src.stride + hb;
   for (int y = y0; y < y0 + h; ++y) {
     const bool row_inner = y - 1 >= y0 && y + 1 < y0 + h;
     const Pel* s = src.row(y);
-    const ptrdiff_t oa = static_cast<ptrdiff_t>(va) * src.stride + ha;
-    const ptrdiff_t ob = static_cast<ptrdiff_t>(vb) * src.stride + hb;
+    const ptrdiff_t base = static_cast<ptrdiff_t>(y) * src.stride;
+    auto visit = [&](int x) {
+      const int c = s[x], a = s[x + oa], b = s[x + ob];
+      f(base + x, kCat[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))]);
+    };
+    if (row_inner && !skip_mask && w > 2) {
+      // Inside the block every neighbour is available; only the row's ends need checks.
+      if (nb_ok(x0 + ha, y + va) && nb_ok(x0 + hb, y + vb)) visit(x0);
+      if (use_run)
+        run(base, x0 + 1, x0 + w - 1, oa, ob);
+      else
+        for (int x = x0 + 1; x < x0 + w - 1; ++x) visit(x);
+      const int xe = x0 + w - 1;
+      if (nb_ok(xe + ha, y + va) && nb_ok(xe + hb, y + vb)) visit(xe);
+      continue;
+    }
     for (int x = x0; x < x0 + w; ++x) {
       const bool inner = row_inner && x - 1 >= x0 && x + 1 < x0 + w;
       if (!inner && (!nb_ok(x + ha, y + va) || !nb_ok(x + hb, y + vb))) continue;
       if (skipped(x, y)) continue;
-      const int c = s[x], a = s[x + oa], b = s[x + ob];
-      f(x, y, kCat[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))]);
+      visit(x);
     }
   }
 }

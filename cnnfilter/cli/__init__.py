@@ -6,10 +6,16 @@ import argparse
 import sys
 
 from . import ctc as _ctc
+from . import dataset as _dataset
 from . import decode as _decode
 from . import encode as _encode
+from . import export as _export
+from . import filter as _filter
+from . import models as _models
+from . import modelset as _modelset
+from . import train as _train
 
-_SUBCOMMANDS = [_encode, _decode, _ctc]
+_SUBCOMMANDS = [_encode, _decode, _ctc, _models, _dataset, _train, _export, _modelset, _filter]
 
 
 class CliError(Exception):
@@ -43,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`): not an error of ours.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -25,16 +25,40 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0,
         help="output bit depth: 0 = native (8); 9..16 write 16-bit little-endian samples",
     )
+    p.add_argument(
+        "--models",
+        metavar="DIR",
+        help="where to find the model set a stream's in-loop CNN names (default: the shipped sets)",
+    )
+    p.add_argument(
+        "--ignore-cnn",
+        action="store_true",
+        help="decode pictures that use the in-loop CNN with deblocking + SAO alone (their hashes "
+        "then mismatch, and each line says so)",
+    )
+    p.add_argument(
+        "--post",
+        metavar="MODELSET",
+        help="post-process the output pictures with this model set (not in the loop, nothing "
+        "signalled; for comparison with post-filter papers)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no per-picture lines")
     p.set_defaults(func=run)
 
 
 def _line(f: PictureInfo) -> str:
     hash_txt = {"OK": "OK", "MISMATCH": "MISMATCH", "absent": "absent"}[f.hash]
-    return (
+    line = (
         f"POC {f.poc:4d} ( {f.slice_type}-SLICE, QP {f.qp:2d} ) "
         f"[DT {f.seconds * 1000:7.2f} ms] [hash: {hash_txt}]"
     )
+    if f.cnn_ignored:
+        line += " [in-loop CNN ignored: deblocking + SAO only]"
+    elif f.cnn_ctus:
+        line += f" [CNN {f.cnn_ctus}/{f.ctus} CTUs, {f.cnn_seconds * 1000:.1f} ms]"
+    if f.post_seconds:
+        line += f" [post-filter {f.post_seconds * 1000:.1f} ms]"
+    return line
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +66,15 @@ def run(args: argparse.Namespace) -> int:
     if bit_depth != 8 and not 9 <= bit_depth <= 16:
         raise ValueError(f"-d {args.bit_depth}: output bit depth must be 0, 8 or 9..16")
     on_picture = None if args.quiet else (lambda f: print(_line(f), flush=True))
-    res = decode(args.bitstream, args.output, output_bit_depth=bit_depth, on_picture=on_picture)
+    res = decode(
+        args.bitstream,
+        args.output,
+        output_bit_depth=bit_depth,
+        models=args.models,
+        ignore_cnn=args.ignore_cnn,
+        post=args.post,
+        on_picture=on_picture,
+    )
     n = len(res.frames)
     checked = sum(f.hash != "absent" for f in res.frames)
     fps = n / res.seconds if res.seconds > 0 else 0.0

@@ -39,16 +39,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-fr", type=float, metavar="FPS", help="frame rate (FrameRate)")
     p.add_argument("-f", type=int, metavar="N", help="frames to encode (FramesToBeEncoded)")
     p.add_argument("-fs", type=int, metavar="N", help="frames to skip (FrameSkip)")
+    p.add_argument(
+        "--cnn",
+        metavar="MODELSET",
+        help="enable the in-loop CNN with this model set (a shipped name such as 'default', or a "
+        "path); see docs/models.md",
+    )
+    p.add_argument(
+        "--cnn-mode",
+        choices=("off", "picture", "ctu", "all"),
+        default="ctu",
+        help="how the CNN is switched against deblocking + SAO: per CTU by RD (default), per "
+        "picture, everywhere, or signalled but never used",
+    )
     p.add_argument("--quiet", action="store_true", help="no per-frame lines")
     p.set_defaults(func=run, accepts_unknown=True)
 
 
 def _line(f: FrameStats) -> str:
-    return (
+    line = (
         f"POC {f.poc:4d} ( {f.slice_type}-SLICE, QP {f.qp:2d} ) {f.bits:10d} bits "
         f"[Y {f.psnr_y:7.4f} dB    U {f.psnr_u:7.4f} dB    V {f.psnr_v:7.4f} dB] "
         f"[ET {f.seconds:7.3f} s]"
     )
+    if f.cnn_mode != "none":
+        codec = f.seconds - f.cnn_seconds
+        line += (
+            f" [CNN {f.cnn_mode}: {100 * f.cnn_share:5.1f}% of CTUs, {f.cnn_flag_bits} flag bits, "
+            f"{f.cnn_seconds:.3f} s CNN / {codec:.3f} s codec]"
+        )
+    return line
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +78,14 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             overrides[key] = value
     on_frame = None if args.quiet else (lambda f: print(_line(f), flush=True))
-    res = encode(None, cfg=args.cfg, overrides=overrides, on_frame=on_frame)
+    res = encode(
+        None,
+        cfg=args.cfg,
+        overrides=overrides,
+        cnn=args.cnn,
+        cnn_mode=args.cnn_mode,
+        on_frame=on_frame,
+    )
     s = res.settings
     n = len(res.frames)
     print()
@@ -75,6 +102,13 @@ def run(args: argparse.Namespace) -> int:
         "included); YUV-PSNR = (6Y+U+V)/8"
     )
     print(f"Total time: {res.seconds:.3f} s ({res.seconds / max(n, 1):.3f} s/frame)")
+    if args.cnn:
+        cnn_s = sum(f.cnn_seconds for f in res.frames)
+        share = sum(f.cnn_ctus for f in res.frames) / max(sum(f.ctus for f in res.frames), 1)
+        print(
+            f"In-loop CNN: model set {s['CnnModelSet']} ({s['CnnIdentity']}, {s['CnnInference']}), "
+            f"mode {args.cnn_mode}: {100 * share:.1f}% of CTUs, {cnn_s:.3f} s in the CNN"
+        )
     if res.bitstream:
         print(f"Bitstream: {res.bitstream}")
     if res.recon:

@@ -50,6 +50,8 @@ const Field kFields[] = {
      nullptr},
     {"skip_nxn_if_no_residual", nullptr, &EncoderConfig::skip_nxn_if_no_residual, nullptr},
     {"transform_skip_final_only", nullptr, &EncoderConfig::transform_skip_final_only, nullptr},
+    {"cnn_mode", &EncoderConfig::cnn_mode, nullptr, nullptr},
+    {"cnn_force_off", nullptr, &EncoderConfig::cnn_force_off, nullptr},
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "../sao.h"
 #include "../sei.h"
 #include "../slice_header.h"
+#include "cnn_decide.h"
 #include "enc_picture.h"
 #include "sao_search.h"
 #include "search.h"
@@ -81,6 +82,8 @@ struct Encoder::Impl {
   Pps pps;
   EncPicture pic;
   int frame_index = 0;
+  CnnProvider cnn;
+  CnnSei cnn_sei;
 
   explicit Impl(const EncoderConfig& c) : cfg(c) {
     const std::string err = cfg.validate();
@@ -269,6 +272,8 @@ struct Encoder::Impl {
     }
 
     // In-loop filters.
+    std::unique_ptr<Frame> pre;
+    if (cnn) pre = std::make_unique<Frame>(pic.rec);
     if (!pps.deblocking_disabled) {
       DeblockParams dp{&sps, &pps, &info};
       deblock_picture(dp, pic.rec);
@@ -280,7 +285,30 @@ struct Encoder::Impl {
     hdr.qp_delta = pic.qp - 26 - pps.init_qp_minus26;
     hdr.deblocking_disabled = pps.deblocking_disabled;
     hdr.lf_across_slices = 1;
-    if (sps.sao) {
+    if (cnn) {
+      const auto tc = std::chrono::steady_clock::now();
+      CnnRequest req;
+      req.input = pre.get();
+      req.qp = pic.qp;
+      req.slice_type = pic.type;
+      req.poc = poc;
+      req.chroma = true;
+      Frame cnn_out;
+      cnn_out.alloc(W, H);
+      const bool chroma_model = cnn(req, cnn_out);
+      out.cnn_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count();
+      const Frame deblocked = pic.rec;
+      const CnnChoice choice =
+          decide_cnn(pic, deblocked, cnn_out, chroma_model,
+                     static_cast<CnnEncodeMode>(cfg.cnn_mode), cfg.cnn_force_off, st);
+      hdr.sao_luma = st.sao_luma;
+      hdr.sao_chroma = st.sao_chroma;
+      hdr.extension = write_cnn_ext(choice.ext);
+      out.cnn_mode = static_cast<int>(choice.ext.mode);
+      out.cnn_flag_bits = hdr.extension.size() * 8;
+      for (uint8_t f : choice.flags.luma) out.cnn_ctus += f;
+    } else if (sps.sao) {
       Frame deblocked = pic.rec;
       auto used = sao_decide(pic, deblocked, st);
       hdr.sao_luma = used.first;
@@ -304,6 +332,12 @@ struct Encoder::Impl {
       write_nal(au, VPS_NUT, 0, write_vps(vps));
       write_nal(au, SPS_NUT, 0, write_sps(sps));
       write_nal(au, PPS_NUT, 0, write_pps(pps));
+      if (cnn) {
+        UserDataUnregistered ud;
+        ud.uuid = kCnnSeiUuid;
+        ud.payload = write_cnn_sei_payload(cnn_sei);
+        write_nal(au, PREFIX_SEI_NUT, 0, write_user_data_sei(ud));
+      }
     }
     write_nal(au, static_cast<uint8_t>(nal_type), 0, write_slice(nal_type, hdr, st));
     if (cfg.hash) {
@@ -312,6 +346,7 @@ struct Encoder::Impl {
       write_nal(au, SUFFIX_SEI_NUT, 0, write_hash_sei(frame_hash(ht, pic.rec)));
     }
     out.poc = poc;
+    out.ctus = g.num_ctb;
     out.slice_type = 'I';
     out.qp = pic.qp;
     out.bits = au.size() * 8;
@@ -335,5 +370,13 @@ EncodedFrame Encoder::encode(const Pel* y, int ys, const Pel* u, int us, const P
 const Frame& Encoder::recon() const { return impl_->pic.rec; }
 const Sps& Encoder::sps() const { return impl_->sps; }
 const Pps& Encoder::pps() const { return impl_->pps; }
+
+void Encoder::set_cnn(CnnProvider provider, const CnnSei& sei) {
+  if (impl_->frame_index > 0)
+    throw std::logic_error("set_cnn must be called before the first picture");
+  impl_->cnn = std::move(provider);
+  impl_->cnn_sei = sei;
+  impl_->pps.slice_header_extension_present = impl_->cnn ? 1 : 0;
+}
 
 }  // namespace hevc

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "../cnn_signal.h"
 #include "../params.h"
 #include "../picture.h"
 #include "config.h"
@@ -20,6 +21,11 @@ struct EncodedFrame {
   uint64_t sse[3] = {0, 0, 0};  // against the source, over the source (cropped) area
   double seconds = 0;
   std::vector<uint8_t> bytes;  // the access unit, Annex B
+  // In-loop CNN.
+  int ctus = 0, cnn_ctus = 0;  // CTUs, and those taking the CNN luma
+  int cnn_mode = 0;            // signalled mode: 0 off, 1 all, 2 per CTU
+  uint64_t cnn_flag_bits = 0;  // bits of the slice header extension
+  double cnn_seconds = 0;      // time in the CNN provider
 };
 
 class Encoder {
@@ -32,6 +38,9 @@ class Encoder {
   const Frame& recon() const;
   const Sps& sps() const;
   const Pps& pps() const;
+  // Enables the in-loop CNN (before the first picture): the provider filters each picture's
+  // reconstruction before deblocking; `sei` identifies the model set in the stream.
+  void set_cnn(CnnProvider provider, const CnnSei& sei);
 
  private:
   struct Impl;

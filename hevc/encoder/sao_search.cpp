@@ -100,7 +100,8 @@ void derive_band(const CtbStats& st, int cidx, double lambda, SaoParams& sp) {
 
 }  // namespace
 
-std::pair<bool, bool> sao_decide(EncPicture& pic, const Frame& deblocked, SliceState& st) {
+std::pair<bool, bool> sao_decide(EncPicture& pic, const Frame& deblocked, SliceState& st,
+                                 const CnnPictureFlags* replaced) {
   CodingInfo& info = pic.info;
   const PicGeometry& g = info.geo();
   const Pps& pps = *pic.pps;
@@ -125,17 +126,24 @@ std::pair<bool, bool> sao_decide(EncPicture& pic, const Frame& deblocked, SliceS
         const int x0 = (rx << g.ctb_log2) >> sh, y0 = (ry << g.ctb_log2) >> sh;
         const int w = std::min(g.ctb_size >> sh, rec.width - x0),
                   h = std::min(g.ctb_size >> sh, rec.height - y0);
-        sao_visit(1, 0, rec, c, x0, y0, w, h, avail, nullptr, 0, [&](int x, int y, int b) {
+        sao_visit(1, 0, rec, c, x0, y0, w, h, avail, nullptr, 0, [&](ptrdiff_t i, int b) {
           ++cs.band[c].count[b];
-          cs.band[c].sum[b] += org.at(x, y) - rec.at(x, y);
+          cs.band[c].sum[b] += org.buf[i] - rec.buf[i];
         });
         for (int cls = 0; cls < 4; ++cls) {
           Stats& s = cs.edge[c][cls];
-          sao_visit(2, cls, rec, c, x0, y0, w, h, avail, nullptr, 0, [&](int x, int y, int cat) {
+          sao_visit(2, cls, rec, c, x0, y0, w, h, avail, nullptr, 0, [&](ptrdiff_t i, int cat) {
             ++s.count[cat];
-            s.sum[cat] += org.at(x, y) - rec.at(x, y);
+            s.sum[cat] += org.buf[i] - rec.buf[i];
           });
         }
+      }
+      // Distortion weight per component: zero where the CNN output replaces the component.
+      double wgt[3] = {1.0, pic.rd.chroma_weight[1], pic.rd.chroma_weight[2]};
+      if (replaced) {
+        if (rs < static_cast<int>(replaced->luma.size()) && replaced->luma[rs]) wgt[0] = 0;
+        if (rs < static_cast<int>(replaced->chroma.size()) && replaced->chroma[rs])
+          wgt[1] = wgt[2] = 0;
       }
       auto bits_of = [&](const SaoParams& sp) {
         ContextSet c = ctx;
@@ -159,7 +167,7 @@ std::pair<bool, bool> sao_decide(EncPicture& pic, const Frame& deblocked, SliceS
         derive_band(cs, 0, lambda[0], pb);
         cands.push_back(pb);
         for (const SaoParams& p : cands) {
-          const double c = params_dist(cs, 0, p) + lambda[0] * bits_of(p);
+          const double c = wgt[0] * params_dist(cs, 0, p) + lambda[0] * bits_of(p);
           if (c < best_luma) {
             best_luma = c;
             best_sp = p;
@@ -185,8 +193,7 @@ std::pair<bool, bool> sao_decide(EncPicture& pic, const Frame& deblocked, SliceS
         double best_c = kInf;
         SaoParams chosen = best_sp;
         for (const SaoParams& p : cands) {
-          const double c = pic.rd.chroma_weight[1] * params_dist(cs, 1, p) +
-                           pic.rd.chroma_weight[2] * params_dist(cs, 2, p) +
+          const double c = wgt[1] * params_dist(cs, 1, p) + wgt[2] * params_dist(cs, 2, p) +
                            lambda[0] * (bits_of(p) - base_bits);
           if (c < best_c) {
             best_c = c;
@@ -202,7 +209,7 @@ std::pair<bool, bool> sao_decide(EncPicture& pic, const Frame& deblocked, SliceS
         m.merge_left = left;
         m.merge_up = !left;
         double d = 0;
-        for (int c = 0; c < 3; ++c) d += params_dist(cs, c, m) * pic.rd.chroma_weight[c];
+        for (int c = 0; c < 3; ++c) d += params_dist(cs, c, m) * wgt[c];
         return std::make_pair(d + lambda[0] * bits_of(m), m);
       };
       SaoParams chosen = best_sp;
@@ -233,6 +240,20 @@ std::pair<bool, bool> sao_decide(EncPicture& pic, const Frame& deblocked, SliceS
     }
   }
   return {any_luma, any_chroma};
+}
+
+uint64_t sao_bits(EncPicture& pic, SliceState& st) {
+  const PicGeometry& g = pic.info.geo();
+  ContextSet ctx;
+  ctx.init(pic.type, false, pic.qp);
+  CoeffSink sink{pic, {}};
+  CabacCounter cnt;
+  CtuCoder<CabacCounter, CoeffSink> coder(cnt, ctx, sink, st);
+  for (int rs = 0; rs < g.num_ctb; ++rs) {
+    st.ctb_addr_rs = rs;
+    coder.sao(rs % g.w_ctb, rs / g.w_ctb);
+  }
+  return cnt.bits();
 }
 
 }  // namespace hevc

@@ -1,0 +1,284 @@
+"""All-Intra compression and speed of cnnfilter's encoder against x265 (and HM-16.9's figures).
+
+For each real clip in ../shared/data/video (8 frames) and QP 22/27/32/37:
+  * cnnfilter.encode with cfg/encoder_intra_main.cfg (SEIDecodedPictureHash=0, as HM-16.9's
+    CTC default, so that the rates compare like with like);
+  * x265 --preset veryslow --tune psnr --keyint 1 --qp QP, single-threaded (the command line
+    of ../shared/docs/hm16.9_ctc.md), decoded with cnnfilter's decoder;
+then BD-rate (PCHIP, Y and YUV 6:1:1) of ours against x265 over the overlapping PSNR range, and
+CPU seconds per frame. ``--speed-1080p`` adds a 1920x1080 speed run on the 1280x720 clip
+upscaled with ffmpeg (Lanczos); ``--ablation`` measures what each early termination costs.
+
+    python bench/rd_intra.py --out bench/results/rd_intra.json
+    python bench/rd_intra.py --ablation --frames 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+import cnnfilter  # noqa: E402
+from cnnfilter import yuv  # noqa: E402
+from cnnfilter.bdrate import bd_rate  # noqa: E402
+
+CFG = ROOT / "cfg" / "encoder_intra_main.cfg"
+QPS = (22, 27, 32, 37)
+CLIPS = [
+    ("bigbuckbunny-crop", "bigbuckbunny-crop_416x240_25.yuv", 416, 240, 25),
+    ("CiscoVT2people", "CiscoVT2people_320x192_12.yuv", 320, 192, 12),
+    ("bikes", "bikes_640x272_25.yuv", 640, 272, 25),
+    ("bigbuckbunny", "bigbuckbunny_1280x720_25.yuv", 1280, 720, 25),
+]
+# HM-16.9 on bigbuckbunny-crop, AI, 8 frames (../shared/docs/hm16.9_ctc.md): kbps, Y PSNR.
+HM_BBB = ([1710.4, 1077.7, 658.6, 373.4], [44.76, 41.37, 37.94, 34.52])
+ABLATION = [
+    ("TransformSkipFinalOnly", {"TransformSkipFinalOnly": 0}),
+    ("EarlySkipSplit", {"EarlySkipSplit": 0}),
+    ("EarlySkipTUSplit", {"EarlySkipTUSplit": 0}),
+    ("EarlySkipNxN", {"EarlySkipNxN": 0}),
+]
+
+
+def cpu_children() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu_self() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def mean_psnr(src: Path, w: int, h: int, pictures, frames: int) -> tuple[float, float, float]:
+    vals = []
+    for (y, u, v), pic in zip(yuv.read_frames(src, w, h, count=frames), pictures, strict=True):
+        row = []
+        for a, b in ((y, pic.y), (u, pic.u), (v, pic.v)):
+            mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+            row.append(10 * np.log10(255.0**2 / mse) if mse > 0 else 999.99)
+        vals.append(row)
+    m = np.mean(np.array(vals), axis=0)
+    return float(m[0]), float(m[1]), float(m[2])
+
+
+def ours(src, w, h, fps, frames, qp, tmp, overrides=None) -> dict:
+    ov = {"SEIDecodedPictureHash": 0, **(overrides or {})}
+    c0 = cpu_self()
+    res = cnnfilter.encode(
+        src, tmp / "o.hevc", cfg=CFG, width=w, height=h, fps=fps, frames=frames, qp=qp, overrides=ov
+    )
+    cpu = cpu_self() - c0
+    return {
+        "kbps": res.kbps,
+        "y": res.psnr_y,
+        "u": res.psnr_u,
+        "v": res.psnr_v,
+        "cpu_s_per_frame": cpu / frames,
+    }
+
+
+def x265(exe, src, w, h, fps, frames, qp, tmp) -> dict:
+    out = tmp / "x.hevc"
+    cmd = [
+        exe,
+        "--input",
+        str(src),
+        "--input-res",
+        f"{w}x{h}",
+        "--fps",
+        str(fps),
+        "--frames",
+        str(frames),
+        "--preset",
+        "veryslow",
+        "--tune",
+        "psnr",
+        "--qp",
+        str(qp),
+        "--keyint",
+        "1",
+        "--pools",
+        "none",
+        "--frame-threads",
+        "1",
+        "--no-wpp",
+        "--lookahead-slices",
+        "0",
+        "--no-info",
+        "-o",
+        str(out),
+    ]
+    c0 = cpu_children()
+    subprocess.run(cmd, check=True, capture_output=True)
+    cpu = cpu_children() - c0
+    dec = cnnfilter.decode(out)
+    y, u, v = mean_psnr(src, w, h, dec.pictures, frames)
+    kbps = out.stat().st_size * 8 * fps / frames / 1000
+    return {"kbps": kbps, "y": y, "u": u, "v": v, "cpu_s_per_frame": cpu / frames}
+
+
+def yuv_psnr(p: dict) -> float:
+    return (6 * p["y"] + p["u"] + p["v"]) / 8
+
+
+def bd(anchor: list[dict], test: list[dict], key) -> float:
+    return bd_rate(
+        [a["kbps"] for a in anchor],
+        [key(a) for a in anchor],
+        [t["kbps"] for t in test],
+        [key(t) for t in test],
+    )
+
+
+def upscale_1080p(src: Path, w: int, h: int, frames: int, out: Path) -> Path:
+    ff = shutil.which("ffmpeg")
+    if not ff:
+        raise SystemExit("--speed-1080p needs ffmpeg")
+    subprocess.run(
+        [
+            ff,
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            "-s",
+            f"{w}x{h}",
+            "-i",
+            str(src),
+            "-frames:v",
+            str(frames),
+            "-vf",
+            "scale=1920:1080:flags=lanczos",
+            "-f",
+            "rawvideo",
+            str(out),
+        ],
+        check=True,
+    )
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "video"))
+    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--speed-1080p", action="store_true")
+    ap.add_argument(
+        "--ablation", action="store_true", help="BD-rate and time of each early termination"
+    )
+    ap.add_argument("--out", help="write the numbers as JSON")
+    args = ap.parse_args()
+    data = Path(args.data)
+    exe = shutil.which("x265")
+    if not exe:
+        raise SystemExit("x265 is needed (apt-get install x265)")
+    clips = [(n, data / f, w, h, fps) for n, f, w, h, fps in CLIPS if (data / f).exists()]
+    if len(clips) < 4:
+        raise SystemExit(f"need the four clips of {data} (see ../shared/data/SOURCES.md)")
+    report: dict = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": platform.platform(),
+        "cpu": _cpu_name(),
+        "frames": args.frames,
+        "sequences": {},
+    }
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        for name, src, w, h, fps in clips:
+            o = [ours(src, w, h, fps, args.frames, q, tmp) for q in QPS]
+            x = [x265(exe, src, w, h, fps, args.frames, q, tmp) for q in QPS]
+            row = {
+                "ours": o,
+                "x265": x,
+                "bd_y": bd(x, o, lambda p: p["y"]),
+                "bd_yuv": bd(x, o, yuv_psnr),
+            }
+            if name == "bigbuckbunny-crop" and args.frames == 8:
+                row["bd_y_vs_hm"] = bd_rate(*HM_BBB, [p["kbps"] for p in o], [p["y"] for p in o])
+            report["sequences"][name] = row
+            print(
+                f"{name:18s} BD-rate vs x265 veryslow: Y {row['bd_y']:+.2f} %  "
+                f"YUV {row['bd_yuv']:+.2f} %  "
+                f"ours {np.mean([p['cpu_s_per_frame'] for p in o]):.3f} s/frame, "
+                f"x265 {np.mean([p['cpu_s_per_frame'] for p in x]):.3f} s/frame",
+                flush=True,
+            )
+        seqs = report["sequences"].values()
+        report["mean_bd_y"] = float(np.mean([r["bd_y"] for r in seqs]))
+        report["mean_bd_yuv"] = float(np.mean([r["bd_yuv"] for r in seqs]))
+        print(
+            f"mean BD-rate vs x265 veryslow: Y {report['mean_bd_y']:+.2f} %  "
+            f"YUV {report['mean_bd_yuv']:+.2f} %"
+        )
+        if args.speed_1080p:
+            name, src, w, h, fps = next(c for c in clips if c[0] == "bigbuckbunny")
+            big = upscale_1080p(src, w, h, 2, tmp / "1080p.yuv")
+            o = [ours(big, 1920, 1080, fps, 2, q, tmp) for q in (27, 37)]
+            x = [x265(exe, big, 1920, 1080, fps, 2, q, tmp) for q in (27, 37)]
+            report["speed_1080p"] = {
+                "ours": float(np.mean([p["cpu_s_per_frame"] for p in o])),
+                "x265": float(np.mean([p["cpu_s_per_frame"] for p in x])),
+            }
+            print(
+                f"1920x1080 (upscaled bigbuckbunny, QP 27/37): ours "
+                f"{report['speed_1080p']['ours']:.2f} "
+                f"s/frame, x265 {report['speed_1080p']['x265']:.2f} s/frame"
+            )
+        if args.ablation:
+            report["ablation"] = ablation(clips, args.frames, tmp)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=1))
+    return 0
+
+
+def ablation(clips, frames, tmp) -> dict:
+    """Each early termination switched off alone, against the default encoder."""
+    base = {n: [ours(s, w, h, f, frames, q, tmp) for q in QPS] for n, s, w, h, f in clips}
+    base_cpu = sum(p["cpu_s_per_frame"] for r in base.values() for p in r)
+    out = {}
+    for label, over in ABLATION:
+        runs = {n: [ours(s, w, h, f, frames, q, tmp, over) for q in QPS] for n, s, w, h, f in clips}
+        # BD of the default against the variant without the shortcut = what the shortcut costs.
+        cost = float(np.mean([bd(runs[n], base[n], lambda p: p["y"]) for n in base]))
+        cpu = sum(p["cpu_s_per_frame"] for r in runs.values() for p in r)
+        out[label] = {"bd_y_cost": cost, "time_saved": 1 - base_cpu / cpu}
+        print(
+            f"{label:24s} costs {cost:+.3f} % BD-rate Y, "
+            f"saves {100 * (1 - base_cpu / cpu):.0f} % time",
+            flush=True,
+        )
+    return out
+
+
+def _cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""``cnnfilter dataset build``: training pairs (reconstruction without deblocking/SAO, original,
+QP, slice type) at QP 22/27/32/37, All-Intra."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..dataset import DEFAULT_QPS, VALIDATION_SETS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dataset",
+        help="build or describe a training dataset",
+        description="Training data for the CNN filters.",
+    )
+    dsub = p.add_subparsers(dest="dataset_command", metavar="ACTION", required=True)
+    b = dsub.add_parser(
+        "build",
+        help="encode the shared images and clips and store (rec, orig, QP, slice type) pairs",
+        description="Encode every picture under SOURCE/images and every 4th frame of the clips "
+        "under SOURCE/video All-Intra with deblocking and SAO off at each QP, and store the luma "
+        f"of (reconstruction, original) with a manifest. Validation = {' + '.join(VALIDATION_SETS)}"
+        " (never used for training); everything else is training data.",
+    )
+    b.add_argument("-o", "--out", required=True, help="output directory (must not hold a dataset)")
+    b.add_argument("--source", default="../shared/data", help="content root (images/, video/)")
+    b.add_argument(
+        "--codec",
+        choices=["ours", "x265"],
+        default="ours",
+        help="ours = cnnfilter.encode (the project's encoder); x265 = x265 --keyint 1 "
+        "--no-deblock --no-sao, decoded by cnnfilter.decode",
+    )
+    b.add_argument("--qp", type=int, nargs="+", default=list(DEFAULT_QPS), help="QPs")
+    b.add_argument("--cfg", help="encoder configuration file for --codec ours")
+    b.add_argument("--limit", type=int, help="at most N sources per collection (smoke builds)")
+    b.set_defaults(func=run_build)
+    b.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip coding the validation pictures a second time with deblocking+SAO on",
+    )
+    bl = dsub.add_parser(
+        "baseline",
+        help="add the deblocking+SAO reconstructions of the validation split to a dataset",
+        description="Code the validation pictures again with the dataset's codec and QPs, "
+        "deblocking and SAO on, so that validation reports the gain over them too.",
+    )
+    bl.add_argument("path", help="dataset directory")
+    bl.add_argument("--cfg", help="encoder configuration file for codec 'ours'")
+    bl.set_defaults(func=run_baseline)
+    s = dsub.add_parser("show", help="summarise a dataset")
+    s.add_argument("path", help="dataset directory")
+    s.set_defaults(func=run_show)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from ..dataset import PairDataset, build_dataset
+
+    path = build_dataset(
+        args.source,
+        args.out,
+        codec=args.codec,
+        qps=tuple(args.qp),
+        limit=args.limit,
+        cfg=args.cfg,
+        baseline=not args.no_baseline,
+    )
+    print(f"dataset written: {path}")
+    print(json.dumps(PairDataset(path.parent).summary(), indent=2))
+    return 0
+
+
+def run_baseline(args: argparse.Namespace) -> int:
+    from ..dataset import add_baseline
+
+    print(f"updated {add_baseline(args.path, cfg=args.cfg)}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..dataset import PairDataset
+
+    ds = PairDataset(args.path)
+    print(json.dumps(ds.summary(), indent=2))
+    for name, sp in ds.splits.items():
+        for q in ds.qps:
+            ps = [f.qp_info.get(str(q), {}).get("psnr", np.nan) for f in sp.frames]
+            line = (
+                f"{name:5s} QP {q}: {len(sp.frames)} frames, mean Y-PSNR of the reconstruction "
+                f"{np.nanmean(ps):.3f} dB"
+            )
+            if sp.rec_lf:
+                pl = [f.qp_info.get(str(q), {}).get("psnr_lf", np.nan) for f in sp.frames]
+                line += f", with deblocking+SAO {np.nanmean(pl):.3f} dB"
+            print(line)
+    return 0

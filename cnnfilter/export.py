@@ -1,0 +1,200 @@
+"""Export a trained network to ONNX with its model card (needs the ``train`` extra)."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .inference import CARD_FORMAT, InferenceSettings, ModelCard, OnnxFilter
+from .models import count_params, get_arch, require_torch
+from .modelset import sha256_file
+
+DEFAULT_OPSET = 17
+
+
+def synthetic_picture(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A deterministic picture-like uint8 plane (smooth gradients, edges and noise)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    img = 128 + 60 * np.sin(xx / 7.0) * np.cos(yy / 11.0) + 30 * ((xx // 16 + yy // 16) % 2)
+    img += rng.normal(0, 12, (h, w))
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def onnx_bytes(model: Any, qp_input: bool, opset: int = DEFAULT_OPSET) -> bytes:
+    """ONNX bytes of a folded eval-mode model: inputs 'x' (and 'qp'), output 'out', dynamic N/H/W,
+    IR version set to the lowest that the opset needs (onnxruntime refuses newer IR versions)."""
+    torch = require_torch()
+    import onnx
+    from onnx import helper
+
+    if opset < 17:
+        raise ValueError(f"opset {opset}: the contract needs opset 17 or newer")
+    model = model.eval()
+    names = ["x", "qp"] if qp_input else ["x"]
+    dummy = tuple(torch.full((1, 1, 64, 64), 0.5) for _ in names)
+    axes = {n: {0: "n", 2: "h", 3: "w"} for n in [*names, "out"]}
+    kwargs: dict[str, Any] = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kwargs["dynamo"] = False  # the TorchScript exporter needs no onnxscript
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            dummy,
+            buf,
+            input_names=names,
+            output_names=["out"],
+            dynamic_axes=axes,
+            opset_version=opset,
+            do_constant_folding=True,
+            **kwargs,
+        )
+    proto = onnx.load_from_string(buf.getvalue())
+    proto.ir_version = helper.find_min_ir_version_for(list(proto.opset_import))
+    proto.doc_string = ""
+    onnx.checker.check_model(proto)
+    ops = {n.op_type for n in proto.graph.node}
+    if "BatchNormalization" in ops:
+        raise ValueError("export: a BatchNormalization node survived folding")
+    return proto.SerializeToString()
+
+
+def torch_reference(model: Any, plane: np.ndarray, qp: int, pad_multiple: int) -> np.ndarray:
+    """The PyTorch output for one uint8 plane, in sample units before rounding (edge padding
+    to the pad multiple, exactly as the ONNX runtime path does)."""
+    torch = require_torch()
+    h, w = plane.shape
+    ph, pw = -h % pad_multiple, -w % pad_multiple
+    x = (plane.astype(np.float32) / np.float32(255.0)).astype(np.float32)
+    x = np.pad(x, ((0, ph), (0, pw)), mode="edge")
+    t = torch.from_numpy(np.ascontiguousarray(x))[None, None]
+    with torch.no_grad():
+        if getattr(model, "qp_input", False):
+            out = model(t, torch.full_like(t, qp / 51.0))
+        else:
+            out = model(t)
+    return out[0, 0, :h, :w].double().numpy() * 255.0
+
+
+def export_model(
+    model: Any,
+    arch: str,
+    out: str | Path,
+    *,
+    qp_range: tuple[int, int],
+    trained_qps: list[int],
+    slice_types: list[str],
+    training: dict[str, Any] | None = None,
+    validation: dict[str, Any] | None = None,
+    development_artefact: bool = False,
+    notes: str = "",
+    opset: int = DEFAULT_OPSET,
+) -> tuple[Path, Path]:
+    """Writes ``out`` (.onnx) and its card (same stem, .json); checks that onnxruntime gives the
+    PyTorch output within 1e-4 (in [0, 1] units) before rounding. Returns both paths."""
+    from .models.common import fold_for_export, macs_per_pixel
+
+    info = get_arch(arch)
+    out = Path(out)
+    if out.suffix != ".onnx":
+        raise ValueError(f"{out}: the output file must end in .onnx")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    folded = fold_for_export(model)
+    qp_input = bool(getattr(model, "qp_input", False))
+    out.write_bytes(onnx_bytes(folded, qp_input, opset))
+
+    card: dict[str, Any] = {
+        "format": CARD_FORMAT,
+        "name": out.stem,
+        "architecture": arch,
+        "title": info.title,
+        "onnx": out.name,
+        "sha256": sha256_file(out),
+        "opset": opset,
+        "component": "luma",
+        "inputs": {"x": {"scale": 255.0}, **({"qp": {"scale": 51.0}} if qp_input else {})},
+        "output": "image",
+        "pad_multiple": info.pad_multiple,
+        "qp_range": list(qp_range),
+        "trained_qps": list(trained_qps),
+        "slice_types": list(slice_types),
+        "params": count_params(folded),
+        "kmac_per_pixel": round(macs_per_pixel(folded) / 1000.0, 3),
+        "training": training or {},
+        "validation": validation or {},
+        "development_artefact": development_artefact,
+        "notes": notes,
+    }
+    # check the export: ONNX Runtime (pinned settings) against PyTorch, before rounding
+    mc = ModelCard.from_dict(card)
+    flt = OnnxFilter(out, mc, InferenceSettings())
+    worst = 0.0
+    for h, w in ((48, 80), (72, 56)):
+        plane = synthetic_picture(h, w)
+        qp = int(trained_qps[0]) if trained_qps else 37
+        ref = torch_reference(folded, plane, qp, info.pad_multiple)
+        worst = max(worst, float(np.max(np.abs(flt.run_float(plane, qp) - ref))) / 255.0)
+    if worst > 1e-4:
+        raise ValueError(f"export check failed: ONNX differs from PyTorch by {worst:.2e} > 1e-4")
+    card["export_check"] = {"max_abs_diff_unit": worst, "sizes": ["80x48", "56x72"]}
+    card_path = out.with_suffix(".json")
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return out, card_path
+
+
+def export_checkpoint(
+    ckpt: str | Path,
+    out: str | Path,
+    *,
+    qp_range: tuple[int, int] | None = None,
+    slice_types: list[str] | None = None,
+    development_artefact: bool = False,
+    notes: str = "",
+    opset: int = DEFAULT_OPSET,
+) -> tuple[Path, Path]:
+    """Exports a training checkpoint (``cnnfilter train`` output) to ONNX + card."""
+    from .train import load_checkpoint_model
+
+    model, state = load_checkpoint_model(ckpt)
+    cfg = state["config"]
+    qps = [int(q) for q in cfg["qps"]]
+    if qp_range is None:
+        if cfg.get("qp_conditioned"):
+            qp_range = (0, 51)
+        else:
+            qp_range = (max(0, min(qps) - 2), min(51, max(qps) + 2))
+    training = {
+        "dataset": cfg.get("dataset_summary", {}),
+        "steps": state["step"],
+        "cpu_hours": round(state.get("cpu_seconds", 0.0) / 3600.0, 4),
+        "patch": cfg["patch"],
+        "batch": cfg["batch"],
+        "lr": cfg["lr"],
+        "loss": cfg["loss"],
+        "seed": cfg["seed"],
+        "qp_conditioned": bool(cfg.get("qp_conditioned")),
+        "torch": state.get("torch_version", ""),
+    }
+    if cfg["loss"] == "mse+mae":
+        training["mae_weight"] = cfg.get("mae_weight")
+    return export_model(
+        model,
+        state["arch"],
+        out,
+        qp_range=qp_range,
+        trained_qps=qps,
+        slice_types=slice_types or cfg.get("slice_types", ["I"]),
+        training=training,
+        validation=state.get("validation", {}),
+        development_artefact=development_artefact,
+        notes=notes,
+        opset=opset,
+    )

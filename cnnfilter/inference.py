@@ -1,0 +1,259 @@
+"""Deterministic ONNX Runtime inference of one filter model on one 8-bit plane.
+
+Deterministic by default: CPU execution provider, a fixed intra-op thread count (1), one
+inter-op thread, sequential execution and a pinned graph optimisation level (``disable_all``).
+Measured here with onnxruntime 1.31.1 (see ``docs/models.md``): the thread count did not change
+any output bit, the optimisation level did (fused Conv+ReLU kernels round differently), so both
+are pinned and recorded in the model set. The output is rounded to integer samples and clipped
+to 8 bits.
+
+The CUDA provider is used only when asked for (``provider="cuda"`` or ``"auto"``) and
+``onnxruntime-gpu`` with a GPU is present. It is **not bit-exact with the CPU provider**, so a
+bitstream whose in-loop filter ran on a GPU may not decode identically on a CPU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:
+    import onnxruntime as ort
+except ImportError as e:  # pragma: no cover - onnxruntime is a core dependency
+    raise ImportError("cnnfilter.inference needs onnxruntime: pip install onnxruntime") from e
+
+GRAPH_OPT_LEVELS = {
+    "disable_all": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+PROVIDERS = ("cpu", "cuda", "auto")
+
+CARD_FORMAT = "cnnfilter-modelcard/1"
+SLICE_TYPES = ("I", "P", "B")
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """How a model set runs; part of its definition (tiling changes the output)."""
+
+    provider: str = "cpu"
+    threads: int = 1
+    graph_optimization: str = "disable_all"
+    tile: int = 0  # 0 = whole frame; else the core size of square tiles
+    tile_overlap: int = 0  # context samples read around each tile core
+
+    def __post_init__(self) -> None:
+        if self.provider not in PROVIDERS:
+            raise ValueError(f"provider '{self.provider}': use one of {', '.join(PROVIDERS)}")
+        if self.graph_optimization not in GRAPH_OPT_LEVELS:
+            raise ValueError(
+                f"graph optimisation '{self.graph_optimization}': use one of "
+                + ", ".join(GRAPH_OPT_LEVELS)
+            )
+        if self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
+        if self.tile < 0 or self.tile_overlap < 0:
+            raise ValueError("tile and tile_overlap must be >= 0")
+        if self.tile and self.tile < 16:
+            raise ValueError(f"tile {self.tile} is too small (use 0 for whole frames or >= 16)")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> InferenceSettings:
+        known = {"provider", "threads", "graph_optimization", "tile", "tile_overlap"}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "threads": self.threads,
+            "graph_optimization": self.graph_optimization,
+            "tile": self.tile,
+            "tile_overlap": self.tile_overlap,
+        }
+
+    def resolved_provider(self) -> str:
+        """'cpu' or 'cuda': the provider that will actually run."""
+        cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+        if self.provider == "cuda" and not cuda:
+            raise ValueError(
+                "provider 'cuda' asked for, but onnxruntime has no CUDAExecutionProvider "
+                "(install onnxruntime-gpu on a machine with an NVIDIA GPU, or use 'cpu')"
+            )
+        if self.provider == "auto":
+            return "cuda" if cuda else "cpu"
+        return self.provider
+
+    def mode_string(self) -> str:
+        tile = f"{self.tile}+{self.tile_overlap}" if self.tile else "0"
+        return (
+            f"{self.resolved_provider()};ort={ort.__version__};threads={self.threads};"
+            f"opt={self.graph_optimization};tile={tile}"
+        )
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """The parts of a model card (JSON) that inference needs; ``raw`` keeps the whole card."""
+
+    name: str
+    onnx: str
+    sha256: str
+    component: str  # "luma" or "chroma"
+    x_scale: float
+    qp_scale: float | None  # None: the model has no QP input
+    output: str  # "image" or "residual"
+    pad_multiple: int
+    qp_range: tuple[int, int]
+    trained_qps: tuple[int, ...]
+    slice_types: tuple[str, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "model card") -> ModelCard:
+        def need(key: str) -> Any:
+            if key not in d:
+                raise ValueError(f"{where}: missing required field '{key}'")
+            return d[key]
+
+        if need("format") != CARD_FORMAT:
+            raise ValueError(f"{where}: format must be '{CARD_FORMAT}', got '{d['format']}'")
+        inputs = need("inputs")
+        if not isinstance(inputs, dict) or "x" not in inputs:
+            raise ValueError(f"{where}: 'inputs' must name the picture input 'x' (and maybe 'qp')")
+        extra = set(inputs) - {"x", "qp"}
+        if extra:
+            raise ValueError(f"{where}: unknown inputs {sorted(extra)}; allowed are 'x' and 'qp'")
+        output = need("output")
+        if output not in ("image", "residual"):
+            raise ValueError(f"{where}: output must be 'image' or 'residual', got '{output}'")
+        component = d.get("component", "luma")
+        if component not in ("luma", "chroma"):
+            raise ValueError(f"{where}: component must be 'luma' or 'chroma', got '{component}'")
+        qp_range = tuple(int(v) for v in need("qp_range"))
+        if len(qp_range) != 2 or not 0 <= qp_range[0] <= qp_range[1] <= 51:
+            raise ValueError(f"{where}: qp_range must be [lo, hi] within 0..51, got {qp_range}")
+        slice_types = tuple(need("slice_types"))
+        bad = [s for s in slice_types if s not in SLICE_TYPES]
+        if bad or not slice_types:
+            raise ValueError(f"{where}: slice_types must be a non-empty subset of I, P, B")
+        pad = int(d.get("pad_multiple", 1))
+        if pad < 1:
+            raise ValueError(f"{where}: pad_multiple must be >= 1")
+        qp_in = inputs.get("qp")
+        return cls(
+            name=str(need("name")),
+            onnx=str(need("onnx")),
+            sha256=str(need("sha256")),
+            component=component,
+            x_scale=float(inputs["x"].get("scale", 255.0)),
+            qp_scale=None if qp_in is None else float(qp_in.get("scale", 51.0)),
+            output=output,
+            pad_multiple=pad,
+            qp_range=(qp_range[0], qp_range[1]),
+            trained_qps=tuple(int(q) for q in d.get("trained_qps", [])),
+            slice_types=slice_types,
+            raw=dict(d),
+        )
+
+
+def round_to_8bit(samples: np.ndarray) -> np.ndarray:
+    """floor(v + 0.5) clipped to 0..255: the contract's rounding of a filtered plane."""
+    return np.clip(np.floor(samples + 0.5), 0, 255).astype(np.uint8)
+
+
+def _tiles(n: int, core: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """(read_start, read_end, core_start, core_end) intervals covering 0..n."""
+    if core <= 0 or n <= core:
+        return [(0, n, 0, n)]
+    out = []
+    for c0 in range(0, n, core):
+        c1 = min(c0 + core, n)
+        out.append((max(0, c0 - overlap), min(n, c1 + overlap), c0, c1))
+    return out
+
+
+class OnnxFilter:
+    """One ONNX model with its card and a session that is created once and reused."""
+
+    def __init__(self, onnx_path: str | Path, card: ModelCard, settings: InferenceSettings):
+        self.path = Path(onnx_path)
+        self.card = card
+        self.settings = settings
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = settings.threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = GRAPH_OPT_LEVELS[settings.graph_optimization]
+        so.log_severity_level = 3
+        # Busy-waiting worker threads only burn CPU; they do not change results.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        provider = settings.resolved_provider()
+        providers = (
+            ["CUDAExecutionProvider", "CPUExecutionProvider"]
+            if provider == "cuda"
+            else ["CPUExecutionProvider"]
+        )
+        try:
+            self.session = ort.InferenceSession(str(self.path), so, providers=providers)
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise ValueError(f"{self.path}: onnxruntime cannot load this model: {e}") from e
+        names = [i.name for i in self.session.get_inputs()]
+        want = ["x"] + (["qp"] if card.qp_scale is not None else [])
+        if sorted(names) != sorted(want):
+            raise ValueError(
+                f"{self.path}: the ONNX inputs are {names}, but its card declares {want}"
+            )
+        outs = self.session.get_outputs()
+        if len(outs) != 1:
+            raise ValueError(
+                f"{self.path}: the model must have exactly one output, has {len(outs)}"
+            )
+        self._out_name = outs[0].name
+
+    def _run_region(self, x: np.ndarray, qp: int) -> np.ndarray:
+        """x: float32 (h, w) normalised; returns the float32 (h, w) model output."""
+        h, w = x.shape
+        m = self.card.pad_multiple
+        ph, pw = math.ceil(h / m) * m - h, math.ceil(w / m) * m - w
+        if ph or pw:
+            x = np.pad(x, ((0, ph), (0, pw)), mode="edge")
+        feed = {"x": np.ascontiguousarray(x[None, None])}
+        if self.card.qp_scale is not None:
+            feed["qp"] = np.full_like(feed["x"], np.float32(qp / self.card.qp_scale))
+        out = self.session.run([self._out_name], feed)[0]
+        if out.shape != feed["x"].shape:
+            raise ValueError(
+                f"{self.path}: output shape {out.shape} differs from input shape {feed['x'].shape}"
+            )
+        return out[0, 0, :h, :w]
+
+    def run_float(self, plane: np.ndarray, qp: int) -> np.ndarray:
+        """The filtered plane in sample units (float64), before rounding."""
+        plane = np.asarray(plane)
+        if plane.dtype != np.uint8 or plane.ndim != 2:
+            raise ValueError(f"expected a uint8 (H, W) plane, got {plane.dtype} {plane.shape}")
+        if not 0 <= int(qp) <= 51:
+            raise ValueError(f"QP {qp} is outside 0..51")
+        scale = self.card.x_scale
+        x = (plane.astype(np.float32) / np.float32(scale)).astype(np.float32)
+        h, w = plane.shape
+        out = np.empty((h, w), np.float64)
+        s = self.settings
+        for ry0, ry1, cy0, cy1 in _tiles(h, s.tile, s.tile_overlap):
+            for rx0, rx1, cx0, cx1 in _tiles(w, s.tile, s.tile_overlap):
+                r = self._run_region(x[ry0:ry1, rx0:rx1], int(qp))
+                out[cy0:cy1, cx0:cx1] = r[cy0 - ry0 : cy1 - ry0, cx0 - rx0 : cx1 - rx0]
+        out *= scale
+        if self.card.output == "residual":
+            out += plane
+        return out
+
+    def filter_plane(self, plane: np.ndarray, qp: int) -> np.ndarray:
+        """uint8 (H, W) -> uint8 (H, W): the filtered plane, rounded and clipped to 8 bits."""
+        return round_to_8bit(self.run_float(plane, qp))

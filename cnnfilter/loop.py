@@ -1,0 +1,99 @@
+"""The in-loop CNN as the codec sees it: a model set called once per picture.
+
+The encoder and decoder call ``filter(y, u, v, info)`` with read-only zero-copy views of the
+reconstruction before deblocking; it returns the filtered planes (chroma only when the set has
+a chroma model). The decoder finds the model set the stream names by the identity in its SEI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .modelset import MANIFEST, ModelSet, default_models_dirs, load_model_set
+
+
+class LoopFilter:
+    """A model set adapted to the codec's per-picture callback; counts its time."""
+
+    def __init__(self, model_set: ModelSet):
+        self.model_set = model_set
+        self.calls = 0
+
+    def __call__(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, info: dict):
+        ms = self.model_set
+        qp, slice_type = int(info["qp"]), str(info["slice_type"])
+        self.calls += 1
+        out_y = ms.filter_luma(y, qp, slice_type)
+        if ms.has_chroma and info.get("chroma", False):
+            return (
+                out_y,
+                ms.filter_chroma(u, 1, qp, slice_type),
+                ms.filter_chroma(v, 2, qp, slice_type),
+            )
+        return out_y, None, None
+
+
+def _manifests(dirs: list[Path]) -> Iterator[Path]:
+    for d in dirs:
+        if not d.is_dir():
+            continue
+        yield from sorted(d.glob(f"*/{MANIFEST}"))
+
+
+def manifest_identity(manifest: Path) -> bytes:
+    """A set's identity from its manifest alone (no model is loaded): the sha256 of the
+    manifest bytes followed by each model's ONNX sha256 in sorted order, first 16 bytes."""
+    import json
+
+    raw = manifest.read_bytes()
+    models = json.loads(raw).get("models", {})
+    h = hashlib.sha256(raw)
+    for key in sorted(models):
+        h.update(str(models[key].get("sha256", "")).encode())
+    return h.digest()[:16]
+
+
+class StreamModels:
+    """Resolves the model set a stream asks for (by SEI identity) in the models directories."""
+
+    def __init__(self, models_dir: str | os.PathLike | None = None):
+        self.dirs = default_models_dirs(models_dir)
+        self._loaded: dict[bytes, LoopFilter] = {}
+
+    def filter_for(self, identity: bytes, inference_mode: str) -> LoopFilter:
+        if identity in self._loaded:
+            return self._loaded[identity]
+        for manifest in _manifests(self.dirs):
+            if manifest_identity(manifest) == identity:
+                ms = load_model_set(manifest.parent)  # verifies every ONNX sha256
+                if ms.inference_mode != inference_mode:
+                    raise ValueError(
+                        f"model set '{ms.name}' runs as '{ms.inference_mode}' here, but the stream "
+                        f"was encoded with '{inference_mode}': the CNN output would not match the "
+                        "encoder's (use the same inference settings and onnxruntime version)"
+                    )
+                self._loaded[identity] = LoopFilter(ms)
+                return self._loaded[identity]
+        searched = ", ".join(str(d) for d in self.dirs)
+        raise FileNotFoundError(
+            f"the stream was encoded with model set {identity.hex()} ({inference_mode}); no model "
+            f"set in {searched} has that identity (give its directory with --models)"
+        )
+
+    def __call__(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, info: dict):
+        return self.filter_for(info["identity"], info["inference_mode"])(y, u, v, info)
+
+
+def resolve(cnn: str | os.PathLike | ModelSet) -> ModelSet:
+    """A ModelSet from an object, a shipped set name or a path."""
+    if isinstance(cnn, ModelSet):
+        return cnn
+    return load_model_set(cnn)
+
+
+__all__ = ["LoopFilter", "StreamModels", "manifest_identity", "resolve"]

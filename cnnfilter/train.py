@@ -1,0 +1,329 @@
+"""Training of the zoo's networks on a ``cnnfilter dataset build`` dataset (needs the ``train``
+extra). Adam, the network's published loss, patch and batch size (see ``cnnfilter.models``),
+seeded, with checkpoints, resume, a CPU-time budget and validation delta-PSNR per QP."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .dataset import PairDataset, PatchSampler, iter_val_pairs, psnr
+from .inference import round_to_8bit
+from .models import build_model, get_arch, require_torch
+
+CKPT_FORMAT = "cnnfilter-ckpt/1"
+
+
+@dataclass
+class TrainConfig:
+    arch: str
+    data: str
+    out: str
+    qps: list[int]
+    qp_conditioned: bool = False
+    steps: int | None = None
+    minutes: float | None = None  # total CPU-time budget (process time), across resumes
+    patch: int | None = None  # None: the network's published value
+    batch: int | None = None
+    lr: float | None = None
+    loss: str | None = None
+    mae_weight: float = 0.5  # EDCNN: L = (1 - w) * MSE + w * MAE
+    qp_balance: bool = True  # QP-conditioned runs: weight each patch's loss by its QP
+    seed: int = 0
+    val_every: int = 0  # 0: validate only at the end
+    val_limit: int | None = None  # None: every validation frame
+    val_crop: int = 0  # 0: whole frames
+    ckpt_every: int = 200
+    threads: int = 1
+    slice_types: list[str] = field(default_factory=lambda: ["I"])
+    dataset_summary: dict[str, Any] = field(default_factory=dict)
+
+    def resolve(self) -> TrainConfig:
+        info = get_arch(self.arch)
+        if self.qp_conditioned and not info.qp_conditioned:
+            raise ValueError(f"--qp-conditioned: '{self.arch}' takes no QP plane (try qpnet)")
+        if info.qp_conditioned:
+            self.qp_conditioned = True
+        if not self.qp_conditioned and len(self.qps) != 1:
+            raise ValueError(f"'{self.arch}' is a per-QP network: give exactly one --qp")
+        if self.steps is None and self.minutes is None:
+            raise ValueError("give --steps and/or --minutes (a CPU-time budget)")
+        if self.steps is not None and self.steps < 1:
+            raise ValueError("--steps must be >= 1")
+        self.patch = self.patch or info.patch
+        self.batch = self.batch or info.batch
+        self.lr = self.lr or info.lr
+        self.loss = self.loss or info.loss
+        if self.loss not in ("mse", "mse+mae"):
+            raise ValueError(f"loss '{self.loss}': use 'mse' or 'mse+mae'")
+        if not 0.0 <= self.mae_weight <= 1.0:
+            raise ValueError("--mae-weight must be within 0..1")
+        if self.patch % info.pad_multiple:
+            raise ValueError(f"--patch must be a multiple of {info.pad_multiple} for {self.arch}")
+        return self
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path
+    step: int
+    cpu_seconds: float
+    probe_loss_start: float
+    probe_loss_end: float
+    validation: dict[str, Any]
+
+
+def _loss(
+    torch: Any, out: Any, target: Any, kind: str, mae_weight: float, weights: Any = None
+) -> Any:
+    """MSE or (1 - w) MSE + w MAE; ``weights`` (one per patch) balance the QPs."""
+    mse = torch.mean((out - target) ** 2, dim=(1, 2, 3))
+    per = (
+        mse
+        if kind == "mse"
+        else (1.0 - mae_weight) * mse
+        + mae_weight * torch.mean(torch.abs(out - target), dim=(1, 2, 3))
+    )
+    return torch.mean(per if weights is None else per * weights)
+
+
+def qp_weights(data: PairDataset, qps: list[int]) -> dict[int, float]:
+    """Per-QP loss weights that give every QP the same share of the loss: the inverse of the
+    training split's mean unfiltered MSE at that QP, normalised to a mean of 1. Without them a
+    QP-conditioned net's loss is dominated by the highest QP (its MSE is ~15x that of QP 22)."""
+    train = data.split("train")
+    inv = {}
+    for q in qps:
+        ps = [f.qp_info[str(q)]["psnr"] for f in train.frames if str(q) in f.qp_info]
+        if not ps:
+            raise ValueError(f"the dataset manifest has no PSNR for QP {q}")
+        inv[q] = 1.0 / float(np.mean(10.0 ** (-np.asarray(ps) / 10.0)))
+    norm = float(np.mean(list(inv.values())))
+    return {q: v / norm for q, v in inv.items()}
+
+
+def _forward(torch: Any, model: Any, rec_u8: np.ndarray, qp: np.ndarray) -> Any:
+    x = torch.from_numpy(rec_u8.astype(np.float32) / np.float32(255.0)).unsqueeze(1)
+    if getattr(model, "qp_input", False):
+        q = torch.from_numpy((qp.astype(np.float32) / np.float32(51.0)).reshape(-1, 1, 1, 1))
+        return model(x, q.expand_as(x).contiguous())
+    return model(x)
+
+
+def filter_plane_torch(model: Any, plane: np.ndarray, qp: int, pad_multiple: int) -> np.ndarray:
+    """Whole-plane PyTorch inference with the runtime's padding and rounding (uint8 out)."""
+    from .export import torch_reference
+
+    return round_to_8bit(torch_reference(model, plane, qp, pad_multiple))
+
+
+def validate(
+    model: Any,
+    data: PairDataset,
+    qps: list[int],
+    pad_multiple: int,
+    limit: int | None = None,
+    crop: int = 0,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Mean per-frame Y-PSNR of the unfiltered reconstruction, of the filtered output and, when
+    the dataset has them, of the deblocking+SAO reconstruction, per QP; delta-PSNR over both."""
+    from tqdm import tqdm
+
+    val = data.split("val")
+    was = model.training
+    model.eval()
+    res: dict[str, Any] = {"delta_psnr_db": {}, "psnr_rec_db": {}, "psnr_filtered_db": {}}
+    n = 0
+    try:
+        for q in qps:
+            pr, pf, pl = [], [], []
+            pairs = iter_val_pairs(val, q, limit, crop)
+            for rec, org, lf in tqdm(
+                pairs, desc=f"validate QP {q}", leave=False, disable=not progress
+            ):
+                out = filter_plane_torch(model, rec, q, pad_multiple)
+                pr.append(psnr(rec, org))
+                pf.append(psnr(out, org))
+                if lf is not None:
+                    pl.append(psnr(lf, org))
+            n = len(pr)
+            res["psnr_rec_db"][str(q)] = round(float(np.mean(pr)), 4)
+            res["psnr_filtered_db"][str(q)] = round(float(np.mean(pf)), 4)
+            res["delta_psnr_db"][str(q)] = round(float(np.mean(pf) - np.mean(pr)), 4)
+            if pl and len(pl) == n:  # the same frames with deblocking + SAO on
+                res.setdefault("psnr_dbf_sao_db", {})[str(q)] = round(float(np.mean(pl)), 4)
+                res.setdefault("delta_psnr_vs_dbf_sao_db", {})[str(q)] = round(
+                    float(np.mean(pf) - np.mean(pl)), 4
+                )
+    finally:
+        model.train(was)
+    res.update({"frames": n, "crop": crop, "split": "val", "metric": "mean per-frame Y-PSNR"})
+    return res
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    torch = require_torch()
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint_model(ckpt: str | Path) -> tuple[Any, dict[str, Any]]:
+    """(model in eval mode, checkpoint dict) of a ``cnnfilter train`` checkpoint."""
+    torch = require_torch()
+    p = Path(ckpt)
+    if p.is_dir():
+        p = p / "last.pt"
+    if not p.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {p}")
+    state = torch.load(p, map_location="cpu", weights_only=False)
+    if not isinstance(state, dict) or state.get("format") != CKPT_FORMAT:
+        raise ValueError(f"{p}: not a cnnfilter training checkpoint")
+    model = build_model(state["arch"])
+    model.load_state_dict(state["model"])
+    return model.eval(), state
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
+    torch = require_torch()
+    from tqdm import tqdm
+
+    cfg.resolve()
+    torch.set_num_threads(cfg.threads)
+    info = get_arch(cfg.arch)
+    data = PairDataset(cfg.data)
+    missing = [q for q in cfg.qps if q not in data.qps]
+    if missing:
+        raise ValueError(f"QP {missing} not in the dataset (it has {data.qps})")
+    cfg.dataset_summary = data.summary()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last = out / "last.pt"
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.arch)
+    groups = model.optim_groups(cfg.lr) if hasattr(model, "optim_groups") else model.parameters()
+    opt = torch.optim.Adam(groups, lr=cfg.lr)
+    sampler = PatchSampler(data.split("train"), cfg.qps, cfg.patch, seed=cfg.seed)
+    probe = PatchSampler(data.split("train"), cfg.qps, cfg.patch, seed=cfg.seed + 7919)
+    probe_batch = probe.sample(cfg.batch)
+    step, cpu_prev, history, validation = 0, 0.0, [], {}
+
+    if resume:
+        if not last.is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint {last}")
+        state = torch.load(last, map_location="cpu", weights_only=False)
+        if state.get("arch") != cfg.arch:
+            raise ValueError(f"--resume: {last} is a '{state.get('arch')}' run, not '{cfg.arch}'")
+        old = state["config"]
+        for k in ("qps", "patch", "batch", "loss", "seed", "qp_conditioned"):
+            if old.get(k) != getattr(cfg, k):
+                raise ValueError(f"--resume: {k} differs from the checkpoint ({old.get(k)})")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sampler.rng.bit_generator.state = state["sampler_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step, cpu_prev = state["step"], state["cpu_seconds"]
+        history, validation = state.get("history", []), state.get("validation", {})
+    elif last.exists():
+        raise ValueError(f"{last} exists: use --resume to continue it, or another --out")
+
+    wq = qp_weights(data, cfg.qps) if cfg.qp_balance and len(cfg.qps) > 1 else None
+
+    def weight_of(qp: np.ndarray) -> Any:
+        if wq is None:
+            return None
+        return torch.tensor([wq[int(q)] for q in qp], dtype=torch.float32)
+
+    def probe_loss() -> float:
+        model.eval()
+        with torch.no_grad():
+            o = _forward(torch, model, probe_batch[0], probe_batch[2])
+            t = torch.from_numpy(probe_batch[1].astype(np.float32) / 255.0).unsqueeze(1)
+            v = float(_loss(torch, o, t, cfg.loss, cfg.mae_weight, weight_of(probe_batch[2])))
+        model.train()
+        return v
+
+    def snapshot() -> dict[str, Any]:
+        return {
+            "format": CKPT_FORMAT,
+            "arch": cfg.arch,
+            "config": asdict(cfg),
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "step": step,
+            "cpu_seconds": cpu_prev + (time.process_time() - t0),
+            "history": history,
+            "validation": validation,
+            "sampler_rng": sampler.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "torch_version": torch.__version__,
+        }
+
+    def do_validate() -> dict[str, Any]:
+        v = validate(
+            model, data, cfg.qps, info.pad_multiple, cfg.val_limit, cfg.val_crop, progress=progress
+        )
+        v["step"] = step
+        return v
+
+    t0 = time.process_time()
+    start_loss = probe_loss()
+    budget = cfg.minutes * 60.0 if cfg.minutes is not None else math.inf
+    target = cfg.steps if cfg.steps is not None else None
+    bar = tqdm(
+        total=target,
+        initial=step if target else 0,
+        desc=f"train {cfg.arch}",
+        unit="step",
+        disable=not progress,
+    )
+    model.train()
+    run_loss, run_n = 0.0, 0
+    while (target is None or step < target) and cpu_prev + time.process_time() - t0 < budget:
+        rec, org, qp = sampler.sample(cfg.batch)
+        o = _forward(torch, model, rec, qp)
+        t = torch.from_numpy(org.astype(np.float32) / np.float32(255.0)).unsqueeze(1)
+        loss = _loss(torch, o, t, cfg.loss, cfg.mae_weight, weight_of(qp))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        run_loss += loss.item()
+        run_n += 1
+        bar.update(1)
+        if step % 10 == 0 or step == 1:
+            cpu_min = (cpu_prev + time.process_time() - t0) / 60.0
+            bar.set_postfix(loss=f"{run_loss / run_n:.3e}", cpu_min=f"{cpu_min:.1f}")
+        if step % 50 == 0:
+            history.append([step, run_loss / run_n])
+            run_loss, run_n = 0.0, 0
+        if cfg.val_every and step % cfg.val_every == 0:
+            validation = do_validate()
+            bar.write(f"step {step}: validation dPSNR {validation['delta_psnr_db']}")
+        if cfg.ckpt_every and step % cfg.ckpt_every == 0:
+            _save(last, snapshot())
+    bar.close()
+    if run_n:
+        history.append([step, run_loss / run_n])
+    end_loss = probe_loss()
+    validation = do_validate()
+    _save(last, snapshot())
+    summary = {
+        "arch": cfg.arch,
+        "step": step,
+        "cpu_seconds": round(cpu_prev + time.process_time() - t0, 1),
+        "probe_loss_start": start_loss,
+        "probe_loss_end": end_loss,
+        "validation": validation,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return TrainResult(last, step, summary["cpu_seconds"], start_loss, end_loss, validation)

@@ -1,0 +1,177 @@
+"""Training: a smoke run lowers the loss, resume continues exactly, validation reports dPSNR."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs the 'train' extra (torch)")
+from models_support import synthetic_dataset  # noqa: E402
+
+from cnnfilter.dataset import PairDataset, PatchSampler  # noqa: E402
+from cnnfilter.train import TrainConfig, load_checkpoint_model, train  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    return synthetic_dataset(tmp_path_factory.mktemp("train"))
+
+
+def _cfg(ds, out, **kw):
+    base = dict(
+        arch="vrcnn",
+        data=str(ds),
+        out=str(out),
+        qps=[37],
+        patch=32,
+        batch=8,
+        lr=1e-3,
+        ckpt_every=0,
+        val_limit=2,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_a_few_steps_lower_the_loss(ds, tmp_path):
+    res = train(_cfg(ds, tmp_path / "run", steps=40), progress=False)
+    assert res.step == 40
+    assert res.probe_loss_end < 0.8 * res.probe_loss_start
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["step"] == 40
+    v = res.validation
+    assert set(v["delta_psnr_db"]) == {"37"} and v["frames"] == 2
+    assert v["delta_psnr_db"]["37"] == pytest.approx(
+        v["psnr_filtered_db"]["37"] - v["psnr_rec_db"]["37"], abs=2e-4
+    )
+    # the dataset has the deblocked ('in-loop filtered') validation pictures: a second baseline
+    assert v["delta_psnr_vs_dbf_sao_db"]["37"] == pytest.approx(
+        v["psnr_filtered_db"]["37"] - v["psnr_dbf_sao_db"]["37"], abs=2e-4
+    )
+    assert v["psnr_dbf_sao_db"]["37"] != v["psnr_rec_db"]["37"]
+
+
+def test_qp_conditioned_training_samples_every_qp(ds, tmp_path):
+    res = train(_cfg(ds, tmp_path / "q", arch="qpnet", qps=[32, 37], steps=3), progress=False)
+    assert set(res.validation["delta_psnr_db"]) == {"32", "37"}
+    _, state = load_checkpoint_model(res.checkpoint)
+    assert state["config"]["qp_conditioned"] is True
+
+
+def test_edcnn_uses_its_mixed_loss(ds, tmp_path):
+    cfg = _cfg(ds, tmp_path / "e", arch="edcnn", steps=1, batch=2, patch=16, val_crop=32)
+    res = train(cfg, progress=False)
+    _, state = load_checkpoint_model(res.checkpoint)
+    assert state["config"]["loss"] == "mse+mae" and state["config"]["mae_weight"] == 0.5
+
+
+def test_resume_continues_exactly_where_it_stopped(ds, tmp_path):
+    straight = train(_cfg(ds, tmp_path / "a", steps=12), progress=False)
+    train(_cfg(ds, tmp_path / "b", steps=5), progress=False)
+    resumed = train(_cfg(ds, tmp_path / "b", steps=12), resume=True, progress=False)
+    assert resumed.step == 12
+    ma, _ = load_checkpoint_model(straight.checkpoint)
+    mb, _ = load_checkpoint_model(resumed.checkpoint)
+    for (ka, va), (kb, vb) in zip(ma.state_dict().items(), mb.state_dict().items(), strict=True):
+        assert ka == kb and torch.equal(va, vb), ka
+
+
+def test_same_seed_same_weights_other_seed_other_weights(ds, tmp_path):
+    a = train(_cfg(ds, tmp_path / "s1", steps=3, seed=4), progress=False)
+    b = train(_cfg(ds, tmp_path / "s2", steps=3, seed=4), progress=False)
+    c = train(_cfg(ds, tmp_path / "s3", steps=3, seed=5), progress=False)
+    wa, wb, wc = (load_checkpoint_model(r.checkpoint)[0].conv1.weight for r in (a, b, c))
+    assert torch.equal(wa, wb) and not torch.equal(wa, wc)
+
+
+def test_cpu_minutes_budget_stops_the_run(ds, tmp_path):
+    res = train(_cfg(ds, tmp_path / "m", minutes=0.002), progress=False)  # 0.12 s
+    assert 1 <= res.step < 1000
+
+
+def test_clear_errors(ds, tmp_path):
+    with pytest.raises(ValueError, match="per-QP network"):
+        train(_cfg(ds, tmp_path / "x", qps=[32, 37], steps=1), progress=False)
+    with pytest.raises(ValueError, match="takes no QP plane"):
+        train(_cfg(ds, tmp_path / "x", qp_conditioned=True, steps=1), progress=False)
+    with pytest.raises(ValueError, match="--steps and/or --minutes"):
+        train(_cfg(ds, tmp_path / "x"), progress=False)
+    with pytest.raises(ValueError, match="not in the dataset"):
+        train(_cfg(ds, tmp_path / "x", qps=[22], steps=1), progress=False)
+    train(_cfg(ds, tmp_path / "y", steps=1), progress=False)
+    with pytest.raises(ValueError, match="--resume"):
+        train(_cfg(ds, tmp_path / "y", steps=2), progress=False)
+
+
+def test_patch_sampler_is_aligned_and_seeded(ds):
+    data = PairDataset(ds).split("train")
+    a = PatchSampler(data, [32, 37], 24, seed=1, augment=False).sample(6)
+    b = PatchSampler(data, [32, 37], 24, seed=1, augment=False).sample(6)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    rec, org, qp = a
+    assert rec.shape == org.shape == (6, 24, 24) and set(qp) <= {32, 37}
+    # reconstruction and original are the same place: the coding error is small
+    assert np.mean(np.abs(rec.astype(int) - org.astype(int))) < 20
+
+
+def test_train_cli(ds, tmp_path, capsys):
+    from cnnfilter.cli import main
+
+    out = tmp_path / "cli"
+    args = [
+        "train",
+        "--arch",
+        "vrcnn",
+        "--data",
+        str(ds),
+        "-o",
+        str(out),
+        "--qp",
+        "37",
+        "--steps",
+        "2",
+        "--patch",
+        "24",
+        "--batch",
+        "4",
+        "--val-limit",
+        "1",
+    ]
+    assert main(args) == 0
+    assert "validation" in capsys.readouterr().out
+    assert (
+        main(["train", "--arch", "vrcnn", "--data", str(ds), "-o", str(out), "--steps", "1"]) == 2
+    )
+    assert "give --qp N" in capsys.readouterr().err
+
+
+def test_export_cli_writes_a_card_with_training_facts(ds, tmp_path, capsys):
+    from cnnfilter.cli import main
+    from cnnfilter.modelset import load_model_set, sha256_file
+
+    res = train(_cfg(ds, tmp_path / "r", steps=3), progress=False)
+    onnx_path = tmp_path / "m" / "vrcnn_qp37.onnx"
+    args = ["export", "-c", str(res.checkpoint.parent), "-o", str(onnx_path), "--dev"]
+    assert main(args) == 0
+    card = json.loads(onnx_path.with_suffix(".json").read_text())
+    assert card["sha256"] == sha256_file(onnx_path)
+    assert card["architecture"] == "vrcnn" and card["trained_qps"] == [37]
+    assert card["qp_range"] == [35, 39] and card["slice_types"] == ["I"]
+    assert card["training"]["steps"] == 3 and card["training"]["loss"] == "mse"
+    assert card["training"]["dataset"]["codec"] == "custom"
+    assert card["validation"]["delta_psnr_db"] == res.validation["delta_psnr_db"]
+    assert card["development_artefact"] is True and card["params"] == 54_673
+    # the exported model is what the checkpoint computes
+    ms = load_model_set(onnx_path)
+    model, _ = load_checkpoint_model(res.checkpoint)
+    rec, _ = PairDataset(ds).split("val").pair(0, 37)
+    from cnnfilter.train import filter_plane_torch
+
+    a = ms.filter_luma(np.asarray(rec), 37, "I").astype(int)
+    b = filter_plane_torch(model, rec, 37, 1).astype(int)
+    # equal up to float-level differences that may flip a rounding at exactly .5
+    assert np.abs(a - b).max() <= 1 and np.mean(a != b) < 1e-3
