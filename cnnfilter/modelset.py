@@ -244,7 +244,8 @@ def default_models_dirs(models_dir: str | Path | None = None) -> list[Path]:
         dirs.append(Path(os.environ["CNNFILTER_MODELS"]))
     here = Path(__file__).resolve().parent
     dirs.append(here.parent / "models")  # a source tree or editable install
-    return dirs
+    dirs.append(here / "shipped_models")  # installed from a wheel (see CMakeLists.txt)
+    return [d for d in dirs if d.is_dir()] or dirs[:1]
 
 
 def single_model_manifest(card: dict[str, Any], key: str) -> dict[str, Any]:

@@ -2,9 +2,8 @@
 SIGKILL midway and rerun, gives exactly the report of an uninterrupted run, with no duplicate
 rows and no finished job done twice.
 
-TODO(lead): the codec settings here are x265 (anchor) against x265 with deblocking and SAO off
-(test), because cnnfilter.encode does not exist yet. When it lands, switch ANCHOR/TEST to
-"anchor" and "cnn:<shipped model set>" (keep x265 as a second test if useful).
+The codec settings are the project's own: the anchor (deblocking + SAO) against the in-loop CNN
+of the shipped default model set.
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from pathlib import Path
 import pytest
 from ctc_util import entry, write_list
 
-ANCHOR = "x265"  # TODO(lead): "anchor"
-TEST = "x265:no-sao,no-deblock"  # TODO(lead): "cnn:<model set>"
+ANCHOR = "anchor"
+TEST = "cnn:default"
 CLIPS = [  # (name, file, width, height)
     ("CiscoVT2people", "CiscoVT2people_320x192_12.yuv", 320, 192),
     ("bigbuckbunny-crop", "bigbuckbunny-crop_416x240_25.yuv", 416, 240),

@@ -160,23 +160,14 @@ def test_frames_cap_only_needs_the_capped_frames(tmp_path, clip, x265):
 
 
 def test_unavailable_settings_refuse_before_any_job(tmp_path):
-    """Settings whose codec feature is not in this build stop the run before any job."""
-    import inspect
-
-    import cnnfilter
-
-    enc = getattr(cnnfilter, "encode", None)
-    if enc is not None and "cnn" in inspect.signature(enc).parameters:
-        pytest.skip("cnnfilter.encode has the in-loop CNN: the 'cnn:' settings can run")
+    """A setting that cannot run (here: an unknown model set) stops the run before any job."""
     r = subprocess.run(
-        [sys.executable, "-m", "cnnfilter", "ctc", "run", "--test", "cnn:vrcnn",
+        [sys.executable, "-m", "cnnfilter", "ctc", "run", "--test", "cnn:nosuch",
          "--out", str(tmp_path / "out")],
         capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert r.returncode == 2 and r.stderr.count("\n") == 1
-    if enc is None:
-        assert "setting 'anchor' needs cnnfilter.encode (issue 3/5)" in r.stderr
-    assert "setting 'cnn:vrcnn' needs" in r.stderr
+    assert "model set 'nosuch'" in r.stderr and "no model set named 'nosuch'" in r.stderr
     assert not (tmp_path / "out").exists()
 
 

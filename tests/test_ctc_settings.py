@@ -1,16 +1,14 @@
-"""Codec settings: names, arguments, identities, and how our encoder's settings call
-``cnnfilter.encode`` (checked with a stand-in that encodes with x265, until the real one lands).
-"""
+"""Codec settings: names, arguments, identities, and our encoder's settings run end to end."""
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
+import json
 
 import pytest
 from ctc_util import entry, photo_clip, write_list
 
 import cnnfilter
+import cnnfilter.modelset
 from cnnfilter.ctc import runner, settings
 from cnnfilter.ctc.sequences import load_sequences
 
@@ -41,62 +39,59 @@ def test_x265_identity(x265):
     assert settings.resolve("x265").identity("RA")["config_args"][0] == "--keyint"
 
 
-def test_identities_of_our_settings_differ():
-    ids = {
-        s: settings.resolve(s).identity("AI")
-        for s in ("anchor", "nolf", "cnn:a", "cnn:a:picture", "cnn:b")
-    }
+def test_identities_of_our_settings_differ(tmp_path):
+    import shutil
+
+    from conftest import ROOT
+
+    # A copy of the shipped set with a retrained (here: altered) model gets another identity.
+    other = tmp_path / "other"
+    shutil.copytree(ROOT / "models" / "dev-vrcnn-ai-qp37", other)
+    manifest = other / "modelset.json"
+    manifest.write_text(manifest.read_text().replace('"name": "', '"name": "other-'))
+    specs = ("anchor", "nolf", "cnn:default", "cnn:default:picture", f"cnn:{other}")
+    ids = {s: settings.resolve(s).identity("AI") for s in specs}
     assert len({repr(v) for v in ids.values()}) == len(ids)
     assert ids["nolf"]["overrides"] == {
         "SEIDecodedPictureHash": 1,
         "SAO": 0,
         "LoopFilterDisable": 1,
     }
-    assert ids["cnn:a"]["cnn_mode"] == "ctu" and ids["cnn:a"]["model_set"] == "a"
+    from cnnfilter.modelset import load_model_set
+
+    assert ids["cnn:default"]["cnn_mode"] == "ctu"
+    assert ids["cnn:default"]["identity"] == load_model_set("default").identity.hex()
+    assert ids[f"cnn:{other}"]["identity"] != ids["cnn:default"]["identity"]
+    assert settings.resolve(f"cnn:{other}").models_dir == str(tmp_path)
 
 
-@pytest.fixture
-def fake_encode(monkeypatch, tmp_path, x265):
-    """Stands in for cnnfilter.encode: records the call, encodes with x265."""
-    calls = []
-
-    def encode(input, bitstream, recon=None, *, cfg=None, width=None, height=None, fps=None,
-               frames=None, frame_skip=0, qp=None, overrides=None, cnn="not passed",
-               cnn_mode="not passed", on_frame=None):  # fmt: skip
-        calls.append(dict(input=input, cfg=cfg, width=width, height=height, fps=fps,
-                          frames=frames, frame_skip=frame_skip, qp=qp, overrides=overrides,
-                          cnn=cnn, cnn_mode=cnn_mode))  # fmt: skip
-        subprocess.run(
-            [x265, "--input", input, "--input-res", f"{width}x{height}", "--fps", f"{fps:g}",
-             "--frames", str(frames), "--qp", str(qp), "--keyint", "1", "--hash", "1",
-             "--no-info", "-o", bitstream],
-            check=True, capture_output=True,
-        )  # fmt: skip
-
-    cfg_dir = tmp_path / "cfg"
-    cfg_dir.mkdir()
-    for name in settings.CFG_FILES.values():
-        (cfg_dir / name).write_text("# stand-in\n")
-    monkeypatch.setattr(cnnfilter, "encode", encode, raising=False)
-    monkeypatch.setattr(settings, "_cfg_file", lambda c: cfg_dir / settings.CFG_FILES[c])
-    settings.resolve.cache_clear()
-    yield calls
-    settings.resolve.cache_clear()
+def test_unknown_model_set_refused():
+    with pytest.raises(settings.SettingError, match="no model set named 'nosuch'"):
+        settings.resolve("cnn:nosuch").check("AI")
 
 
-def test_our_settings_call_encode_as_documented(tmp_path, fake_encode):
+def test_our_settings_run_end_to_end(tmp_path):
     clip = photo_clip(tmp_path / "a.yuv")
     seqs = load_sequences(write_list(tmp_path / "l.yaml", [entry("a", clip, 128, 96, 2)]))
-    jobs = runner.prepare(["AI"], [22, 27, 32, 37], seqs, "anchor", ["cnn:m1:picture"], 2, "l")
-    meta = {"anchor": "anchor", "tests": ["cnn:m1:picture"], "configs": ["AI"],
-            "qps": [22, 27, 32, 37], "sequences": [s.to_dict() for s in seqs]}  # fmt: skip
+    tests = ["cnn:default:all", "post:default"]
+    jobs = runner.prepare(["AI"], [27, 37], seqs, "anchor", tests, 1, "l")
+    meta = {
+        "anchor": "anchor",
+        "tests": tests,
+        "configs": ["AI"],
+        "qps": [27, 37],
+        "sequences": [s.to_dict() for s in seqs],
+    }
     res = runner.run(jobs, tmp_path / "out", meta, jobs_n=1, progress=False)
-    assert (res.ran, res.failed, res.mismatched) == (8, [], [])
-    anchor = next(c for c in fake_encode if c["cnn"] == "not passed" and c["qp"] == 27)
-    assert Path(anchor["cfg"]).name == "encoder_intra_main.cfg"
-    # The anchor passes no CNN arguments (an encode() without the CNN must accept the call).
-    assert anchor["overrides"] == {"SEIDecodedPictureHash": 1}
-    assert anchor["cnn_mode"] == "not passed"
-    assert (anchor["width"], anchor["height"], anchor["fps"], anchor["frames"]) == (128, 96, 25, 2)
-    test = next(c for c in fake_encode if c["cnn"] == "m1" and c["qp"] == 37)
-    assert test["cnn_mode"] == "picture"
+    assert (res.ran, res.failed, res.mismatched) == (6, [], [])
+    rows = [
+        json.loads(p.read_text())
+        for p in (tmp_path / "out").rglob("*.json")
+        if p.name != "meta.json"
+    ]
+    cnn_rows = [r for r in rows if r.get("setting", "").startswith("cnn:")]
+    assert cnn_rows and all(r["md5"] == "OK" for r in cnn_rows)
+    assert all(
+        cnnfilter.modelset.load_model_set("default").identity.hex() in json.dumps(r)
+        for r in cnn_rows
+    )

@@ -21,7 +21,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..yuv import YuvWriter, frame_size, read_frames
+from ..yuv import frame_size
 from . import settings as _settings
 from .executor import Executor, local_executor
 from .jobs import ROW_SCHEMA, Job, plan_jobs
@@ -119,21 +119,13 @@ def _measure(job: Job, setting: _settings.Setting, work: Path) -> dict[str, Any]
 
     rec = work / "rec.yuv"
     c0 = time.process_time()
-    dec = cnnfilter.decode(bitstream, rec)
+    dec = cnnfilter.decode(bitstream, rec, models=setting.models_dir, post=setting.post_model)
     dec_cpu = time.process_time() - c0
     dec_wall = dec.seconds
     pictures = rec.stat().st_size // frame_size(seq.width, seq.height)
     if pictures != job.frames:
         raise RuntimeError(f"the decoder output {pictures} picture(s), {job.frames} were coded")
     measured = rec
-    if setting.post is not None:
-        measured = work / "post.yuv"
-        c0, t0 = time.process_time(), time.perf_counter()
-        with YuvWriter(measured) as w:
-            for planes in read_frames(rec, seq.width, seq.height):
-                w.write(setting.post(planes))
-        dec_cpu += time.process_time() - c0
-        dec_wall += time.perf_counter() - t0
 
     per_frame = sequence_psnr(
         seq.path, measured, seq.width, seq.height, job.frames, skip=seq.frame_skip

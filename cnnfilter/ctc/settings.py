@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import os
 import re
 import resource
@@ -62,8 +61,11 @@ class Setting:
     # Raises SettingError if the setting cannot run this configuration; called for every
     # (setting, configuration) pair before any job starts.
     check: Callable[[str], None] = lambda config: None
-    # Applied to every decoded picture before PSNR ("post:SET"); its time counts as decoding.
-    post: Callable[[Planes], Planes] | None = None
+    # A model set applied by the decoder to the output pictures ("post:SET"); its time counts
+    # as decoding.
+    post_model: str | None = None
+    # Where the decoder finds the model set an in-loop CNN stream names (None: shipped sets).
+    models_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -234,10 +236,7 @@ def _x265(arg: str | None) -> Setting:
 
 
 # --------------------------------------------------------------------------------------------
-# cnnfilter's own encoder (issues 3 and 5). The settings below are written against the
-# documented ``cnnfilter.encode`` API and refuse to run, with one clear line, until it exists.
-# TODO(lead): once cnnfilter.encode lands, check _ours_encode against it, decide where the
-# cfg files live (_cfg_file) and add the model-set weight hashes to _model_identity.
+# cnnfilter's own encoder (issues 3 and 5).
 
 CFG_FILES = {
     "AI": "encoder_intra_main.cfg",
@@ -250,35 +249,43 @@ _LF_OFF = {"SAO": 0, "LoopFilterDisable": 1}
 _MD5_SEI = {"SEIDecodedPictureHash": 1}
 
 
-def _need_encode(setting: str) -> Callable[..., Any]:
-    import cnnfilter
-
-    enc = getattr(cnnfilter, "encode", None)
-    if enc is None:
-        raise SettingError(
-            f"setting '{setting}' needs cnnfilter.encode (issue 3/5), which this build of "
-            "cnnfilter does not have yet; use the 'x265' setting meanwhile"
-        )
-    return enc
-
-
 def _cfg_file(config: str) -> Path:
     name = CFG_FILES[config]
     here = Path(__file__).resolve().parent.parent
     for cand in (here / "cfg" / name, here.parent / "cfg" / name):
         if cand.is_file():
             return cand
-    raise SettingError(f"the HM-style configuration file {name} was not found in cnnfilter/cfg/")
+    raise SettingError(
+        f"the HM-style configuration file {name} was not found in cnnfilter/cfg/ or ./cfg/"
+        + (" (inter configurations come with inter coding, issue 7)" if config != "AI" else "")
+    )
 
 
 def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def _model_identity(model_set: str) -> dict[str, Any]:
-    # TODO(lead): add the hash of every weight file of the set, so that retraining a model
-    # reruns exactly the jobs that use it.
-    return {"model_set": model_set}
+@functools.cache
+def _model_set(spec: str):
+    from ..modelset import load_model_set
+
+    try:
+        return load_model_set(spec)
+    except (FileNotFoundError, ValueError) as e:
+        raise SettingError(f"model set '{spec}': {e}") from e
+
+
+def _model_identity(spec: str) -> dict[str, Any]:
+    """Everything about a model set that decides its output: retraining or re-exporting a model
+    changes the identity and reruns exactly the jobs that use it."""
+    ms = _model_set(spec)
+    return {"model_set": ms.name, "identity": ms.identity.hex(), "inference": ms.inference_mode}
+
+
+def _models_dir(spec: str) -> str | None:
+    """The directory holding a model set given by path (the decoder searches there)."""
+    p = Path(spec)
+    return str(p.resolve().parent) if p.exists() else None
 
 
 def _ours(
@@ -286,18 +293,15 @@ def _ours(
     overrides: dict[str, int],
     cnn: str | None,
     cnn_mode: str,
-    post: Callable[[Planes], Planes] | None = None,
+    post_model: str | None = None,
 ) -> Setting:
     import cnnfilter
 
     def check(config: str) -> None:
-        enc = _need_encode(name)
-        if cnn and "cnn" not in inspect.signature(enc).parameters:
-            raise SettingError(
-                f"setting '{name}' needs the in-loop CNN in cnnfilter.encode (issue 5): this "
-                "build's encode() has no 'cnn' parameter yet"
-            )
         _cfg_file(config)
+        for spec in (cnn, post_model):
+            if spec:
+                _model_set(spec)
 
     def identity(config: str) -> dict[str, Any]:
         ident: dict[str, Any] = {
@@ -313,18 +317,19 @@ def _ours(
             pass  # check() refuses to run without it
         if cnn:
             ident.update(_model_identity(cnn))
+        if post_model:
+            ident["post"] = _model_identity(post_model)
         return ident
 
     def encode(job: Job, bitstream: Path) -> EncodeOutput:
-        encode_fn = _need_encode(name)
         seq = job.sequence
         ov = {**_MD5_SEI, **overrides}
         if job.config == "RA":
             ov["IntraPeriod"] = seq.ra_intra_period()
         c0 = time.process_time()
         t0 = time.perf_counter()
-        cnn_args = {"cnn": cnn, "cnn_mode": cnn_mode} if cnn else {}
-        encode_fn(
+        cnn_args = {"cnn": _model_set(cnn), "cnn_mode": cnn_mode} if cnn else {}
+        cnnfilter.encode(
             seq.path,
             str(bitstream),
             cfg=str(_cfg_file(job.config)),
@@ -340,10 +345,17 @@ def _ours(
         wall = time.perf_counter() - t0
         versions = {"cnnfilter": cnnfilter.__version__}
         if cnn:
-            versions["model_set"] = cnn
+            versions["model_set"] = _model_identity(cnn)["identity"]
         return EncodeOutput(wall, time.process_time() - c0, versions)
 
-    return Setting(name=name, identity=identity, encode=encode, check=check, post=post)
+    return Setting(
+        name=name,
+        identity=identity,
+        encode=encode,
+        check=check,
+        post_model=post_model,
+        models_dir=_models_dir(cnn) if cnn else None,
+    )
 
 
 @register("anchor", "cnnfilter's encoder, HM-style, deblocking + SAO on (the CTC anchor)")
@@ -379,20 +391,4 @@ def _cnn(arg: str | None) -> Setting:
     takes_arg="required",
 )
 def _post(arg: str | None) -> Setting:
-    def post(planes: Planes) -> Planes:
-        # TODO(lead): call the model set's picture filter from the inference module (issue 5).
-        raise SettingError(f"setting 'post:{arg}' needs the CNN inference module (issue 5)")
-
-    base = _ours(f"post:{arg}", {}, None, "off", post=post)
-
-    def check(config: str) -> None:
-        base.check(config)
-        raise SettingError(
-            f"setting 'post:{arg}' needs cnnfilter.encode (issue 3/5) and the CNN inference "
-            "module (issue 5), which this build of cnnfilter does not have yet"
-        )
-
-    def identity(config: str) -> dict[str, Any]:
-        return {**base.identity(config), "post": _model_identity(arg or "")}
-
-    return Setting(base.name, identity, base.encode, check, post)
+    return _ours(f"post:{arg}", {}, None, "off", post_model=arg)

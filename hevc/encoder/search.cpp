@@ -101,6 +101,9 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
     if (can_split && cfg_.skip_split_if_no_residual &&
         !area_has(x0, y0, size, static_cast<uint8_t>(kBfCbfY | kBfCbfCb | kBfCbfCr)))
       return best;
+    if (can_split && log2 <= cfg_.skip_split_if_tu_whole && pic_.info.blk(x0, y0).part_mode == 0 &&
+        pic_.info.blk(x0, y0).tu_log2 == log2)
+      return best;
     if (can_split) cu_store_[depth]->save(pic_, x0, y0, size);
   }
   if (can_split) {
