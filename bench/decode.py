@@ -18,7 +18,6 @@ import argparse
 import hashlib
 import json
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,12 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from cnnfilter import _hevc, decode  # noqa: E402
 
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if not path:
-        raise SystemExit(f"{name} is needed (apt-get install ffmpeg x265 libde265-examples)")
-    return path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import tool, upscale_1080p  # noqa: E402
 
 
 def best_of(repeat: int, fn) -> float:
@@ -66,31 +61,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
-        up = tmp / "1080p.yuv"
-        subprocess.run(
-            [
-                ff,
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                "yuv420p",
-                "-s",
-                "1280x720",
-                "-i",
-                str(big),
-                "-frames:v",
-                str(args.frames),
-                "-vf",
-                "scale=1920:1080:flags=lanczos",
-                "-f",
-                "rawvideo",
-                str(up),
-            ],
-            check=True,
-        )
+        up = upscale_1080p(big, 1280, 720, args.frames, tmp / "1080p.yuv")
         for name, src, w, h in (("416x240", small, 416, 240), ("1920x1080", up, 1920, 1080)):
             for qp in (27, 37):
                 s = tmp / f"{name}_{qp}.hevc"

@@ -19,7 +19,6 @@ import argparse
 import json
 import platform
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,10 @@ import numpy as np  # noqa: E402
 import cnnfilter  # noqa: E402
 from cnnfilter import yuv  # noqa: E402
 from cnnfilter.bdrate import bd_rate  # noqa: E402
+from cnnfilter.ctc.metrics import plane_psnr  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import tool, upscale_1080p  # noqa: E402
 
 CFG = ROOT / "cfg" / "encoder_intra_main.cfg"
 QPS = (22, 27, 32, 37)
@@ -64,14 +67,11 @@ def cpu_self() -> float:
 
 
 def mean_psnr(src: Path, w: int, h: int, pictures, frames: int) -> tuple[float, float, float]:
-    vals = []
-    for (y, u, v), pic in zip(yuv.read_frames(src, w, h, count=frames), pictures, strict=True):
-        row = []
-        for a, b in ((y, pic.y), (u, pic.u), (v, pic.v)):
-            mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-            row.append(10 * np.log10(255.0**2 / mse) if mse > 0 else 999.99)
-        vals.append(row)
-    m = np.mean(np.array(vals), axis=0)
+    rows = [
+        [plane_psnr(a, b) for a, b in zip(planes, (pic.y, pic.u, pic.v), strict=True)]
+        for planes, pic in zip(yuv.read_frames(src, w, h, count=frames), pictures, strict=True)
+    ]
+    m = np.mean(np.array(rows), axis=0)
     return float(m[0]), float(m[1]), float(m[2])
 
 
@@ -144,37 +144,6 @@ def bd(anchor: list[dict], test: list[dict], key) -> float:
     )
 
 
-def upscale_1080p(src: Path, w: int, h: int, frames: int, out: Path) -> Path:
-    ff = shutil.which("ffmpeg")
-    if not ff:
-        raise SystemExit("--speed-1080p needs ffmpeg")
-    subprocess.run(
-        [
-            ff,
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "yuv420p",
-            "-s",
-            f"{w}x{h}",
-            "-i",
-            str(src),
-            "-frames:v",
-            str(frames),
-            "-vf",
-            "scale=1920:1080:flags=lanczos",
-            "-f",
-            "rawvideo",
-            str(out),
-        ],
-        check=True,
-    )
-    return out
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -188,9 +157,7 @@ def main() -> int:
     ap.add_argument("--out", help="write the numbers as JSON")
     args = ap.parse_args()
     data = Path(args.data)
-    exe = shutil.which("x265")
-    if not exe:
-        raise SystemExit("x265 is needed (apt-get install x265)")
+    exe = tool("x265")
     clips = [(n, data / f, w, h, fps) for n, f, w, h, fps in CLIPS if (data / f).exists()]
     if len(clips) < 4:
         raise SystemExit(f"need the four clips of {data} (see ../shared/data/SOURCES.md)")

@@ -137,6 +137,14 @@ struct Encoder::Impl {
     pic.cfg = &cfg;
   }
 
+  // WPP (9.3.1): a CTU row starts from the contexts after the second CTU of the row above.
+  void wpp_row_start(ContextSet& ctx, const ContextSet& wpp, const PicGeometry& g) const {
+    if (g.w_ctb > 1)
+      ctx = wpp;
+    else
+      ctx.init(pic.type, false, pic.qp);
+  }
+
   void load_source(const Pel* y, int ys, const Pel* u, int us, const Pel* v, int vs) {
     const int W = static_cast<int>(sps.width), H = static_cast<int>(sps.height);
     pic.src.alloc(W, H);
@@ -168,12 +176,7 @@ struct Encoder::Impl {
     std::vector<size_t> substream_end;
     for (int rs = 0; rs < g.num_ctb; ++rs) {
       const int rx = rs % g.w_ctb, ry = rs / g.w_ctb;
-      if (pps.entropy_coding_sync && rx == 0 && ry > 0) {
-        if (g.w_ctb > 1)
-          ctx = wpp;
-        else
-          ctx.init(pic.type, false, pic.qp);
-      }
+      if (pps.entropy_coding_sync && rx == 0 && ry > 0) wpp_row_start(ctx, wpp, g);
       st.ctb_addr_rs = rs;
       st.qp_prev = st.qp_y = pic.qp;
       if (hdr.sao_luma || hdr.sao_chroma) coder.sao(rx, ry);
@@ -260,12 +263,7 @@ struct Encoder::Impl {
     ctx.init(pic.type, false, pic.qp);
     for (int rs = 0; rs < g.num_ctb; ++rs) {
       const int rx = rs % g.w_ctb, ry = rs / g.w_ctb;
-      if (pps.entropy_coding_sync && rx == 0 && ry > 0) {
-        if (g.w_ctb > 1)
-          ctx = wpp;
-        else
-          ctx.init(pic.type, false, pic.qp);
-      }
+      if (pps.entropy_coding_sync && rx == 0 && ry > 0) wpp_row_start(ctx, wpp, g);
       st.ctb_addr_rs = rs;
       search.compress_ctu(rx, ry, ctx);
       if (pps.entropy_coding_sync && rx == 1) wpp = ctx;

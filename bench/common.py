@@ -1,0 +1,43 @@
+"""Helpers shared by the benchmark scripts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise SystemExit(f"{name} is needed (apt-get install ffmpeg x265 libde265-examples)")
+    return path
+
+
+def upscale_1080p(src: Path, w: int, h: int, frames: int, out: Path) -> Path:
+    """A 1920x1080 clip made from a real one with ffmpeg's Lanczos scaler."""
+    subprocess.run(
+        [
+            tool("ffmpeg"),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            "-s",
+            f"{w}x{h}",
+            "-i",
+            str(src),
+            "-frames:v",
+            str(frames),
+            "-vf",
+            "scale=1920:1080:flags=lanczos",
+            "-f",
+            "rawvideo",
+            str(out),
+        ],
+        check=True,
+    )
+    return out
