@@ -17,6 +17,7 @@ import pytest
 from conftest import ROOT, x265_encode
 
 import cnnfilter
+import cnnfilter.yuv
 
 FULL_VARIANTS = 2000
 
@@ -70,6 +71,27 @@ def seed_streams(shared_data, x265, tmp_path_factory) -> list[bytes]:
     conf = shared_data / "conformance" / "cros-64x64-I.bit"
     if conf.exists():
         out.append(conf.read_bytes())
+    # Our own encoder's streams: plain, wavefronts, and with the in-loop CNN's slice header
+    # extension and model-set SEI (the sanitizer decoder has no model set: such pictures must
+    # fail cleanly, after their extension was parsed).
+    cfg = ROOT / "cfg" / "encoder_intra_main.cfg"
+    clip = d / "small.yuv"
+    with cnnfilter.yuv.YuvWriter(clip) as wr:
+        for y, u, v in cnnfilter.yuv.read_frames(small, 320, 192, count=2):
+            wr.write((y[32:128, 64:192], u[16:64, 32:96], v[16:64, 32:96]))
+    for i, (over, cnn) in enumerate([({}, None), ({"WaveFrontSynchro": 1}, None), ({}, "default")]):
+        res = cnnfilter.encode(
+            clip,
+            d / f"ours{i}.hevc",
+            cfg=cfg,
+            width=128,
+            height=96,
+            qp=32,
+            overrides=over,
+            cnn=cnn,
+            cnn_mode="ctu",
+        )
+        out.append(res.bitstream.read_bytes())
     return out
 
 
