@@ -1,10 +1,12 @@
 """Training pairs for the in-loop filters: (reconstruction without deblocking and SAO, original,
-QP, slice type), All-Intra, from the shared images and clips.
+QP, slice type), All-Intra, from the shared images.
 
 Split (fixed; see ``split_of``): **validation = CBSD68 + CSet14** (81 images that are never used
-for training); **training = everything else**: BSDS500 minus BSD68 (432), CUrban100 subset (30),
-McMaster18, CSet5, the scikit-image photographs, and every 4th frame of the raw clips. BSDS500
-and CBSD68 come from the same collection but share no image.
+for training); **training** = BSDS500 minus BSD68 (432), CUrban100 subset (30), McMaster18 and
+CSet5. BSDS500 and CBSD68 come from the same collection but share no image. **Held out
+entirely** (``HELD_OUT``): the scikit-image photographs and the raw clips, because they are the
+CTC runner's test sequences (the built-in set and ``sequences/shared_video.yaml``); training on
+them would inflate every BD-rate the runner reports.
 
 Pictures: images are converted to 8-bit I420 with BT.601 limited-range matrices (ffmpeg's
 default for RGB -> yuv420p; chroma is the 2x2 mean), grey images get neutral chroma; every
@@ -41,7 +43,8 @@ import numpy as np
 DATASET_FORMAT = "cnnfilter-dataset/1"
 DEFAULT_QPS = (22, 27, 32, 37)
 VALIDATION_SETS = ("CBSD68", "CSet14")
-VIDEO_STRIDE = 4
+# The CTC test content: never trained on, never validated on (see the module docstring).
+HELD_OUT = ("skimage", "video")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 X265_ARGS = [
     "--keyint",
@@ -75,8 +78,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def split_of(rel: str) -> str:
-    """'val' for pictures of a validation collection, else 'train'."""
+    """'val' for pictures of a validation collection, 'held-out' for the CTC test content (the
+    scikit-image photographs and the clips; ``rel`` is relative to images/ or is video/...),
+    else 'train'."""
     top = rel.split("/", 1)[0]
+    if top in HELD_OUT:
+        return "held-out"
     return "val" if top in VALIDATION_SETS else "train"
 
 
@@ -85,19 +92,17 @@ def split_of(rel: str) -> str:
 
 @dataclass(frozen=True)
 class Item:
-    """One source: a still image or a clip (a list of frame indices)."""
+    """One source picture."""
 
-    name: str  # "images/CSet5/baby.png" or "video/bikes_640x272_25.yuv"
+    name: str  # "images/CSet5/baby.png"
     path: Path
     width: int  # after cropping to a multiple of 8
     height: int
     fps: float
-    frames: tuple[int, ...]  # source frame indices (images: (0,))
+    frames: tuple[int, ...]  # source frame indices (always (0,): one picture per image)
     split: str
 
     def load(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        if self.path.suffix == ".yuv":
-            return _load_video_frames(self)
         return [image_to_i420(self.path, self.width, self.height)]
 
 
@@ -141,33 +146,13 @@ def image_to_i420(
     return q(y), q(sub(cb)), q(sub(cr))
 
 
-def _parse_video_name(path: Path) -> tuple[int, int, float]:
-    parts = path.stem.split("_")
-    try:
-        w, h = (int(v) for v in parts[-2].split("x"))
-        return w, h, float(parts[-1])
-    except (ValueError, IndexError) as e:
-        raise ValueError(f"{path}: clip names must be <name>_<W>x<H>_<fps>.yuv") from e
-
-
-def _load_video_frames(item: Item) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    from .yuv import read_frames
-
-    sw, sh, _ = _parse_video_name(item.path)
-    out = []
-    for i in item.frames:
-        y, u, v = next(read_frames(item.path, sw, sh, skip=i, count=1))
-        h, w = item.height, item.width
-        out.append((y[:h, :w].copy(), u[: h // 2, : w // 2].copy(), v[: h // 2, : w // 2].copy()))
-    return out
-
-
 def scan_sources(root: str | Path, limit: int | None = None) -> list[Item]:
-    """Every image under root/images and clip under root/video, in a fixed (sorted) order.
-    ``limit`` keeps at most that many items per collection (for smoke builds)."""
+    """Every image under root/images that is not held out, in a fixed (sorted) order. The clips
+    under root/video are held out (see the module docstring). ``limit`` keeps at most that many
+    items per collection (for smoke builds)."""
     root = Path(root)
-    if not (root / "images").is_dir() and not (root / "video").is_dir():
-        raise FileNotFoundError(f"{root}: no images/ or video/ folder (is --source right?)")
+    if not (root / "images").is_dir():
+        raise FileNotFoundError(f"{root}: no images/ folder (is --source right?)")
     Image = _pil()
     items: list[Item] = []
     if (root / "images").is_dir():
@@ -177,22 +162,13 @@ def scan_sources(root: str | Path, limit: int | None = None) -> list[Item]:
                 with Image.open(f) as im:
                     w, h = im.size
                 rel = f"{coll.name}/{f.name}"
-                if w < 16 or h < 16:
+                if w < 16 or h < 16 or split_of(rel) == "held-out":
                     continue
                 items.append(
                     Item(f"images/{rel}", f, w // 8 * 8, h // 8 * 8, 25.0, (0,), split_of(rel))
                 )
-    if (root / "video").is_dir():
-        from .yuv import frame_size
-
-        clips = sorted((root / "video").glob("*.yuv"))
-        for f in clips[:limit]:
-            w, h, fps = _parse_video_name(f)
-            n = os.path.getsize(f) // frame_size(w, h)
-            idx = tuple(range(0, n, VIDEO_STRIDE))
-            items.append(Item(f"video/{f.name}", f, w // 8 * 8, h // 8 * 8, fps, idx, "train"))
     if not items:
-        raise ValueError(f"{root}: no images or clips found")
+        raise ValueError(f"{root}: no training or validation images found")
     return items
 
 
@@ -440,8 +416,8 @@ def build_dataset(
         "source": str(Path(source).resolve()),
         "limit_per_collection": limit,
         "split_rule": (
-            f"val = {' + '.join(VALIDATION_SETS)} (never trained on); train = all other "
-            f"images and every {VIDEO_STRIDE}th frame of every clip"
+            f"val = {' + '.join(VALIDATION_SETS)} (never trained on); held out entirely = "
+            f"{' + '.join(HELD_OUT)} (the CTC test content); train = all other images"
         ),
         "color": "BT.601 limited range, 4:2:0, crop to a multiple of 8; luma stored",
         "splits": {

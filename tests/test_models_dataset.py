@@ -18,11 +18,13 @@ from cnnfilter.dataset import (
 
 @pytest.fixture(scope="module")
 def small_source(shared_data, tmp_path_factory):
-    """One training image, one validation image and one clip, linked from ../shared/data."""
+    """One training image, one validation image, one held-out image and one held-out clip,
+    linked from ../shared/data."""
     root = tmp_path_factory.mktemp("src")
     pick = [
         "images/CSet5/bird.png",
         "images/CSet14/comic.png",
+        "images/skimage/coffee.png",
         "video/CiscoVT2people_320x192_12.yuv",
     ]
     for rel in pick:
@@ -46,6 +48,8 @@ def test_split_rule():
     assert split_of("CSet14/zebra.png") == "val"
     assert split_of("BSDS500_minusBSD68/100007.jpg") == "train"
     assert split_of("CSet5/bird.png") == "train"
+    # the CTC test content (built-in photographs, shared clips) is never trained or validated on
+    assert split_of("skimage/astronaut.png") == "held-out"
 
 
 def test_x265_dataset_manifest_and_pairs(x265_dataset):
@@ -55,9 +59,9 @@ def test_x265_dataset_manifest_and_pairs(x265_dataset):
     ds = PairDataset(x265_dataset)
     train, val = ds.split("train"), ds.split("val")
     assert [f.source for f in val.frames] == ["images/CSet14/comic.png"]
-    # bird (288x288) + every 4th of the 9 clip frames (0, 4, 8)
-    assert [f.source for f in train.frames].count("video/CiscoVT2people_320x192_12.yuv") == 3
-    assert len(train.frames) == 4
+    # neither the scikit-image photograph nor the clip (CTC test content) is in the dataset
+    assert [f.source for f in train.frames] == ["images/CSet5/bird.png"]
+    assert "held out" in m["split_rule"] and "video" in m["split_rule"]
     comic = val.frames[0]
     assert (comic.width, comic.height) == (248, 360)  # 250x361 cropped to multiples of 8
     for split in (train, val):
@@ -139,22 +143,7 @@ def test_build_refuses_to_overwrite(x265_dataset, small_source):
         build_dataset(small_source, x265_dataset, codec="x265", progress=False)
 
 
-def test_codec_ours_needs_the_encoder(small_source, tmp_path, capsys):
-    import cnnfilter
-    from cnnfilter.cli import main
-
-    if getattr(cnnfilter, "encode", None) is not None:
-        pytest.skip("cnnfilter.encode exists: the 'ours' path is exercised elsewhere")
-    args = ["dataset", "build", "--source", str(small_source), "-o", str(tmp_path / "o")]
-    assert main(args) == 2
-    assert "needs cnnfilter.encode" in capsys.readouterr().err
-
-
 def test_codec_ours_builds_the_same_layout(small_source, tmp_path):
-    import cnnfilter
-
-    if getattr(cnnfilter, "encode", None) is None:
-        pytest.skip("cnnfilter.encode is not in this build yet")
     out = tmp_path / "ours"
     build_dataset(small_source, out, codec="ours", qps=(37,), progress=False)
     m = json.loads((out / "dataset.json").read_text())

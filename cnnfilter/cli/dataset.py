@@ -18,14 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     dsub = p.add_subparsers(dest="dataset_command", metavar="ACTION", required=True)
     b = dsub.add_parser(
         "build",
-        help="encode the shared images and clips and store (rec, orig, QP, slice type) pairs",
-        description="Encode every picture under SOURCE/images and every 4th frame of the clips "
-        "under SOURCE/video All-Intra with deblocking and SAO off at each QP, and store the luma "
-        f"of (reconstruction, original) with a manifest. Validation = {' + '.join(VALIDATION_SETS)}"
-        " (never used for training); everything else is training data.",
+        help="encode the shared images and store (rec, orig, QP, slice type) pairs",
+        description="Encode every picture under SOURCE/images All-Intra with deblocking and SAO "
+        "off at each QP, and store the luma of (reconstruction, original) with a manifest. "
+        f"Validation = {' + '.join(VALIDATION_SETS)} (never used for training). Held out "
+        "entirely: images/skimage and the clips under SOURCE/video, which are the CTC test "
+        "sequences. Everything else is training data.",
     )
     b.add_argument("-o", "--out", required=True, help="output directory (must not hold a dataset)")
-    b.add_argument("--source", default="../shared/data", help="content root (images/, video/)")
+    b.add_argument("--source", default="../shared/data", help="content root (holds images/)")
     b.add_argument(
         "--codec",
         choices=["ours", "x265"],
