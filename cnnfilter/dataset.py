@@ -594,8 +594,9 @@ class PairDataset:
 
 
 class PatchSampler:
-    """Random aligned (reconstruction, original, QP) patches from one split, with the 8
-    flips/transposes as augmentation; frames are drawn in proportion to their area."""
+    """Random (reconstruction, original, QP) patches from one split, at offsets that are
+    multiples of 8, with the 8 flips/transposes as augmentation; frames are drawn in proportion
+    to their area."""
 
     def __init__(
         self, data: SplitData, qps: list[int], patch: int, seed: int, augment: bool = True
@@ -618,8 +619,10 @@ class PatchSampler:
         frames = self.rng.choice(self.idx, size=n, p=self.p)
         for k in range(n):
             f = self.data.frames[frames[k]]
-            y0 = int(self.rng.integers(0, f.height - p + 1))
-            x0 = int(self.rng.integers(0, f.width - p + 1))
+            # offsets on the 8x8 grid: nets that stride or pool see the coding-block grid at
+            # the phase whole-frame inference shows them (flips keep it when p % 8 == 0)
+            y0 = 8 * int(self.rng.integers(0, (f.height - p) // 8 + 1))
+            x0 = 8 * int(self.rng.integers(0, (f.width - p) // 8 + 1))
             r, o = self.data.pair(int(frames[k]), int(qp[k]))
             a, b = r[y0 : y0 + p, x0 : x0 + p], o[y0 : y0 + p, x0 : x0 + p]
             if self.augment:

@@ -116,6 +116,15 @@ def test_patch_sampler_is_aligned_and_seeded(ds):
     assert rec.shape == org.shape == (6, 24, 24) and set(qp) <= {32, 37}
     # reconstruction and original are the same place: the coding error is small
     assert np.mean(np.abs(rec.astype(int) - org.astype(int))) < 20
+    # every patch sits on the 8x8 coding grid of some frame
+    frames = [data.pair(i, 37)[1] for i in range(len(data.frames))]
+    for patch in org:
+        assert any(
+            np.array_equal(f[y : y + 24, x : x + 24], patch)
+            for f in frames
+            for y in range(0, f.shape[0] - 23, 8)
+            for x in range(0, f.shape[1] - 23, 8)
+        )
 
 
 def test_train_cli(ds, tmp_path, capsys):
