@@ -42,6 +42,7 @@ class TrainConfig:
     val_crop: int = 0  # 0: whole frames
     ckpt_every: int = 200
     threads: int = 1
+    init: str | None = None  # a run directory whose last.pt gives the starting weights
     slice_types: list[str] = field(default_factory=lambda: ["I"])
     dataset_summary: dict[str, Any] = field(default_factory=dict)
 
@@ -107,6 +108,19 @@ def qp_weights(data: PairDataset, qps: list[int]) -> dict[int, float]:
         inv[q] = 1.0 / float(np.mean(10.0 ** (-np.asarray(ps) / 10.0)))
     norm = float(np.mean(list(inv.values())))
     return {q: v / norm for q, v in inv.items()}
+
+
+def _init_weights(torch: Any, run: str | Path, arch: str) -> dict[str, Any]:
+    """The model weights of another run's last checkpoint, which must be the same network."""
+    path = Path(run)
+    if path.is_dir():
+        path = path / "last.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"--init: no checkpoint {path}")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("format") != CKPT_FORMAT or state.get("arch") != arch:
+        raise ValueError(f"--init: {path} is not a '{arch}' checkpoint")
+    return state["model"]
 
 
 def _forward(torch: Any, model: Any, rec_u8: np.ndarray, qp: np.ndarray) -> Any:
@@ -235,6 +249,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         history, validation = state.get("history", []), state.get("validation", {})
     elif last.exists():
         raise ValueError(f"{last} exists: use --resume to continue it, or another --out")
+    elif cfg.init:
+        model.load_state_dict(_init_weights(torch, cfg.init, cfg.arch))
 
     wq = qp_weights(data, cfg.qps) if cfg.qp_balance and len(cfg.qps) > 1 else None
 

@@ -88,6 +88,29 @@ def test_same_seed_same_weights_other_seed_other_weights(ds, tmp_path):
     assert torch.equal(wa, wb) and not torch.equal(wa, wc)
 
 
+def test_init_starts_from_another_runs_weights(ds, tmp_path):
+    first = train(_cfg(ds, tmp_path / "i1", steps=6), progress=False)
+    # a per-QP model fine-tuned at another QP of the same dataset, from the first run's weights
+    second = train(
+        _cfg(ds, tmp_path / "i2", steps=1, qps=[32], init=str(tmp_path / "i1")), progress=False
+    )
+    m1, _ = load_checkpoint_model(first.checkpoint)
+    fresh = train(_cfg(ds, tmp_path / "i3", steps=1, qps=[32]), progress=False)
+    m2, s2 = load_checkpoint_model(second.checkpoint)
+    m3, _ = load_checkpoint_model(fresh.checkpoint)
+    d_init = (m2.conv1.weight - m1.conv1.weight).abs().max()
+    d_fresh = (m3.conv1.weight - m1.conv1.weight).abs().max()
+    assert d_init <= 1e-3 + 1e-6 < d_fresh  # one Adam step of lr 1e-3 away from the first run
+    assert s2["config"]["init"] == str(tmp_path / "i1")
+    with pytest.raises(ValueError, match="not a 'qpnet' checkpoint"):
+        train(
+            _cfg(ds, tmp_path / "i4", arch="qpnet", steps=1, init=str(tmp_path / "i1")),
+            progress=False,
+        )
+    with pytest.raises(FileNotFoundError, match="--init: no checkpoint"):
+        train(_cfg(ds, tmp_path / "i5", steps=1, init=str(tmp_path / "nothing")), progress=False)
+
+
 def test_cpu_minutes_budget_stops_the_run(ds, tmp_path):
     res = train(_cfg(ds, tmp_path / "m", minutes=0.002), progress=False)  # 0.12 s
     assert 1 <= res.step < 1000

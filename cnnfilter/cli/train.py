@@ -25,6 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="total optimiser steps")
     p.add_argument("--minutes", type=float, help="total CPU-time budget in minutes")
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt")
+    p.add_argument(
+        "--init",
+        metavar="RUN",
+        help="start from the weights of another run of the same network (RUN/last.pt), e.g. "
+        "a per-QP model fine-tuned from the next higher QP's; the optimiser starts afresh",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patch", type=int, help="patch size (default: the published one)")
     p.add_argument("--batch", type=int, help="batch size (default: the published one)")
@@ -77,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         val_crop=args.val_crop,
         ckpt_every=args.ckpt_every,
         threads=args.threads,
+        init=args.init,
         qp_balance=not args.no_qp_balance,
     )
     res = train(cfg, resume=args.resume)
