@@ -185,6 +185,9 @@ def export_checkpoint(
     }
     if cfg["loss"] == "mse+mae":
         training["mae_weight"] = cfg.get("mae_weight")
+    if cfg.get("init"):
+        # fine-tuned: steps and cpu_hours count this run only, the starting run's are extra
+        training["initialised_from"] = Path(cfg["init"]).name
     return export_model(
         model,
         state["arch"],
