@@ -110,17 +110,15 @@ def qp_weights(data: PairDataset, qps: list[int]) -> dict[int, float]:
     return {q: v / norm for q, v in inv.items()}
 
 
-def _init_weights(torch: Any, run: str | Path, arch: str) -> dict[str, Any]:
+def _init_weights(run: str | Path, arch: str) -> dict[str, Any]:
     """The model weights of another run's last checkpoint, which must be the same network."""
-    path = Path(run)
-    if path.is_dir():
-        path = path / "last.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"--init: no checkpoint {path}")
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if state.get("format") != CKPT_FORMAT or state.get("arch") != arch:
-        raise ValueError(f"--init: {path} is not a '{arch}' checkpoint")
-    return state["model"]
+    try:
+        model, state = load_checkpoint_model(run)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"--init: {e}") from e
+    if state.get("arch") != arch:
+        raise ValueError(f"--init: {run} is a '{state.get('arch')}' run, not '{arch}'")
+    return model.state_dict()
 
 
 def _forward(torch: Any, model: Any, rec_u8: np.ndarray, qp: np.ndarray) -> Any:
@@ -250,7 +248,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
     elif last.exists():
         raise ValueError(f"{last} exists: use --resume to continue it, or another --out")
     elif cfg.init:
-        model.load_state_dict(_init_weights(torch, cfg.init, cfg.arch))
+        model.load_state_dict(_init_weights(cfg.init, cfg.arch))
 
     wq = qp_weights(data, cfg.qps) if cfg.qp_balance and len(cfg.qps) > 1 else None
 

@@ -102,12 +102,12 @@ def test_init_starts_from_another_runs_weights(ds, tmp_path):
     d_fresh = (m3.conv1.weight - m1.conv1.weight).abs().max()
     assert d_init <= 1e-3 + 1e-6 < d_fresh  # one Adam step of lr 1e-3 away from the first run
     assert s2["config"]["init"] == str(tmp_path / "i1")
-    with pytest.raises(ValueError, match="not a 'qpnet' checkpoint"):
+    with pytest.raises(ValueError, match="is a 'vrcnn' run, not 'qpnet'"):
         train(
             _cfg(ds, tmp_path / "i4", arch="qpnet", steps=1, init=str(tmp_path / "i1")),
             progress=False,
         )
-    with pytest.raises(FileNotFoundError, match="--init: no checkpoint"):
+    with pytest.raises(FileNotFoundError, match="--init: checkpoint not found"):
         train(_cfg(ds, tmp_path / "i5", steps=1, init=str(tmp_path / "nothing")), progress=False)
 
 
