@@ -257,7 +257,11 @@ def _cfg_file(config: str) -> Path:
             return cand
     raise SettingError(
         f"the HM-style configuration file {name} was not found in cnnfilter/cfg/ or ./cfg/"
-        + (" (inter configurations come with inter coding, issue 7)" if config != "AI" else "")
+        + (
+            " (the LDP and RA configurations come with inter coding, which is not implemented yet)"
+            if config != "AI"
+            else ""
+        )
     )
 
 
