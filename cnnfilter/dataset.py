@@ -240,18 +240,6 @@ def code_x265(
     return out
 
 
-def _require_encoder() -> Callable[..., Any]:
-    import cnnfilter
-
-    encode = getattr(cnnfilter, "encode", None)
-    if encode is None:
-        raise ValueError(
-            "--codec ours needs cnnfilter.encode, which this build does not have yet "
-            "(the encoder is issue 3); use --codec x265 meanwhile"
-        )
-    return encode
-
-
 def code_ours(
     frames: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     qp: int,
@@ -263,7 +251,7 @@ def code_ours(
     """The project's own encoder (``cnnfilter.encode``), deblocking and SAO off (``in_loop``:
     on), All-Intra; the reconstruction it writes must equal what ``cnnfilter.decode`` makes of
     its bitstream."""
-    encode = _require_encoder()
+    from .encoding import encode
     from .yuv import read_frames
 
     h, w = frames[0][0].shape
@@ -335,8 +323,6 @@ def build_dataset(
         raise ValueError(f"--codec {codec}: use 'ours' or 'x265'")
     if not qps or any(not 0 <= q <= 51 for q in qps):
         raise ValueError(f"QPs must be within 0..51, got {list(qps)}")
-    if codec == "ours" and coder is None:
-        _require_encoder()
     out = Path(out)
     if (out / "dataset.json").exists():
         raise ValueError(f"{out} already holds a dataset; remove it or choose another --out")
@@ -464,7 +450,6 @@ def add_baseline(
         if m["codec"] == "x265":
             coder = code_x265
         elif m["codec"] == "ours":
-            _require_encoder()
             coder = lambda f, q, r, t, in_loop=False: code_ours(f, q, r, t, in_loop, cfg)  # noqa: E731
         else:
             raise ValueError(f"{root}: codec '{m['codec']}' needs an explicit coder")
