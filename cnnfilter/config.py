@@ -146,9 +146,9 @@ def _keys() -> list[Key]:
         K("IntraRDCandidatesLarge", int, 3, "rmd_candidates_large", 1, 35),
         K("ChromaRDCandidates", int, 5, "chroma_rd_candidates", 1, 5),
         K("TransformSkipFinalOnly", bool, True, "transform_skip_final_only"),
-        K("EarlySkipSplit", bool, True, "skip_split_if_no_residual"),
-        K("EarlySkipTUSplit", bool, True, "skip_tu_split_if_no_residual"),
-        K("EarlySkipNxN", bool, True, "skip_nxn_if_no_residual"),
+        K("EarlySkipSplit", bool, False, "skip_split_if_no_residual"),
+        K("EarlySkipTUSplit", bool, False, "skip_tu_split_if_no_residual"),
+        K("EarlySkipNxN", bool, False, "skip_nxn_if_no_residual"),
         # Test option: with the in-loop CNN enabled, signal it off in every picture.
         K("CnnForceOff", bool, False, "cnn_force_off"),
     ]

@@ -39,10 +39,11 @@ struct EncoderConfig {
   int rmd_candidates_small = 8;  // full-RD candidates after the rough decision, 8x8 PUs
   int rmd_candidates_large = 3;  // same for PUs >= 16x16
   // Early terminations beyond HM-16.9's (each measured in BENCHMARKS.md).
-  bool skip_split_if_no_residual = true;     // no CU split when the unsplit CU codes no residual
-  bool skip_tu_split_if_no_residual = true;  // no TU split when the unsplit TU has cbf 0
-  bool skip_nxn_if_no_residual = true;       // no NxN when 2Nx2N at 8x8 codes no luma residual
-  int skip_split_if_tu_whole = 0;  // no CU split below this log2 size when the unsplit CU kept one TU (0 off)
+  bool skip_split_if_no_residual = false;     // no CU split when the unsplit CU codes no residual
+  bool skip_tu_split_if_no_residual = false;  // no TU split when the unsplit TU has cbf 0
+  bool skip_nxn_if_no_residual = false;       // no NxN when 2Nx2N at 8x8 codes no luma residual
+  int skip_split_if_tu_whole =
+      0;  // no CU split below this log2 size when the unsplit CU kept one TU (0 off)
   int chroma_rd_candidates = 5;  // chroma modes given full RD after a SATD pre-selection (DM kept)
   int rmd_candidates_4x4 = 8;    // full-RD candidates of 4x4 PUs
   bool transform_skip_final_only = true;  // try transform skip for the chosen mode only
