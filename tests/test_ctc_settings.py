@@ -40,13 +40,15 @@ def test_x265_identity(x265):
 
 
 def test_identities_of_our_settings_differ(tmp_path):
+    import json
     import shutil
 
     from conftest import ROOT
 
     # A copy of the shipped set with a retrained (here: altered) model gets another identity.
     other = tmp_path / "other"
-    shutil.copytree(ROOT / "models" / "dev-vrcnn-ai-qp37", other)
+    shipped = json.loads((ROOT / "models" / "index.json").read_text())["default"]
+    shutil.copytree(ROOT / "models" / shipped, other)
     manifest = other / "modelset.json"
     manifest.write_text(manifest.read_text().replace('"name": "', '"name": "other-'))
     specs = ("anchor", "nolf", "cnn:default", "cnn:default:picture", f"cnn:{other}")

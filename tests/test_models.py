@@ -50,8 +50,8 @@ def test_kmac_per_pixel_is_computed_and_plausible():
     _, _, ed = model_cost("edcnn")
     assert 4400 < ed < 4600
     # our efficient design meets its budget
-    _, _, qp = model_cost("qpnet")
-    assert qp <= 100.0
+    for ours in ("qpnet", "qpvrcnn"):
+        assert model_cost(ours)[2] <= 100.0
 
 
 def test_mac_counter_counts_resampled_branches_at_their_resolution():
@@ -74,7 +74,7 @@ def test_forward_keeps_the_picture_size(name):
     assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("name", ["vrcnn", "sefcnn12", "mphff", "qpnet"])
+@pytest.mark.parametrize("name", ["vrcnn", "sefcnn12", "mphff", "qpnet", "qpvrcnn"])
 def test_untrained_residual_nets_start_close_to_identity(name):
     torch.manual_seed(0)
     m = build_model(name).eval()
@@ -84,11 +84,12 @@ def test_untrained_residual_nets_start_close_to_identity(name):
     assert (out - y).abs().mean() < 0.1
 
 
-def test_qpnet_output_depends_on_qp_once_trained_a_little():
+@pytest.mark.parametrize("name", ["qpnet", "qpvrcnn"])
+def test_qp_conditioned_output_depends_on_qp_once_trained_a_little(name):
     torch.manual_seed(0)
-    m = build_model("qpnet")
+    m = build_model(name)
     with torch.no_grad():  # perturb the zero-initialised tail and gain MLP
-        m.tail.weight.normal_(0, 0.01)
+        (m.tail if name == "qpnet" else m.conv4).weight.normal_(0, 0.01)
         m.gain2.weight.normal_(0, 0.5)
     y = torch.rand(1, 1, 32, 32)
     with torch.no_grad():

@@ -77,7 +77,7 @@ def test_export_is_reproducible(tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
-@pytest.mark.parametrize("name", ["vrcnn", "sefcnn", "mphff", "qpnet"])
+@pytest.mark.parametrize("name", ["vrcnn", "sefcnn", "mphff", "qpnet", "qpvrcnn"])
 def test_two_runs_give_the_same_md5(exported, name):
     pic = synthetic_picture(240, 416, seed=5)
     flt = _filter(exported[name])
@@ -88,7 +88,7 @@ def test_two_runs_give_the_same_md5(exported, name):
     assert md5(_filter(exported[name]).filter_plane(pic, 32)) == md5(flt.filter_plane(pic, 32))
 
 
-@pytest.mark.parametrize("name", ["vrcnn", "sefcnn", "mphff", "qpnet"])
+@pytest.mark.parametrize("name", ["vrcnn", "sefcnn", "mphff", "qpnet", "qpvrcnn"])
 def test_one_and_two_threads_give_the_same_md5(exported, name):
     """With the pinned optimisation level the intra-op thread count does not change a bit here
     (onnxruntime splits convolutions over output tiles, not over the reduction). The model sets
