@@ -110,15 +110,37 @@ def qp_weights(data: PairDataset, qps: list[int]) -> dict[int, float]:
     return {q: v / norm for q, v in inv.items()}
 
 
-def _init_weights(run: str | Path, arch: str) -> dict[str, Any]:
-    """The model weights of another run's last checkpoint, which must be the same network."""
+def _init_weights(run: str | Path, model: Any, arch: str) -> dict[str, Any]:
+    """The weights of another run's last checkpoint for ``model``. Usually the same network;
+    a network that extends it (e.g. qpvrcnn, VRCNN plus a QP input and QP gains) also fits:
+    every tensor of the source must exist in the target with the same shape, or with more
+    input channels (dim 1), which start at zero. Tensors only the target has keep their fresh
+    initialisation, so an extension whose new parts start neutral starts as the source net."""
     try:
-        model, state = load_checkpoint_model(run)
+        src, state = load_checkpoint_model(run)
     except FileNotFoundError as e:
         raise FileNotFoundError(f"--init: {e}") from e
-    if state.get("arch") != arch:
-        raise ValueError(f"--init: {run} is a '{state.get('arch')}' run, not '{arch}'")
-    return model.state_dict()
+    if state.get("arch") == arch:
+        return src.state_dict()
+    out = {k: v.clone() for k, v in model.state_dict().items()}
+    for k, v in src.state_dict().items():
+        t = out.get(k)
+        fits = t is not None and (
+            t.shape == v.shape
+            or (t.dim() == 4 and t.shape[0] == v.shape[0] and t.shape[2:] == v.shape[2:])
+            and t.shape[1] > v.shape[1]
+        )
+        if not fits:
+            raise ValueError(
+                f"--init: {run} is a '{state.get('arch')}' run, not '{arch}', and its weights "
+                f"do not fit ('{k}')"
+            )
+        if t.shape == v.shape:
+            out[k] = v.clone()
+        else:
+            out[k].zero_()
+            out[k][:, : v.shape[1]] = v
+    return out
 
 
 def _forward(torch: Any, model: Any, rec_u8: np.ndarray, qp: np.ndarray) -> Any:
@@ -248,7 +270,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
     elif last.exists():
         raise ValueError(f"{last} exists: use --resume to continue it, or another --out")
     elif cfg.init:
-        model.load_state_dict(_init_weights(cfg.init, cfg.arch))
+        model.load_state_dict(_init_weights(cfg.init, model, cfg.arch))
 
     wq = qp_weights(data, cfg.qps) if cfg.qp_balance and len(cfg.qps) > 1 else None
 

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch", reason="training needs the 'train' extra (t
 from models_support import synthetic_dataset  # noqa: E402
 
 from cnnfilter.dataset import PairDataset, PatchSampler  # noqa: E402
+from cnnfilter.models import build_model  # noqa: E402
 from cnnfilter.train import TrainConfig, load_checkpoint_model, train  # noqa: E402
 
 torch.set_num_threads(1)
@@ -109,6 +110,25 @@ def test_init_starts_from_another_runs_weights(ds, tmp_path):
         )
     with pytest.raises(FileNotFoundError, match="--init: checkpoint not found"):
         train(_cfg(ds, tmp_path / "i5", steps=1, init=str(tmp_path / "nothing")), progress=False)
+
+
+def test_init_extends_vrcnn_to_qpvrcnn(ds, tmp_path):
+    import torch
+
+    from cnnfilter.train import _init_weights
+
+    train(_cfg(ds, tmp_path / "v", steps=2, qps=[37]), progress=False)
+    src, _ = load_checkpoint_model(tmp_path / "v")
+    torch.manual_seed(1)
+    m = build_model("qpvrcnn")
+    m.load_state_dict(_init_weights(tmp_path / "v", m, "qpvrcnn"))
+    m.eval()
+    y = torch.rand(1, 1, 24, 40)
+    with torch.no_grad():  # the QP input starts at zero weight and the gains at 1
+        for q in (22, 37):
+            assert torch.allclose(m(y, torch.full_like(y, q / 51)), src(y), atol=1e-6)
+    with pytest.raises(ValueError, match="weights do not fit"):
+        _init_weights(tmp_path / "v", build_model("sefcnn12"), "sefcnn12")
 
 
 def test_cpu_minutes_budget_stops_the_run(ds, tmp_path):
