@@ -60,7 +60,7 @@ def main() -> int:
     if lf:
         base = [r["d_rec"] - r["d_lf"] for r in lf]  # deblocking+SAO over unfiltered
         ax.axhline(sum(base) / len(base), color="C3", ls="--", label="deblocking + SAO")
-        ax.legend(loc="lower right")
+        ax.legend(loc="center right")
     ax.set_xscale("log")
     ax.set_xlabel("kMAC / pixel (log)")
     ax.set_ylabel(f"validation ΔPSNR-Y at QP {args.qp} (dB)")

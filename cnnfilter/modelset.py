@@ -210,7 +210,7 @@ class ModelSet:
             f"identity {self.identity.hex()}  inference {self.inference_mode}",
         ]
         if self.development_artefact:
-            lines.append("DEVELOPMENT ARTEFACT: not trained for use, only for testing the plumbing")
+            lines.append("DEVELOPMENT ARTEFACT: under-trained, not a useful filter (see its cards)")
         for r in self.luma_rules + self.chroma_rules:
             comp = "luma" if r.components == (0,) else "chroma " + ",".join(map(str, r.components))
             c = self.cards[r.model]

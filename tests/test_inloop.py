@@ -131,7 +131,8 @@ def test_tampered_onnx(clip, tmp_path):
     res = encode(clip, tmp_path, 37, cnn="default", cnn_mode="all")
     models = tmp_path / "models"
     shutil.copytree(MODELS, models)
-    onnx = next(models.glob("*/*.onnx"))
+    shipped = json.loads((MODELS / "index.json").read_text())["default"]
+    onnx = sorted((models / shipped).glob("*.onnx"))[-1]  # one model of the set the stream names
     data = bytearray(onnx.read_bytes())
     data[len(data) // 2] ^= 0x55
     onnx.write_bytes(bytes(data))

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17)")
     p.add_argument("--qp-range", type=int, nargs=2, metavar=("LO", "HI"), help="card QP range")
     p.add_argument("--slice-types", default=None, help="comma list, e.g. I or I,P,B")
-    p.add_argument("--dev", action="store_true", help="mark the card as a development artefact")
+    p.add_argument("--dev", action="store_true", help="mark the card under-trained")
     p.add_argument("--notes", default="", help="free text for the card")
     p.set_defaults(func=run)
 

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.input}: no complete frame of {info.width}x{info.height}")
     print(f"model set {ms.name} [{ms.identity.hex()}] {ms.inference_mode}")
     if ms.development_artefact:
-        print("note: this model set is a development artefact, not a trained filter")
+        print("note: this model set is a development artefact (under-trained), not a useful filter")
     out = Path(args.output)
     t0 = time.perf_counter()
     try:

@@ -27,7 +27,9 @@ class QPVRCNN(nn.Module):
        conv3 (48): a 1->16->96 MLP on the mean QP gives one gain in (0, 2) per channel, so the
        strength of the correction can scale with the quantiser step, which a constant input
        plane passed through ReLUs does poorly. The MLP's last layer starts at zero (all gains
-       1). It costs nothing per pixel.
+       1), and so do conv1's weights on the QP plane, so the untrained net is a VRCNN and
+       ``cnnfilter train --init`` can start it from a trained VRCNN. It costs nothing per
+       pixel.
 
     Layers otherwise as VRCNN (conv2 = concat(5x5 64->16, 3x3 64->32), conv3 = concat(3x3
     48->16, 1x1 48->32), conv4 3x3 48->1 at 1/10 MSRA scale, global skip), trained as VRCNN
@@ -51,6 +53,7 @@ class QPVRCNN(nn.Module):
         nn.init.zeros_(self.gain2.bias)
         with torch.no_grad():
             self.conv4.weight.mul_(0.1)
+            self.conv1.weight[:, 1:].zero_()  # the QP enters neutrally: untrained, this is VRCNN
 
     def forward(self, y: torch.Tensor, qp: torch.Tensor) -> torch.Tensor:
         g = 2.0 * torch.sigmoid(self.gain2(F.relu(self.gain1(F.adaptive_avg_pool2d(qp, 1)))))
