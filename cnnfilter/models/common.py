@@ -11,6 +11,15 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def bias_lr_groups(model: nn.Module, lr: float, bias_mult: float = 0.1) -> list[dict]:
+    """Adam parameter groups with the biases at ``bias_mult`` times the weights' rate (the
+    Caffe models' ``lr_mult`` for biases)."""
+    named = list(model.named_parameters())
+    weights = [p for n, p in named if not n.endswith("bias")]
+    biases = [p for n, p in named if n.endswith("bias")]
+    return [{"params": weights, "lr": lr}, {"params": biases, "lr": lr * bias_mult}]
+
+
 def conv(cin: int, cout: int, k: int, bias: bool = True, he_init: bool = True) -> nn.Conv2d:
     """A stride-1 'same' convolution with zero bias and He (MSRA) normal initialisation, or
     PyTorch's default initialisation when ``he_init`` is false."""

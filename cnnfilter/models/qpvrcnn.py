@@ -7,9 +7,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .common import conv
+from .vrcnn import VRCNN
 
 
-class QPVRCNN(nn.Module):
+class QPVRCNN(VRCNN):
     """VRCNN's variable-filter-size layers, conditioned on the QP twice; ~56 kMAC/pixel.
 
     Inputs: y (N,1,H,W) in [0, 1] and the QP plane (N,1,H,W) = QP/51; output: the filtered
@@ -42,17 +43,11 @@ class QPVRCNN(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv1 = conv(2, 64, 5)
-        self.conv2a = conv(64, 16, 5)
-        self.conv2b = conv(64, 32, 3)
-        self.conv3a = conv(48, 16, 3)
-        self.conv3b = conv(48, 32, 1)
-        self.conv4 = conv(48, 1, 3)
         self.gain1 = conv(1, 16, 1)
         self.gain2 = nn.Conv2d(16, 96, 1)
         nn.init.zeros_(self.gain2.weight)
         nn.init.zeros_(self.gain2.bias)
         with torch.no_grad():
-            self.conv4.weight.mul_(0.1)
             self.conv1.weight[:, 1:].zero_()  # the QP enters neutrally: untrained, this is VRCNN
 
     def forward(self, y: torch.Tensor, qp: torch.Tensor) -> torch.Tensor:
@@ -61,8 +56,3 @@ class QPVRCNN(nn.Module):
         x = F.relu(torch.cat([self.conv2a(x), self.conv2b(x)], 1) * g[:, :48])
         x = F.relu(torch.cat([self.conv3a(x), self.conv3b(x)], 1) * g[:, 48:])
         return y + self.conv4(x)
-
-    def optim_groups(self, lr: float) -> list[dict]:
-        weights = [p for n, p in self.named_parameters() if not n.endswith("bias")]
-        biases = [p for n, p in self.named_parameters() if n.endswith("bias")]
-        return [{"params": weights, "lr": lr}, {"params": biases, "lr": lr * 0.1}]

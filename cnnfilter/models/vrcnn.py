@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import conv
+from .common import bias_lr_groups, conv
 
 
 class VRCNN(nn.Module):
@@ -44,6 +44,4 @@ class VRCNN(nn.Module):
         return y + self.conv4(x)
 
     def optim_groups(self, lr: float) -> list[dict]:
-        weights = [p for n, p in self.named_parameters() if not n.endswith("bias")]
-        biases = [p for n, p in self.named_parameters() if n.endswith("bias")]
-        return [{"params": weights, "lr": lr}, {"params": biases, "lr": lr * 0.1}]
+        return bias_lr_groups(self, lr)
