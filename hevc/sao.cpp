@@ -17,10 +17,9 @@ void eo_run(const Pel* src, Pel* dst, ptrdiff_t base, int xb, int xe, ptrdiff_t 
   int x = xb;
 #if defined(__SSSE3__)
   // Category from raw = 2 + sign(c - a) + sign(c - b) via byte shuffles; saturating adds clip.
-  static const int kCat[5] = {1, 2, 0, 3, 4};
   alignas(16) int8_t pos[16] = {0}, neg[16] = {0};
   for (int r = 0; r < 5; ++r) {
-    const int o = table[kCat[r]];
+    const int o = table[kSaoEdgeCat[r]];
     pos[r] = static_cast<int8_t>(o > 0 ? o : 0);
     neg[r] = static_cast<int8_t>(o < 0 ? -o : 0);
   }
@@ -42,12 +41,11 @@ void eo_run(const Pel* src, Pel* dst, ptrdiff_t base, int xb, int xe, ptrdiff_t 
                      _mm_subs_epu8(_mm_adds_epu8(c, up), down));
   }
 #endif
-  static const int kCatS[5] = {1, 2, 0, 3, 4};
   for (; x < xe; ++x) {
     const ptrdiff_t i = base + x;
     const int c = src[i], a = src[i + oa], b = src[i + ob];
-    dst[i] =
-        static_cast<Pel>(clip_pel(c + table[kCatS[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))]]));
+    dst[i] = static_cast<Pel>(
+        clip_pel(c + table[kSaoEdgeCat[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))]]));
   }
 }
 
@@ -98,8 +96,7 @@ void sao_ctb(const SaoParams& sp, int cidx, const Plane& src, Plane& dst, int x0
       },
       [&](ptrdiff_t base, int xb, int xe, ptrdiff_t oa, ptrdiff_t ob) {
         eo_run(src.buf.data(), dst.buf.data(), base, xb, xe, oa, ob, table);
-      },
-      true);
+      });
 }
 
 void sao_picture(const Sps& sps, const Pps& pps, const CodingInfo& info, const Frame& deblocked,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include "params.h"
 #include "picture.h"
@@ -23,14 +24,15 @@ void sao_picture(const Sps& sps, const Pps& pps, const CodingInfo& info, const F
 struct NoRun {
   void operator()(ptrdiff_t, int, int, ptrdiff_t, ptrdiff_t) const {}
 };
+// Raw 2 + sign(c - a) + sign(c - b) mapped to the edge category of 8.7.3.2.
+inline constexpr int kSaoEdgeCat[5] = {1, 2, 0, 3, 4};
 template <class F, class Run = NoRun>
 void sao_visit(int type, int eo_class, const Plane& src, int cidx, int x0, int y0, int w, int h,
                const bool avail[9], const uint8_t* skip_mask, int mask_stride, F&& f,
-               Run&& run = NoRun(), bool use_run = false) {
+               Run&& run = NoRun()) {
+  constexpr bool use_run = !std::is_same_v<std::decay_t<Run>, NoRun>;
   static const int kH[4][2] = {{-1, 1}, {0, 0}, {-1, 1}, {1, -1}};
   static const int kV[4][2] = {{0, 0}, {-1, 1}, {-1, 1}, {-1, 1}};
-  // Raw 2 + sign + sign mapped to the edge category of 8.7.3.2.
-  static const int kCat[5] = {1, 2, 0, 3, 4};
   const int sh = cidx ? 1 : 0;
   auto skipped = [&](int x, int y) {
     return skip_mask &&
@@ -60,12 +62,12 @@ void sao_visit(int type, int eo_class, const Plane& src, int cidx, int x0, int y
     const ptrdiff_t base = static_cast<ptrdiff_t>(y) * src.stride;
     auto visit = [&](int x) {
       const int c = s[x], a = s[x + oa], b = s[x + ob];
-      f(base + x, kCat[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))]);
+      f(base + x, kSaoEdgeCat[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))]);
     };
     if (row_inner && !skip_mask && w > 2) {
       // Inside the block every neighbour is available; only the row's ends need checks.
       if (nb_ok(x0 + ha, y + va) && nb_ok(x0 + hb, y + vb)) visit(x0);
-      if (use_run)
+      if constexpr (use_run)
         run(base, x0 + 1, x0 + w - 1, oa, ob);
       else
         for (int x = x0 + 1; x < x0 + w - 1; ++x) visit(x);
