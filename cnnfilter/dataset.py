@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from .yuv import rgb_to_ycbcr420
+
 DATASET_FORMAT = "cnnfilter-dataset/1"
 DEFAULT_QPS = (22, 27, 32, 37)
 VALIDATION_SETS = ("CBSD68", "CSet14")
@@ -128,22 +130,11 @@ def image_to_i420(
     w = width or a.shape[1] // 8 * 8
     a = a[:h, :w]
 
-    def q(v: np.ndarray) -> np.ndarray:
-        return np.clip(np.floor(v + 0.5), 0, 255).astype(np.uint8)
-
     if grey:
         y = 16.0 + 219.0 * a / 255.0
         c = np.full((h // 2, w // 2), 128, np.uint8)
-        return q(y), c, c.copy()
-    r, g, b = a[..., 0], a[..., 1], a[..., 2]
-    y = 16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0
-    cb = 128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0
-    cr = 128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0
-
-    def sub(p: np.ndarray) -> np.ndarray:
-        return p.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-
-    return q(y), q(sub(cb)), q(sub(cr))
+        return np.clip(np.floor(y + 0.5), 0, 255).astype(np.uint8), c, c.copy()
+    return rgb_to_ycbcr420(a)
 
 
 def scan_sources(root: str | Path, limit: int | None = None) -> list[Item]:

@@ -20,6 +20,25 @@ class VideoInfo:
     frames: int
 
 
+def rgb_to_ycbcr420(rgb: np.ndarray) -> Planes:
+    """8-bit RGB (H, W, >= 3 channels; H and W even) to Y, Cb, Cr uint8 planes, BT.601 limited
+    range, chroma as the mean of each 2x2 block, rounded half up."""
+    h, w = rgb.shape[0], rgb.shape[1]
+    f = rgb[..., :3].astype(np.float64)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    y = 16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0
+    cb = 128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0
+    cr = 128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0
+
+    def down(c: np.ndarray) -> np.ndarray:
+        return c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+    def q(v: np.ndarray) -> np.ndarray:
+        return np.clip(np.floor(v + 0.5), 0, 255).astype(np.uint8)
+
+    return q(y), q(down(cb)), q(down(cr))
+
+
 def frame_size(width: int, height: int) -> int:
     return width * height + 2 * ((width + 1) // 2) * ((height + 1) // 2)
 

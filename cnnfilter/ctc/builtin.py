@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..yuv import rgb_to_ycbcr420
 from .sequences import Sequence
 
 # Bump when the conversion changes: cached files carry it in their name.
@@ -61,17 +62,7 @@ def rgb_to_i420(rgb: np.ndarray) -> bytes:
     if rgb.ndim != 3 or rgb.shape[2] < 3:
         raise ValueError(f"expected an RGB image, got shape {rgb.shape}")
     h, w = rgb.shape[0] & ~1, rgb.shape[1] & ~1
-    f = rgb[:h, :w, :3].astype(np.float64)
-    r, g, b = f[..., 0], f[..., 1], f[..., 2]
-    y = 16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0
-    cb = 128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0
-    cr = 128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0
-
-    def down(c: np.ndarray) -> np.ndarray:
-        return c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-
-    planes = [y, down(cb), down(cr)]
-    return b"".join(np.clip(np.floor(p + 0.5), 0, 255).astype(np.uint8).tobytes() for p in planes)
+    return b"".join(p.tobytes() for p in rgb_to_ycbcr420(rgb[:h, :w]))
 
 
 def builtin_sequences(directory: Path | None = None) -> list[Sequence]:
