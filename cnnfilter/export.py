@@ -185,6 +185,9 @@ def export_checkpoint(
     }
     if cfg["loss"] == "mse+mae":
         training["mae_weight"] = cfg.get("mae_weight")
+    if state.get("lr_changes"):
+        # [step, new rate] for each --lr given on a --resume; "lr" is the last rate
+        training["lr_changes"] = state["lr_changes"]
     if cfg.get("init"):
         # fine-tuned: steps and cpu_hours count this run only, the starting run's are extra
         training["initialised_from"] = Path(cfg["init"]).name

@@ -33,6 +33,7 @@ class TrainConfig:
     patch: int | None = None  # None: the network's published value
     batch: int | None = None
     lr: float | None = None
+    lr_explicit: bool = False  # --lr was given: on --resume it replaces the checkpoint's rate
     loss: str | None = None
     mae_weight: float = 0.5  # EDCNN: L = (1 - w) * MSE + w * MAE
     qp_balance: bool = True  # QP-conditioned runs: weight each patch's loss by its QP
@@ -60,6 +61,7 @@ class TrainConfig:
             raise ValueError("--steps must be >= 1")
         self.patch = self.patch or info.patch
         self.batch = self.batch or info.batch
+        self.lr_explicit = self.lr_explicit or self.lr is not None
         self.lr = self.lr or info.lr
         self.loss = self.loss or info.loss
         if self.loss not in ("mse", "mse+mae"):
@@ -250,6 +252,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
     probe = PatchSampler(data.split("train"), cfg.qps, cfg.patch, seed=cfg.seed + 7919)
     probe_batch = probe.sample(cfg.batch)
     step, cpu_prev, history, validation = 0, 0.0, [], {}
+    lr_changes: list[list[float]] = []
 
     if resume:
         if not last.is_file():
@@ -263,6 +266,17 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
                 raise ValueError(f"--resume: {k} differs from the checkpoint ({old.get(k)})")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        lr_changes = state.get("lr_changes", [])
+        if cfg.lr_explicit and old.get("lr") and cfg.lr != old["lr"]:
+            # The optimiser state carries the old rates; scale every group (biases keep
+            # their ratio) so that --lr on a resume is obeyed, and log where it changed.
+            for g in opt.param_groups:
+                g["lr"] *= cfg.lr / old["lr"]
+            lr_changes.append([state["step"], cfg.lr])
+            if progress:
+                print(f"learning rate {old['lr']:g} -> {cfg.lr:g} from step {state['step']}")
+        else:
+            cfg.lr = old.get("lr", cfg.lr)
         sampler.rng.bit_generator.state = state["sampler_rng"]
         torch.set_rng_state(state["torch_rng"])
         step, cpu_prev = state["step"], state["cpu_seconds"]
@@ -298,6 +312,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
             "step": step,
             "cpu_seconds": cpu_prev + (time.process_time() - t0),
             "history": history,
+            "lr_changes": lr_changes,
             "validation": validation,
             "sampler_rng": sampler.rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
@@ -359,6 +374,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         "cpu_seconds": round(cpu_prev + time.process_time() - t0, 1),
         "probe_loss_start": start_loss,
         "probe_loss_end": end_loss,
+        "lr_changes": lr_changes,
         "validation": validation,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

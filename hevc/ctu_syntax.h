@@ -511,10 +511,9 @@ class CtuCoder {
     uint32_t lx = 0, ly = 0;
     int last_sb = 0, last_pos = 0;
     if (!R) {
-      const uint16_t* inv = coeff_scan_inverse(log2, scan_idx);
-      int last = 0;
-      for (int i = 0; i < n * n; ++i)
-        if (coef[i] && inv[i] > last) last = inv[i];
+      const uint16_t* scan = coeff_scan(log2, scan_idx);
+      int last = n * n - 1;
+      while (last > 0 && !coef[scan[last]]) --last;
       last_sb = last >> 4;
       last_pos = last & 15;
       lx = static_cast<uint32_t>((scs[last_sb].x << 2) + sc4[last_pos].x);

@@ -4,9 +4,53 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__SSSE3__)
+#include <tmmintrin.h>
+#endif
+
 namespace hevc {
 
 namespace {
+
+// One row of angular prediction: d[i] = ((32 - fact) * r[i] + fact * r[i + 1] + 16) >> 5.
+// The SSSE3 path computes the same integers (the weighted sum fits in 13 bits).
+void angular_row(const Pel* r, int fact, Pel* d, int n) {
+  int i = 0;
+#if defined(__SSSE3__)
+  const __m128i w = _mm_set1_epi16(static_cast<int16_t>(((fact & 0xff) << 8) | (32 - fact)));
+  const __m128i rnd = _mm_set1_epi16(16);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + i + 1));
+    const __m128i lo = _mm_maddubs_epi16(_mm_unpacklo_epi8(a, b), w);
+    const __m128i hi = _mm_maddubs_epi16(_mm_unpackhi_epi8(a, b), w);
+    const __m128i out = _mm_packus_epi16(_mm_srli_epi16(_mm_add_epi16(lo, rnd), 5),
+                                         _mm_srli_epi16(_mm_add_epi16(hi, rnd), 5));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i), out);
+  }
+  if (i + 8 <= n) {
+    const __m128i a = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r + i));
+    const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r + i + 1));
+    const __m128i v = _mm_maddubs_epi16(_mm_unpacklo_epi8(a, b), w);
+    const __m128i out = _mm_packus_epi16(_mm_srli_epi16(_mm_add_epi16(v, rnd), 5), v);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(d + i), out);
+    i += 8;
+  }
+  if (i + 4 <= n) {
+    int32_t a4, b4;
+    std::memcpy(&a4, r + i, 4);
+    std::memcpy(&b4, r + i + 1, 4);
+    const __m128i v = _mm_maddubs_epi16(
+        _mm_unpacklo_epi8(_mm_cvtsi32_si128(a4), _mm_cvtsi32_si128(b4)), w);
+    const int32_t out =
+        _mm_cvtsi128_si32(_mm_packus_epi16(_mm_srli_epi16(_mm_add_epi16(v, rnd), 5), v));
+    std::memcpy(d + i, &out, 4);
+    i += 4;
+  }
+#endif
+  const int f0 = 32 - fact;
+  for (; i < n; ++i) d[i] = static_cast<Pel>((f0 * r[i] + fact * r[i + 1] + 16) >> 5);
+}
 
 const int8_t kAngle[35] = {0,  0,  32,  26,  21,  17,  13,  9,   5,   2,   0,   -2,
                            -5, -9, -13, -17, -21, -26, -32, -26, -21, -17, -13, -9,
@@ -155,7 +199,7 @@ bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
   const Pel* side = vertical ? r.left : r.top;
   Pel buf[3 * 64 + 1];
   Pel* ref = buf + n;  // ref[-n .. 2n]
-  for (int i = 0; i <= n; ++i) ref[i] = main_side[i];
+  std::memcpy(ref, main_side, n + 1);
   if (angle < 0) {
     const int last = (n * angle) >> 5;
     if (last < -1) {
@@ -163,7 +207,7 @@ bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
       for (int i = last; i <= -1; ++i) ref[i] = side[(i * inv + 128) >> 8];
     }
   } else {
-    for (int i = n + 1; i <= 2 * n; ++i) ref[i] = main_side[i];
+    std::memcpy(ref + n + 1, main_side + n + 1, n);
   }
   // Rows of `out` run along the main direction: out = pred for vertical modes, its transpose
   // for horizontal ones.
@@ -172,9 +216,7 @@ bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
     const Pel* rr = ref + idx + 1;
     Pel* d = out + j * n;
     if (fact) {
-      const int f0 = 32 - fact;
-      for (int i = 0; i < n; ++i)
-        d[i] = static_cast<Pel>((f0 * rr[i] + fact * rr[i + 1] + 16) >> 5);
+      angular_row(rr, fact, d, n);
     } else {
       std::memcpy(d, rr, n);
     }

@@ -33,7 +33,7 @@ std::vector<ScanPos> build(int log2_size, int scan_idx) {
 
 struct Tables {
   std::array<std::array<std::vector<ScanPos>, 3>, 6> t;
-  std::array<std::array<std::vector<uint16_t>, 3>, 6> coeff, inverse;
+  std::array<std::array<std::vector<uint16_t>, 3>, 6> coeff;
   Tables() {
     for (int l = 0; l < 6; ++l)
       for (int s = 0; s < 3; ++s) t[l][s] = build(l, s);
@@ -44,8 +44,6 @@ struct Tables {
         for (const ScanPos& sb : t[l - 2][s])
           for (const ScanPos& p : t[2][s])
             c.push_back(static_cast<uint16_t>(((sb.y << 2) + p.y) * n + (sb.x << 2) + p.x));
-        inverse[l][s].assign(c.size(), 0);
-        for (std::size_t i = 0; i < c.size(); ++i) inverse[l][s][c[i]] = static_cast<uint16_t>(i);
       }
     }
   }
@@ -64,10 +62,6 @@ const std::vector<ScanPos>& scan_order(int log2_size, int scan_idx) {
 
 const uint16_t* coeff_scan(int log2_size, int scan_idx) {
   return tables().coeff[log2_size][scan_idx].data();
-}
-
-const uint16_t* coeff_scan_inverse(int log2_size, int scan_idx) {
-  return tables().inverse[log2_size][scan_idx].data();
 }
 
 }  // namespace hevc

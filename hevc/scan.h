@@ -16,7 +16,5 @@ const std::vector<ScanPos>& scan_order(int log2_size, int scan_idx);
 // Coefficient scan of a whole transform block (4x4 sub-blocks in sub-block scan order, each in
 // 4x4 scan order): position in scan order -> raster index y * n + x.
 const uint16_t* coeff_scan(int log2_size, int scan_idx);
-// Its inverse: raster index -> position in scan order.
-const uint16_t* coeff_scan_inverse(int log2_size, int scan_idx);
 
 }  // namespace hevc

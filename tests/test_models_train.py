@@ -81,6 +81,18 @@ def test_resume_continues_exactly_where_it_stopped(ds, tmp_path):
         assert ka == kb and torch.equal(va, vb), ka
 
 
+def test_lr_given_on_resume_replaces_the_checkpoints_rate(ds, tmp_path):
+    train(_cfg(ds, tmp_path / "r", steps=2), progress=False)
+    kept = train(_cfg(ds, tmp_path / "r", steps=3), resume=True, progress=False)
+    _, st = load_checkpoint_model(kept.checkpoint)
+    assert st["config"]["lr"] == 1e-3 and st["lr_changes"] == []
+    lowered = train(_cfg(ds, tmp_path / "r", steps=4, lr=1e-4), resume=True, progress=False)
+    _, st = load_checkpoint_model(lowered.checkpoint)
+    assert st["config"]["lr"] == 1e-4 and st["lr_changes"] == [[3, 1e-4]]
+    # VRCNN's biases learn at a tenth of the weights' rate; the ratio survives the change
+    assert [g["lr"] for g in st["optimizer"]["param_groups"]] == pytest.approx([1e-4, 1e-5])
+
+
 def test_same_seed_same_weights_other_seed_other_weights(ds, tmp_path):
     a = train(_cfg(ds, tmp_path / "s1", steps=3, seed=4), progress=False)
     b = train(_cfg(ds, tmp_path / "s2", steps=3, seed=4), progress=False)

@@ -34,7 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patch", type=int, help="patch size (default: the published one)")
     p.add_argument("--batch", type=int, help="batch size (default: the published one)")
-    p.add_argument("--lr", type=float, help="Adam learning rate (default: the published one)")
+    p.add_argument(
+        "--lr",
+        type=float,
+        help="Adam learning rate (default: the published one); with --resume, the new rate "
+        "from the checkpoint's step on",
+    )
     p.add_argument("--loss", choices=["mse", "mse+mae"], help="default: the published loss")
     p.add_argument(
         "--mae-weight", type=float, default=0.5, help="MAE weight w of the mixed loss (EDCNN)"

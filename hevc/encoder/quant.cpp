@@ -169,17 +169,19 @@ int quantize(const QuantJob& job, int16_t* lv) {
     }
   } kErrScale;
   const double err_scale = kErrScale.v[job.qp % 6][ts];
-  const uint16_t* inv_scan = coeff_scan_inverse(job.log2n, job.scan_idx);
 
+  // |coef| * q < 2^30 and the rounding offset <= 2^26, so 32-bit arithmetic is exact here and
+  // the loop vectorises; the last position is then found from the end of the scan.
   int64_t level_double[32 * 32];
   int max_abs[32 * 32];
-  int last_init = -1;
+  const int32_t half = int32_t{1} << (qbits - 1);
   for (int i = 0; i < total; ++i) {
-    level_double[i] = static_cast<int64_t>(std::abs(job.coef[i])) * q;
-    max_abs[i] = static_cast<int>(
-        std::min<int64_t>(32767, (level_double[i] + (int64_t{1} << (qbits - 1))) >> qbits));
-    if (max_abs[i] && inv_scan[i] > last_init) last_init = inv_scan[i];
+    const int32_t ld = std::abs(static_cast<int32_t>(job.coef[i])) * q;
+    level_double[i] = ld;
+    max_abs[i] = std::min<int32_t>(32767, (ld + half) >> qbits);
   }
+  int last_init = total - 1;
+  while (last_init >= 0 && !max_abs[g.blkpos(last_init)]) --last_init;
   std::memset(lv, 0, sizeof(int16_t) * total);
 
   if (!job.rdoq || !job.ctx) {

@@ -455,9 +455,15 @@ uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, 
   Plane& rec = pic_.rec.planes[cidx];
   const Plane& src = pic_.src.planes[cidx];
   Pel* dst = &rec.at(x, y);
-  IntraContext ic{&rec, &pic_.info, false};
-  intra_predict_block(ic, cidx, x, y, log2n, mode, sps_.strong_intra_smoothing != 0, dst,
-                      rec.stride);
+  if (cidx == 0 && ref_raw_ && x == ref_x_ && y == ref_y_ && log2n == ref_log2_) {
+    // The PU's first block: its neighbours are final, so the rough decision's references hold.
+    intra_pred(intra_filter_needed(0, mode, log2n) ? *ref_filt_ : *ref_raw_, 0, mode, dst,
+               rec.stride);
+  } else {
+    IntraContext ic{&rec, &pic_.info, false};
+    intra_predict_block(ic, cidx, x, y, log2n, mode, sps_.strong_intra_smoothing != 0, dst,
+                        rec.stride);
+  }
   alignas(16) int16_t res[32 * 32], coef[32 * 32], lv[32 * 32];
   for (int j = 0; j < n; ++j) {
     const Pel* s = src.row(y + j) + x;
@@ -486,13 +492,16 @@ uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, 
   const int cs = pic_.coef_stride(cidx);
   for (int j = 0; j < n; ++j) std::memcpy(store + j * cs, lv + j * n, sizeof(int16_t) * n);
   if (nonzero) {
+    // Bounding box of the nonzero levels, scanning each row from its right end.
     int max_x = 0, max_y = 0;
-    for (int j = 0; j < n; ++j)
-      for (int i = 0; i < n; ++i)
-        if (lv[j * n + i]) {
-          max_x = std::max(max_x, i);
-          max_y = std::max(max_y, j);
-        }
+    for (int j = 0; j < n; ++j) {
+      int i = n - 1;
+      while (i >= 0 && !lv[j * n + i]) --i;
+      if (i >= 0) {
+        max_x = std::max(max_x, i);
+        max_y = j;
+      }
+    }
     dequantize(lv, log2n, pic_.qp_c[cidx], nullptr);
     if (tskip)
       inverse_transform_skip(lv, log2n);
