@@ -55,8 +55,8 @@ ABLATION = [
     ("EarlySkipSplit", 0, 1),
     ("EarlySkipTUSplit", 0, 1),
     ("EarlySkipNxN", 0, 1),
-    ("IntraRDCandidates4x4", 8, 4),
-    ("IntraRDCandidates8x8", 8, 4),
+    ("IntraRDCandidates4x4", 4, 8),
+    ("IntraRDCandidates8x8", 4, 8),
     ("IntraRDCandidatesLarge", 3, 2),
     ("ChromaRDCandidates", 5, 2),
 ]

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace hevc {
 
 namespace {
@@ -240,11 +244,35 @@ void forward_transform_skip(const int16_t* residual, int16_t* coeff, int log2n) 
 }
 
 void add_residual(Pel* dst, int stride, const int16_t* res, int n) {
+#if defined(__SSE2__)
+  // Saturating 16-bit add, then the unsigned pack clips to 0..255 as clip_pel does.
+  const __m128i zero = _mm_setzero_si128();
+  for (int y = 0; y < n; ++y) {
+    Pel* d = dst + y * stride;
+    const int16_t* r = res + y * n;
+    if (n == 4) {
+      int32_t d4;
+      std::memcpy(&d4, d, 4);
+      const __m128i v = _mm_adds_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(d4), zero),
+                                       _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r)));
+      d4 = _mm_cvtsi128_si32(_mm_packus_epi16(v, v));
+      std::memcpy(d, &d4, 4);
+      continue;
+    }
+    for (int x = 0; x < n; x += 8) {
+      const __m128i v = _mm_adds_epi16(
+          _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<__m128i*>(d + x)), zero),
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + x)));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(d + x), _mm_packus_epi16(v, v));
+    }
+  }
+#else
   for (int y = 0; y < n; ++y) {
     Pel* d = dst + y * stride;
     const int16_t* r = res + y * n;
     for (int x = 0; x < n; ++x) d[x] = static_cast<Pel>(clip_pel(d[x] + r[x]));
   }
+#endif
 }
 
 }  // namespace hevc

@@ -36,7 +36,7 @@ struct EncoderConfig {
   bool wpp = false;                       // WaveFrontSynchro
   int hash = 1;                           // SEIDecodedPictureHash: 0 off, 1 MD5, 2 CRC, 3 checksum
   // Decision effort (HM's fast-intra choices, documented in docs/encoder.md).
-  int rmd_candidates_small = 8;  // full-RD candidates after the rough decision, 8x8 PUs
+  int rmd_candidates_small = 4;  // full-RD candidates after the rough decision, 8x8 PUs
   int rmd_candidates_large = 3;  // same for PUs >= 16x16
   // Early terminations beyond HM-16.9's (each measured in BENCHMARKS.md).
   bool skip_split_if_no_residual = false;     // no CU split when the unsplit CU codes no residual
@@ -45,7 +45,7 @@ struct EncoderConfig {
   int skip_split_if_tu_whole =
       0;  // no CU split below this log2 size when the unsplit CU kept one TU (0 off)
   int chroma_rd_candidates = 5;  // chroma modes given full RD after a SATD pre-selection (DM kept)
-  int rmd_candidates_4x4 = 8;    // full-RD candidates of 4x4 PUs
+  int rmd_candidates_4x4 = 4;    // full-RD candidates of 4x4 PUs
   bool transform_skip_final_only = true;  // try transform skip for the chosen mode only
   // In-loop CNN (needs a provider, see Encoder::set_cnn): 0 off, 1 picture-level switch,
   // 2 CTU-level switch, 3 CNN everywhere. cnn_force_off signals "off" whatever the costs (tests).
