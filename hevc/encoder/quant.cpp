@@ -79,15 +79,9 @@ struct RateDelta {
   }
 };
 
+// `last`: scan position of the last nonzero level.
 void hide_signs(const QuantJob& job, const Geometry& g, const int64_t* level_double, int qbits,
-                double err_scale, const RateDelta& rate, int16_t* lv) {
-  const int total = g.n * g.n;
-  int last = -1;
-  for (int pos = total - 1; pos >= 0; --pos)
-    if (lv[g.blkpos(pos)]) {
-      last = pos;
-      break;
-    }
+                double err_scale, const RateDelta& rate, int last, int16_t* lv) {
   if (last < 0) return;
   const double lambda = job.lambda / kBitScale;
   for (int sb = last >> 4; sb >= 0; --sb) {
@@ -175,12 +169,14 @@ int quantize(const QuantJob& job, int16_t* lv) {
   int64_t level_double[32 * 32];
   int max_abs[32 * 32];
   const int32_t half = int32_t{1} << (qbits - 1);
+  int any = 0;
   for (int i = 0; i < total; ++i) {
     const int32_t ld = std::abs(static_cast<int32_t>(job.coef[i])) * q;
     level_double[i] = ld;
     max_abs[i] = std::min<int32_t>(32767, (ld + half) >> qbits);
+    any |= max_abs[i];
   }
-  int last_init = total - 1;
+  int last_init = any ? total - 1 : -1;
   while (last_init >= 0 && !max_abs[g.blkpos(last_init)]) --last_init;
   std::memset(lv, 0, sizeof(int16_t) * total);
 
@@ -192,8 +188,11 @@ int quantize(const QuantJob& job, int16_t* lv) {
       lv[i] = static_cast<int16_t>(job.coef[i] < 0 ? -a : a);
       nz += a != 0;
     }
-    if (job.sign_hide && nz >= 2)
-      hide_signs(job, g, level_double, qbits, err_scale, RateDelta{}, lv);
+    if (job.sign_hide && nz >= 2) {
+      int last = total - 1;
+      while (!lv[g.blkpos(last)]) --last;
+      hide_signs(job, g, level_double, qbits, err_scale, RateDelta{}, last, lv);
+    }
     nz = 0;
     for (int i = 0; i < total; ++i) nz += lv[i] != 0;
     return nz;
@@ -389,7 +388,7 @@ int quantize(const QuantJob& job, int16_t* lv) {
     rd.cs = &cs;
     rd.state = states;
     rd.sig = sig_state;
-    hide_signs(job, g, level_double, qbits, err_scale, rd, lv);
+    hide_signs(job, g, level_double, qbits, err_scale, rd, best_last, lv);
     nz = 0;
     for (int pos = 0; pos <= best_last; ++pos) nz += lv[g.blkpos(pos)] != 0;
   }
