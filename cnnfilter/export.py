@@ -185,6 +185,8 @@ def export_checkpoint(
     }
     if cfg["loss"] == "mse+mae":
         training["mae_weight"] = cfg.get("mae_weight")
+    if "train_cpu_seconds" in state:  # the budgeted part: the training steps alone
+        training["train_cpu_hours"] = round(state["train_cpu_seconds"] / 3600.0, 4)
     if state.get("lr_changes"):
         # [step, new rate] for each --lr given on a --resume; "lr" is the last rate
         training["lr_changes"] = state["lr_changes"]

@@ -93,6 +93,20 @@ def test_lr_given_on_resume_replaces_the_checkpoints_rate(ds, tmp_path):
     assert [g["lr"] for g in st["optimizer"]["param_groups"]] == pytest.approx([1e-4, 1e-5])
 
 
+def test_budget_counts_training_steps_not_validation(ds, tmp_path):
+    r = train(_cfg(ds, tmp_path / "m", steps=6, val_every=2, val_limit=4), progress=False)
+    _, st = load_checkpoint_model(r.checkpoint)
+    summary = json.loads((tmp_path / "m" / "summary.json").read_text())
+    assert 0 < st["train_cpu_seconds"] < st["cpu_seconds"] == pytest.approx(r.cpu_seconds, abs=0.1)
+    assert summary["train_cpu_seconds"] == pytest.approx(st["train_cpu_seconds"], abs=0.1)
+    # a checkpoint from before the split resumes with its whole CPU time counted as training
+    del st["train_cpu_seconds"]
+    torch.save(st, r.checkpoint)
+    again = train(_cfg(ds, tmp_path / "m", steps=7), resume=True, progress=False)
+    _, st2 = load_checkpoint_model(again.checkpoint)
+    assert st2["train_cpu_seconds"] >= st["cpu_seconds"]
+
+
 def test_same_seed_same_weights_other_seed_other_weights(ds, tmp_path):
     a = train(_cfg(ds, tmp_path / "s1", steps=3, seed=4), progress=False)
     b = train(_cfg(ds, tmp_path / "s2", steps=3, seed=4), progress=False)

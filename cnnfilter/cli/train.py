@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train a CNN filter (Adam, published loss/patch/batch, checkpoints, resume)",
         description="Train a network of the zoo. Per-QP networks take one --qp; QP-conditioned "
         "networks (qpnet) train on every QP of the dataset. The run stops at --steps or when the "
-        "process has used --minutes of CPU time (counted across resumes), whichever comes first; "
+        "training steps have used --minutes of CPU time (counted across resumes, validation left "
+        "out), whichever comes first; "
         "it then validates (delta-PSNR per QP over the unfiltered reconstruction) and writes "
         "OUT/last.pt and OUT/summary.json.",
     )
@@ -23,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--qp", type=int, help="train a per-QP model at this QP")
     g.add_argument("--qp-conditioned", action="store_true", help="one model for all QPs")
     p.add_argument("--steps", type=int, help="total optimiser steps")
-    p.add_argument("--minutes", type=float, help="total CPU-time budget in minutes")
+    p.add_argument(
+        "--minutes", type=float, help="total CPU-time budget of the training steps in minutes"
+    )
     p.add_argument("--resume", action="store_true", help="continue OUT/last.pt")
     p.add_argument(
         "--init",
