@@ -7,7 +7,8 @@ For each real clip in ../shared/data/video (8 frames) and QP 22/27/32/37:
     of ../shared/docs/hm16.9_ctc.md), decoded with cnnfilter's decoder;
 then BD-rate (PCHIP, Y and YUV 6:1:1) of ours against x265 over the overlapping PSNR range, and
 CPU seconds per frame. ``--speed-1080p`` adds a 1920x1080 speed run on the 1280x720 clip
-upscaled with ffmpeg (Lanczos); ``--ablation`` measures what each early termination costs.
+upscaled with ffmpeg (Lanczos); ``--ablation`` measures what each early termination costs;
+``--variant KEY=V,...`` measures a combination of encoder keys.
 
     python bench/rd_intra.py --out bench/results/rd_intra.json
     python bench/rd_intra.py --ablation --frames 4
@@ -160,6 +161,14 @@ def main() -> int:
     ap.add_argument(
         "--ablation", action="store_true", help="BD-rate and time of each early termination"
     )
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="KEY=V[,KEY=V...]",
+        help="also run the encoder with these keys changed; BD-rate against x265 and CPU time "
+        "against the default (repeatable)",
+    )
     ap.add_argument("--out", help="write the numbers as JSON")
     args = ap.parse_args()
     data = Path(args.data)
@@ -220,6 +229,8 @@ def main() -> int:
             )
         if args.ablation:
             report["ablation"] = ablation(clips, args.frames, tmp, ours_runs)
+        if args.variant:
+            report["variants"] = variants(args.variant, clips, args.frames, tmp, report)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=1))
@@ -252,6 +263,29 @@ def ablation(clips, frames, tmp, base) -> dict:
         print(
             f"{label:26s} (default {default}) costs {cost:+.3f} % BD-rate Y, "
             f"saves {100 * (1 - cpu_on / cpu_off):.0f} % CPU time",
+            flush=True,
+        )
+    return out
+
+
+def variants(specs, clips, frames, tmp, report) -> dict:
+    """Combinations of encoder keys: BD-rate Y against x265 and CPU time against the default."""
+    base_cpu = sum(p["cpu_s_per_frame"] for r in report["sequences"].values() for p in r["ours"])
+    out = {}
+    for spec in specs:
+        try:
+            ov = {k: int(v) for k, v in (kv.split("=", 1) for kv in spec.split(","))}
+        except ValueError:
+            raise SystemExit(f"--variant {spec!r}: expected KEY=INT[,KEY=INT...]") from None
+        bds, cpu = [], 0.0
+        for n, s, w, h, f in clips:
+            o = [ours(s, w, h, f, frames, q, tmp, ov) for q in QPS]
+            bds.append(bd(report["sequences"][n]["x265"], o, lambda p: p["y"]))
+            cpu += sum(p["cpu_s_per_frame"] for p in o)
+        out[spec] = {"bd_y": float(np.mean(bds)), "cpu_vs_default": cpu / base_cpu}
+        print(
+            f"{spec}: BD-rate Y vs x265 {np.mean(bds):+.2f} %, CPU time "
+            f"{100 * cpu / base_cpu:.0f} % of the default's",
             flush=True,
         )
     return out
