@@ -45,7 +45,8 @@ def main() -> int:
                 "arch": d["arch"],
                 "kmac": kmac,
                 "steps": d["step"],
-                "cpu_min": d["cpu_seconds"] / 60.0,
+                # the budgeted training time (validation excluded) when the run records it
+                "cpu_min": d.get("train_cpu_seconds", d["cpu_seconds"]) / 60.0,
                 "d_rec": v["delta_psnr_db"][args.qp],
                 "d_lf": v.get("delta_psnr_vs_dbf_sao_db", {}).get(args.qp),
                 "frames": v.get("frames"),
@@ -54,8 +55,10 @@ def main() -> int:
     rows.sort(key=lambda r: r["kmac"])
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     ax.scatter([r["kmac"] for r in rows], [r["d_rec"] for r in rows], color="C0", zorder=3)
-    for r in rows:
-        ax.annotate(r["arch"], (r["kmac"], r["d_rec"]), textcoords="offset points", xytext=(5, 4))
+    for i, r in enumerate(rows):
+        # alternate above/below so that neighbours of similar cost stay readable
+        off = (6, 4) if i % 2 == 0 else (6, -12)
+        ax.annotate(r["arch"], (r["kmac"], r["d_rec"]), textcoords="offset points", xytext=off)
     lf = [r for r in rows if r["d_lf"] is not None]
     if lf:
         base = [r["d_rec"] - r["d_lf"] for r in lf]  # deblocking+SAO over unfiltered
@@ -68,7 +71,7 @@ def main() -> int:
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(args.out)
-    print("| network | kMAC/px | steps | CPU min | ΔPSNR vs unfiltered | ΔPSNR vs DBF+SAO |")
+    print("| network | kMAC/px | steps | training CPU-min | ΔPSNR vs unfiltered | vs DBF+SAO |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
         d_lf = "-" if r["d_lf"] is None else f"{r['d_lf']:+.3f}"
