@@ -252,8 +252,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
     probe = PatchSampler(data.split("train"), cfg.qps, cfg.patch, seed=cfg.seed + 7919)
     probe_batch = probe.sample(cfg.batch)
     step, cpu_prev, history, validation = 0, 0.0, [], {}
-    train_prev = 0.0  # optimiser-step CPU time of earlier sessions (the budget's measure)
-    val_cpu = 0.0  # CPU time of this session's validations inside the loop
+    # CPU time of the training steps alone, across sessions: what --minutes budgets, so that a
+    # run's validation settings do not change how much it trains
+    spent = 0.0
     lr_changes: list[list[float]] = []
 
     if resume:
@@ -283,7 +284,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         torch.set_rng_state(state["torch_rng"])
         step, cpu_prev = state["step"], state["cpu_seconds"]
         # checkpoints written before the split counted validation too: the conservative reading
-        train_prev = state.get("train_cpu_seconds", cpu_prev)
+        spent = state.get("train_cpu_seconds", cpu_prev)
         history, validation = state.get("history", []), state.get("validation", {})
     elif last.exists():
         raise ValueError(f"{last} exists: use --resume to continue it, or another --out")
@@ -315,7 +316,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
             "optimizer": opt.state_dict(),
             "step": step,
             "cpu_seconds": cpu_prev + (time.process_time() - t0),
-            "train_cpu_seconds": train_cpu(),
+            "train_cpu_seconds": spent,
             "history": history,
             "lr_changes": lr_changes,
             "validation": validation,
@@ -332,13 +333,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         return v
 
     t0 = time.process_time()
-
-    def train_cpu() -> float:
-        # training so far, without validation: what --minutes budgets, so that a run's
-        # validation settings do not change how much it trains
-        return train_prev + (t_loop_end or time.process_time()) - t0 - val_cpu
-
-    t_loop_end = 0.0
     start_loss = probe_loss()
     budget = cfg.minutes * 60.0 if cfg.minutes is not None else math.inf
     target = cfg.steps if cfg.steps is not None else None
@@ -351,7 +345,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
     )
     model.train()
     run_loss, run_n = 0.0, 0
-    while (target is None or step < target) and train_cpu() < budget:
+    while (target is None or step < target) and spent < budget:
+        ts = time.process_time()
         rec, org, qp = sampler.sample(cfg.batch)
         o = _forward(torch, model, rec, qp)
         t = torch.from_numpy(org.astype(np.float32) / np.float32(255.0)).unsqueeze(1)
@@ -363,21 +358,18 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         run_loss += loss.item()
         run_n += 1
         bar.update(1)
+        spent += time.process_time() - ts
         if step % 10 == 0 or step == 1:
-            cpu_min = train_cpu() / 60.0
-            bar.set_postfix(loss=f"{run_loss / run_n:.3e}", cpu_min=f"{cpu_min:.1f}")
+            bar.set_postfix(loss=f"{run_loss / run_n:.3e}", cpu_min=f"{spent / 60.0:.1f}")
         if step % 50 == 0:
             history.append([step, run_loss / run_n])
             run_loss, run_n = 0.0, 0
         if cfg.val_every and step % cfg.val_every == 0:
-            tv = time.process_time()
             validation = do_validate()
-            val_cpu += time.process_time() - tv
             bar.write(f"step {step}: validation dPSNR {validation['delta_psnr_db']}")
         if cfg.ckpt_every and step % cfg.ckpt_every == 0:
             _save(last, snapshot())
     bar.close()
-    t_loop_end = time.process_time()
     if run_n:
         history.append([step, run_loss / run_n])
     end_loss = probe_loss()
@@ -387,7 +379,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         "arch": cfg.arch,
         "step": step,
         "cpu_seconds": round(cpu_prev + time.process_time() - t0, 1),
-        "train_cpu_seconds": round(train_cpu(), 1),
+        "train_cpu_seconds": round(spent, 1),
         "probe_loss_start": start_loss,
         "probe_loss_end": end_loss,
         "lr_changes": lr_changes,

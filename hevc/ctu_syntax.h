@@ -511,9 +511,7 @@ class CtuCoder {
     uint32_t lx = 0, ly = 0;
     int last_sb = 0, last_pos = 0;
     if (!R) {
-      const uint16_t* scan = coeff_scan(log2, scan_idx);
-      int last = n * n - 1;
-      while (last > 0 && !coef[scan[last]]) --last;
+      const int last = std::max(0, last_nonzero(coef, coeff_scan(log2, scan_idx), n * n));
       last_sb = last >> 4;
       last_pos = last & 15;
       lx = static_cast<uint32_t>((scs[last_sb].x << 2) + sc4[last_pos].x);

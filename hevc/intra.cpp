@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "simd.h"
+
 #if defined(__SSSE3__)
 #include <tmmintrin.h>
 #endif
@@ -37,14 +39,8 @@ void angular_row(const Pel* r, int fact, Pel* d, int n) {
     i += 8;
   }
   if (i + 4 <= n) {
-    int32_t a4, b4;
-    std::memcpy(&a4, r + i, 4);
-    std::memcpy(&b4, r + i + 1, 4);
-    const __m128i v =
-        _mm_maddubs_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(a4), _mm_cvtsi32_si128(b4)), w);
-    const int32_t out =
-        _mm_cvtsi128_si32(_mm_packus_epi16(_mm_srli_epi16(_mm_add_epi16(v, rnd), 5), v));
-    std::memcpy(d + i, &out, 4);
+    const __m128i v = _mm_maddubs_epi16(_mm_unpacklo_epi8(load4(r + i), load4(r + i + 1)), w);
+    store4(d + i, _mm_packus_epi16(_mm_srli_epi16(_mm_add_epi16(v, rnd), 5), v));
     i += 4;
   }
 #endif

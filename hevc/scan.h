@@ -17,4 +17,13 @@ const std::vector<ScanPos>& scan_order(int log2_size, int scan_idx);
 // 4x4 scan order): position in scan order -> raster index y * n + x.
 const uint16_t* coeff_scan(int log2_size, int scan_idx);
 
+// Scan position of the last nonzero v[scan[pos]] among the first `total`, or -1: searched from
+// the end, so mostly-zero blocks (the common case) stop early.
+template <class T>
+int last_nonzero(const T* v, const uint16_t* scan, int total) {
+  int pos = total - 1;
+  while (pos >= 0 && !v[scan[pos]]) --pos;
+  return pos;
+}
+
 }  // namespace hevc

@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "simd.h"
 
 namespace hevc {
 
@@ -251,12 +249,9 @@ void add_residual(Pel* dst, int stride, const int16_t* res, int n) {
     Pel* d = dst + y * stride;
     const int16_t* r = res + y * n;
     if (n == 4) {
-      int32_t d4;
-      std::memcpy(&d4, d, 4);
-      const __m128i v = _mm_adds_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(d4), zero),
+      const __m128i v = _mm_adds_epi16(_mm_unpacklo_epi8(load4(d), zero),
                                        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r)));
-      d4 = _mm_cvtsi128_si32(_mm_packus_epi16(v, v));
-      std::memcpy(d, &d4, 4);
+      store4(d, _mm_packus_epi16(v, v));
       continue;
     }
     for (int x = 0; x < n; x += 8) {

@@ -1,11 +1,7 @@
 #include <cstdlib>
-#include <cstring>
 
+#include "../simd.h"
 #include "rdcost.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace hevc {
 
@@ -28,11 +24,8 @@ uint64_t sse_block(const Pel* a, int as, const Pel* b, int bs, int w, int h) {
         row = _mm_add_epi32(row, _mm_madd_epi16(d, d));
       }
       if (x < w) {
-        int32_t a4, b4;
-        std::memcpy(&a4, pa + x, 4);
-        std::memcpy(&b4, pb + x, 4);
-        const __m128i d = _mm_sub_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(a4), zero),
-                                        _mm_unpacklo_epi8(_mm_cvtsi32_si128(b4), zero));
+        const __m128i d = _mm_sub_epi16(_mm_unpacklo_epi8(load4(pa + x), zero),
+                                        _mm_unpacklo_epi8(load4(pb + x), zero));
         row = _mm_add_epi32(row, _mm_madd_epi16(d, d));
       }
       total = _mm_add_epi64(total, _mm_unpacklo_epi32(row, zero));

@@ -176,8 +176,7 @@ int quantize(const QuantJob& job, int16_t* lv) {
     max_abs[i] = std::min<int32_t>(32767, (ld + half) >> qbits);
     any |= max_abs[i];
   }
-  int last_init = any ? total - 1 : -1;
-  while (last_init >= 0 && !max_abs[g.blkpos(last_init)]) --last_init;
+  const int last_init = any ? last_nonzero(max_abs, g.scan, total) : -1;
   std::memset(lv, 0, sizeof(int16_t) * total);
 
   if (!job.rdoq || !job.ctx) {
@@ -188,11 +187,9 @@ int quantize(const QuantJob& job, int16_t* lv) {
       lv[i] = static_cast<int16_t>(job.coef[i] < 0 ? -a : a);
       nz += a != 0;
     }
-    if (job.sign_hide && nz >= 2) {
-      int last = total - 1;
-      while (!lv[g.blkpos(last)]) --last;
-      hide_signs(job, g, level_double, qbits, err_scale, RateDelta{}, last, lv);
-    }
+    if (job.sign_hide && nz >= 2)
+      hide_signs(job, g, level_double, qbits, err_scale, RateDelta{},
+                 last_nonzero(lv, g.scan, total), lv);
     nz = 0;
     for (int i = 0; i < total; ++i) nz += lv[i] != 0;
     return nz;
