@@ -49,8 +49,8 @@ CLIPS = [
 # HM-16.9 on bigbuckbunny-crop, AI, 8 frames (../shared/docs/hm16.9_ctc.md): kbps, Y PSNR.
 HM_BBB = ([1710.4, 1077.7, 658.6, 373.4], [44.76, 41.37, 37.94, 34.52])
 # (encoder key, its default, the value it is measured against): each shortcut is measured as
-# "on" against "off", one of which is the default encoder. For the candidate counts "on" is the
-# smaller count (fewer full-RD trials), "off" HM-16.9's.
+# "on" against "off", one of which is the default encoder. For the candidate counts and the
+# largest CU tried "on" is the smaller value (fewer full-RD trials), "off" HM-16.9's.
 ABLATION = [
     ("TransformSkipFinalOnly", 1, 0),
     ("EarlySkipSplit", 0, 1),
@@ -60,7 +60,11 @@ ABLATION = [
     ("IntraRDCandidates8x8", 4, 8),
     ("IntraRDCandidatesLarge", 3, 2),
     ("ChromaRDCandidates", 5, 2),
+    ("IntraTriedCULog2MaxSize", 5, 6),
+    ("IntraFastRMD", 1, 0),
 ]
+# Keys whose smaller value is the shortcut (fewer trials).
+FEWER_IS_ON = ("RDCandidates", "TriedCULog2MaxSize")
 
 
 def cpu_children() -> float:
@@ -246,7 +250,7 @@ def ablation(clips, frames, tmp, base) -> dict:
             for n, s, w, h, f in clips
         }
         # "on" = the shortcut taken: the flag set, or the smaller candidate count.
-        count = "RDCandidates" in key
+        count = any(k in key for k in FEWER_IS_ON)
         default_on = default < other_value if count else bool(default)
         on, off = (base, other) if default_on else (other, base)
         # BD of "on" against "off" = what the shortcut costs in compression.

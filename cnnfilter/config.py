@@ -146,6 +146,8 @@ def _keys() -> list[Key]:
         K("IntraRDCandidatesLarge", int, 3, "rmd_candidates_large", 1, 35),
         K("ChromaRDCandidates", int, 5, "chroma_rd_candidates", 1, 5),
         K("TransformSkipFinalOnly", bool, True, "transform_skip_final_only"),
+        K("IntraTriedCULog2MaxSize", int, 5, "max_cu_log2_tried", 3, 6),
+        K("IntraFastRMD", bool, True, "rmd_fast"),
         K("EarlySkipSplit", bool, False, "skip_split_if_no_residual"),
         K("EarlySkipTUSplit", bool, False, "skip_tu_split_if_no_residual"),
         K("EarlySkipNxN", bool, False, "skip_nxn_if_no_residual"),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "simd.h"
 
@@ -93,17 +94,18 @@ void inv_1d(const int16_t* src, int step, int kmax, int32_t* out) {
   }
 }
 
-// Forward 1-D transform of N samples x[i * step] into y[k].
-template <int N>
-void fwd_1d(const int32_t* x, int32_t* y) {
+// Forward 1-D transform of N samples x[i] into y[k]. T is int32_t or a vector of int32 lanes,
+// each lane an independent transform (GCC/Clang vector extensions; same integer arithmetic).
+template <int N, typename T>
+void fwd_1d(const T* x, T* y) {
   if constexpr (N == 4) {
-    const int32_t e0 = x[0] + x[3], e1 = x[1] + x[2], o0 = x[0] - x[3], o1 = x[1] - x[2];
+    const T e0 = x[0] + x[3], e1 = x[1] + x[2], o0 = x[0] - x[3], o1 = x[1] - x[2];
     y[0] = 64 * (e0 + e1);
     y[2] = 64 * (e0 - e1);
     y[1] = 83 * o0 + 36 * o1;
     y[3] = 36 * o0 - 83 * o1;
   } else {
-    int32_t e[N / 2], o[N / 2], ye[N / 2];
+    T e[N / 2], o[N / 2], ye[N / 2];
     for (int i = 0; i < N / 2; ++i) {
       e[i] = x[i] + x[N - 1 - i];
       o[i] = x[i] - x[N - 1 - i];
@@ -112,8 +114,8 @@ void fwd_1d(const int32_t* x, int32_t* y) {
     for (int k = 0; k < N / 2; ++k) y[2 * k] = ye[k];
     for (int j = 0; j < N / 2; ++j) {
       const int16_t* b = odd_row<N>(j);
-      int32_t s = 0;
-      for (int i = 0; i < N / 2; ++i) s += b[i] * o[i];
+      T s{};
+      for (int i = 0; i < N / 2; ++i) s += static_cast<int32_t>(b[i]) * o[i];
       y[2 * j + 1] = s;
     }
   }
@@ -134,18 +136,46 @@ void inverse_2d(int16_t* coeff, int max_x, int max_y) {
   }
 }
 
+// Lanes of int32 processed together by the forward transform.
+typedef int32_t Lanes8 __attribute__((vector_size(32)));
+typedef int32_t Lanes4 __attribute__((vector_size(16)));
+
+// One pass: the 1-D transform of each column of `in` (N x N, row-major), written transposed
+// (out[k * N + j] = coefficient k of column j): every lane is one column.
+template <int N, typename V>
+void forward_pass(const int32_t* in, int32_t* out, int shift) {
+  constexpr int L = sizeof(V) / sizeof(int32_t);
+  const int add = 1 << (shift - 1);
+  for (int g = 0; g < N; g += L) {
+    V x[N], y[N];
+    for (int i = 0; i < N; ++i) std::memcpy(&x[i], in + i * N + g, sizeof(V));
+    fwd_1d<N>(x, y);
+    for (int k = 0; k < N; ++k) {
+      const V v = (y[k] + add) >> shift;
+      std::memcpy(out + k * N + g, &v, sizeof(V));
+    }
+  }
+}
+
 template <int N>
 void forward_2d(const int16_t* res, int16_t* coeff, int shift1, int shift2) {
-  int32_t tmp[N * N], in[N], out[N];
-  for (int y = 0; y < N; ++y) {
-    for (int i = 0; i < N; ++i) in[i] = res[y * N + i];
-    fwd_1d<N>(in, out);
-    for (int k = 0; k < N; ++k) tmp[k * N + y] = (out[k] + (1 << (shift1 - 1))) >> shift1;
-  }
-  for (int k = 0; k < N; ++k) {
-    fwd_1d<N>(tmp + k * N, out);
+  using V = std::conditional_t<N == 4, Lanes4, Lanes8>;
+  alignas(32) int32_t a[N * N], b[N * N];
+  // Rows first: transpose so that each row is a column (a lane), transform, transpose back.
+  for (int y = 0; y < N; ++y)
+    for (int i = 0; i < N; ++i) a[i * N + y] = res[y * N + i];
+  forward_pass<N, V>(a, b, shift1);  // b[k * N + y]: coefficient k of row y
+  for (int k = 0; k < N; ++k)
+    for (int y = 0; y < N; ++y) a[y * N + k] = b[k * N + y];
+  // Then columns; the last shift saturates to 16 bits.
+  const int add = 1 << (shift2 - 1);
+  for (int g = 0; g < N; g += static_cast<int>(sizeof(V) / sizeof(int32_t))) {
+    V x[N], y[N];
+    for (int i = 0; i < N; ++i) std::memcpy(&x[i], a + i * N + g, sizeof(V));
+    fwd_1d<N>(x, y);
     for (int j = 0; j < N; ++j)
-      coeff[j * N + k] = sat16((static_cast<int64_t>(out[j]) + (1 << (shift2 - 1))) >> shift2);
+      for (int l = 0; l < static_cast<int>(sizeof(V) / sizeof(int32_t)); ++l)
+        coeff[j * N + g + l] = sat16((static_cast<int64_t>(y[j][l]) + add) >> shift2);
   }
 }
 

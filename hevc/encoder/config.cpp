@@ -49,8 +49,9 @@ const Field kFields[] = {
     {"skip_tu_split_if_no_residual", nullptr, &EncoderConfig::skip_tu_split_if_no_residual,
      nullptr},
     {"skip_nxn_if_no_residual", nullptr, &EncoderConfig::skip_nxn_if_no_residual, nullptr},
-    {"skip_split_if_tu_whole", &EncoderConfig::skip_split_if_tu_whole, nullptr, nullptr},
     {"transform_skip_final_only", nullptr, &EncoderConfig::transform_skip_final_only, nullptr},
+    {"max_cu_log2_tried", &EncoderConfig::max_cu_log2_tried, nullptr, nullptr},
+    {"rmd_fast", nullptr, &EncoderConfig::rmd_fast, nullptr},
     {"cnn_mode", &EncoderConfig::cnn_mode, nullptr, nullptr},
     {"cnn_force_off", nullptr, &EncoderConfig::cnn_force_off, nullptr},
 };

@@ -42,11 +42,11 @@ struct EncoderConfig {
   bool skip_split_if_no_residual = false;     // no CU split when the unsplit CU codes no residual
   bool skip_tu_split_if_no_residual = false;  // no TU split when the unsplit TU has cbf 0
   bool skip_nxn_if_no_residual = false;       // no NxN when 2Nx2N at 8x8 codes no luma residual
-  int skip_split_if_tu_whole =
-      0;  // no CU split below this log2 size when the unsplit CU kept one TU (0 off)
   int chroma_rd_candidates = 5;  // chroma modes given full RD after a SATD pre-selection (DM kept)
   int rmd_candidates_4x4 = 4;    // full-RD candidates of 4x4 PUs
   bool transform_skip_final_only = true;  // try transform skip for the chosen mode only
+  int max_cu_log2_tried = 5;  // larger CUs are split without a trial as a whole (HM: 6)
+  bool rmd_fast = true;       // rough decision over every second angle, then the best's neighbours
   // In-loop CNN (needs a provider, see Encoder::set_cnn): 0 off, 1 picture-level switch,
   // 2 CTU-level switch, 3 CNN everywhere. cnn_force_off signals "off" whatever the costs (tests).
   int cnn_mode = 2;

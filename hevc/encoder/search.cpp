@@ -16,6 +16,28 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::max();
 using Counter = CtuCoder<CabacCounter, CoeffSink>;
 
+// A 4x4 block's reconstruction and levels, kept across a transform-skip trial.
+struct Keep4x4 {
+  Pel rec[16];
+  int16_t coef[16];
+  void save(EncPicture& p, int cidx, int x, int y) {
+    const Plane& pl = p.rec.planes[cidx];
+    const int16_t* c = p.coef_at(cidx, x, y);
+    for (int j = 0; j < 4; ++j) {
+      std::memcpy(rec + 4 * j, pl.row(y + j) + x, 4);
+      std::memcpy(coef + 4 * j, c + j * p.coef_stride(cidx), sizeof(int16_t) * 4);
+    }
+  }
+  void restore(EncPicture& p, int cidx, int x, int y) const {
+    Plane& pl = p.rec.planes[cidx];
+    int16_t* c = p.coef_at(cidx, x, y);
+    for (int j = 0; j < 4; ++j) {
+      std::memcpy(pl.row(y + j) + x, rec + 4 * j, 4);
+      std::memcpy(c + j * p.coef_stride(cidx), coef + 4 * j, sizeof(int16_t) * 4);
+    }
+  }
+};
+
 }  // namespace
 
 // A square luma area and its chroma: reconstruction, levels and block info.
@@ -24,12 +46,14 @@ struct IntraSearch::Area {
   std::vector<Pel> rec[3];
   std::vector<int16_t> coef[3];
   std::vector<BlockInfo> info;
-  void save(EncPicture& p, int x0, int y0, int size) {
+  int planes = 3;
+  void save(EncPicture& p, int x0, int y0, int size, int nplanes = 3) {
     x = x0;
     y = y0;
     w = std::min(size, p.rec.planes[0].width - x0);
     h = std::min(size, p.rec.planes[0].height - y0);
-    for (int c = 0; c < 3; ++c) {
+    planes = nplanes;
+    for (int c = 0; c < planes; ++c) {
       const int sh = c ? 1 : 0, cw = w >> sh, ch = h >> sh, cx = x >> sh, cy = y >> sh;
       rec[c].resize(static_cast<size_t>(cw) * ch);
       coef[c].resize(static_cast<size_t>(cw) * ch);
@@ -44,7 +68,7 @@ struct IntraSearch::Area {
       for (int i = 0; i < w; i += 4) info.push_back(p.info.blk(x + i, y + j));
   }
   void restore(EncPicture& p) const {
-    for (int c = 0; c < 3; ++c) {
+    for (int c = 0; c < planes; ++c) {
       const int sh = c ? 1 : 0, cw = w >> sh, ch = h >> sh, cx = x >> sh, cy = y >> sh;
       Plane& pl = p.rec.planes[c];
       for (int j = 0; j < ch; ++j) {
@@ -65,6 +89,7 @@ IntraSearch::IntraSearch(EncPicture& pic, SliceState& st)
     tu_store_.push_back(std::make_unique<Area>());
     chroma_store_.push_back(std::make_unique<Area>());
   }
+  trial_.area = std::make_unique<Area>();
 }
 
 IntraSearch::~IntraSearch() = default;
@@ -76,11 +101,13 @@ void IntraSearch::compress_ctu(int rx, int ry, ContextSet& ctx) {
 double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx) {
   const int size = 1 << log2;
   const int W = pic_.info.geo().width, H = pic_.info.geo().height;
-  const bool inside = x0 + size <= W && y0 + size <= H;
   const bool can_split = log2 > sps_.min_cb_log2();
+  const bool inside = x0 + size <= W && y0 + size <= H;
+  // CUs above the largest size tried are split without trying them whole.
+  const bool try_whole = inside && !(can_split && log2 > cfg_.max_cu_log2_tried);
   const ContextSet in = ctx;
   double best = kInf;
-  if (inside) {
+  if (try_whole) {
     ContextSet c = in;
     double cost = intra_cu(x0, y0, log2, depth, c, 0, kInf);
     const bool luma_res = area_has(x0, y0, size, kBfCbfY);
@@ -101,9 +128,6 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
     if (can_split && cfg_.skip_split_if_no_residual &&
         !area_has(x0, y0, size, static_cast<uint8_t>(kBfCbfY | kBfCbfCb | kBfCbfCr)))
       return best;
-    if (can_split && log2 <= cfg_.skip_split_if_tu_whole && pic_.info.blk(x0, y0).part_mode == 0 &&
-        pic_.info.blk(x0, y0).tu_log2 == log2)
-      return best;
     if (can_split) cu_store_[depth]->save(pic_, x0, y0, size);
   }
   if (can_split) {
@@ -123,7 +147,7 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
     if (cost < best) {
       best = cost;
       ctx = c;
-    } else if (inside) {
+    } else if (try_whole) {
       cu_store_[depth]->restore(pic_);
     }
   }
@@ -267,7 +291,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
       org[y * nt + x] = src.at(xp + x, yp + y);
       org_t[x * nt + y] = org[y * nt + x];
     }
-  for (int mode = 0; mode < 35; ++mode) {
+  auto rough = [&](int mode) {
     const bool use_f = have_filtered && intra_filter_needed(0, mode, log2t);
     const IntraRefs& r = use_f ? filt : raw;
     bool transposed = false;
@@ -284,36 +308,66 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
     else
       bits = bin_cost(prev, 0) + 5 * kBitScale;
     rmd_cost[mode] = satd + pic_.rd.sqrt_lambda * bits / kBitScale;
-  }
+  };
   int order[35];
   for (int i = 0; i < 35; ++i) order[i] = i;
   const int ncand = log2p == 2
                         ? cfg_.rmd_candidates_4x4
                         : (log2p == 3 ? cfg_.rmd_candidates_small : cfg_.rmd_candidates_large);
-  std::partial_sort(order, order + ncand, order + 35, [&](int a, int b2) {
+  auto by_cost = [&](int a, int b2) {
     return rmd_cost[a] < rmd_cost[b2] || (rmd_cost[a] == rmd_cost[b2] && a < b2);
-  });
+  };
+  if (cfg_.rmd_fast) {
+    // Coarse: planar, DC and every second angle; then the neighbours of the best few angles.
+    for (int m = 0; m < 35; ++m) rmd_cost[m] = kInf;
+    rough(0);
+    rough(1);
+    for (int m = 2; m < 35; m += 2) rough(m);
+    std::partial_sort(order, order + ncand, order + 35, by_cost);
+    for (int i = 0; i < ncand; ++i) {
+      const int m = order[i];
+      if (m < 2) continue;
+      if (m > 2 && rmd_cost[m - 1] == kInf) rough(m - 1);
+      if (m < 34 && rmd_cost[m + 1] == kInf) rough(m + 1);
+    }
+    for (int i = 0; i < 35; ++i) order[i] = i;
+  } else {
+    for (int m = 0; m < 35; ++m) rough(m);
+  }
+  std::partial_sort(order, order + ncand, order + 35, by_cost);
   std::vector<int> cands(order, order + ncand);
   for (int m : mpm)
     if (std::find(cands.begin(), cands.end(), m) == cands.end()) cands.push_back(m);
   // Full RD of each candidate at one transform level.
   double best = kInf;
   int best_mode = cands[0];
+  // The winner's trial is also the residual quadtree's unsplit level when the PU is one
+  // transform block and both try the same transforms; it is kept and reused there.
+  const bool keep_trial =
+      np == nt && !(ts_allowed && log2t == 2 && cfg_.transform_skip_final_only);
+  trial_.valid = false;
   if (cands.size() > 1) {
     candidates_ = true;
     for (int mode : cands) {
       pic_.info.for_each(xp, yp, np, np,
                          [&](BlockInfo& bi) { bi.intra_mode = static_cast<uint8_t>(mode); });
       ContextSet c = ctx;
-      double cost = pic_.rd.bits_cost(mode_bits(ctx, xp, yp, mode));
+      const double mode_cost = pic_.rd.bits_cost(mode_bits(ctx, xp, yp, mode));
+      double cost = mode_cost;
+      uint64_t d = 0;
       for (int y = 0; y < np && cost < best; y += nt)
-        for (int x = 0; x < np && cost < best; x += nt) {
-          uint64_t d;
+        for (int x = 0; x < np && cost < best; x += nt)
           cost += code_luma_tb(xp + x, yp + y, log2t, depth_t, mode, ts_allowed, c, d);
-        }
       if (cost < best) {
         best = cost;
         best_mode = mode;
+        if (keep_trial) {
+          trial_.area->save(pic_, xp, yp, np, 1);
+          trial_.ctx = c;
+          trial_.cost = cost - mode_cost;
+          trial_.dist = d;
+          trial_.valid = true;
+        }
       }
     }
     candidates_ = false;
@@ -329,6 +383,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
       total += rqt_luma(xp + x, yp + y, log2t, depth_t, best_mode, ts_allowed, c, d);
     }
   ref_raw_ = nullptr;
+  trial_.valid = false;
   ctx = c;
   return total;
 }
@@ -352,7 +407,19 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     if (flag_coded)
       c.s[kCtxSplitTransform + 5 - log2t] = next_state(c.s[kCtxSplitTransform + 5 - log2t], 0);
     uint64_t d;
-    cost += code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, d);
+    if (trial_.valid && x == ref_x_ && y == ref_y_ && log2t == ref_log2_) {
+      // The same block coded from the same contexts (the split flag has its own).
+      const int split_ctx = kCtxSplitTransform + 5 - log2t;
+      const uint8_t split_state = c.s[split_ctx];
+      trial_.area->restore(pic_);
+      c = trial_.ctx;
+      c.s[split_ctx] = split_state;
+      cost += trial_.cost;
+      d = trial_.dist;
+      trial_.valid = false;
+    } else {
+      cost += code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, d);
+    }
     best = cost;
     ctx = c;
     dist = d;
@@ -396,6 +463,8 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
   int best_ts = 0;
   ContextSet best_ctx = ctx;
   uint64_t best_d = 0;
+  Keep4x4 regular;
+  int regular_nz = 0;
   for (int ts = 0; ts <= (try_ts ? 1 : 0); ++ts) {
     int nz = 0;
     pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) {
@@ -406,6 +475,10 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
     const uint64_t d = encode_block(0, x, y, log2t, mode, ts != 0, ctx, cbf_ctx, nz);
     if (nz) pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) { bi.flags |= kBfCbfY; });
     if (ts && !nz) break;  // transform skip without coefficients is the same block
+    if (try_ts && !ts) {
+      regular.save(pic_, 0, x, y);
+      regular_nz = nz;
+    }
     ContextSet c = ctx;
     const uint64_t bits = luma_tb_bits(c, x, y, log2t, depth);
     const double cost = static_cast<double>(d) + pic_.rd.bits_cost(bits);
@@ -417,13 +490,12 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
     }
   }
   if (try_ts && best_ts == 0 && (pic_.info.blk(x, y).flags & kBfTskipY)) {
-    // The transform-skip trial was last; redo the better regular transform.
-    int nz = 0;
+    // The transform-skip trial was last; put the better regular block back.
+    regular.restore(pic_, 0, x, y);
     pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) {
       bi.flags = static_cast<uint8_t>(bi.flags & ~(kBfCbfY | kBfTskipY));
+      if (regular_nz) bi.flags |= kBfCbfY;
     });
-    encode_block(0, x, y, log2t, mode, false, ctx, cbf_ctx, nz);
-    if (nz) pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) { bi.flags |= kBfCbfY; });
   }
   ctx = best_ctx;
   dist = best_d;
@@ -549,14 +621,15 @@ uint64_t IntraSearch::chroma_tb(int cidx, int xc, int yc, int log2c, int mode, b
            pic_.rd.lambda * bits / kBitScale;
   };
   const double cost_regular = tb_cost(d, true);
+  Keep4x4 regular;
+  regular.save(pic_, cidx, xc, yc);
   int nz_ts = 0;
   set_flags(false, true);
   const uint64_t d_ts = encode_block(cidx, xc, yc, log2c, mode, true, ctx, -1, nz_ts);
   set_flags(nz_ts != 0, nz_ts != 0);
   if (nz_ts && tb_cost(d_ts, true) < cost_regular) return d_ts;
-  set_flags(false, false);
-  d = encode_block(cidx, xc, yc, log2c, mode, false, ctx, -1, nz);
-  set_flags(nz != 0, false);
+  regular.restore(pic_, cidx, xc, yc);
+  set_flags(true, false);
   return d;
 }
 

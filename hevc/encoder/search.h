@@ -57,6 +57,14 @@ class IntraSearch {
   const IntraRefs* ref_raw_ = nullptr;
   const IntraRefs* ref_filt_ = nullptr;
   int ref_x_ = -1, ref_y_ = -1, ref_log2_ = 0;
+  // The best full-RD candidate's coded block, for the residual quadtree's unsplit level.
+  struct Trial {
+    std::unique_ptr<Area> area;
+    ContextSet ctx;
+    double cost = 0;
+    uint64_t dist = 0;
+    bool valid = false;
+  } trial_;
 };
 
 }  // namespace hevc
