@@ -65,27 +65,28 @@ inline const int16_t* odd_row(int j) {
   return kDct.odd8[j];
 }
 
-// Inverse 1-D transform of N coefficients src[k * step], k <= kmax; out[i], i < N.
-template <int N>
-void inv_1d(const int16_t* src, int step, int kmax, int32_t* out) {
+// Inverse 1-D transform of N coefficients src[k * step], k <= kmax (the rest are zero); out[i],
+// i < N. T is int32_t or a vector of int32 lanes, as for fwd_1d.
+template <int N, typename T>
+void inv_1d(const T* src, int step, int kmax, T* out) {
   if constexpr (N == 4) {
-    const int y0 = src[0], y1 = kmax >= 1 ? src[step] : 0, y2 = kmax >= 2 ? src[2 * step] : 0,
-              y3 = kmax >= 3 ? src[3 * step] : 0;
-    const int32_t e0 = 64 * (y0 + y2), e1 = 64 * (y0 - y2);
-    const int32_t o0 = 83 * y1 + 36 * y3, o1 = 36 * y1 - 83 * y3;
+    const T zero{};
+    const T y0 = src[0], y1 = kmax >= 1 ? src[step] : zero, y2 = kmax >= 2 ? src[2 * step] : zero,
+            y3 = kmax >= 3 ? src[3 * step] : zero;
+    const T e0 = 64 * (y0 + y2), e1 = 64 * (y0 - y2);
+    const T o0 = 83 * y1 + 36 * y3, o1 = 36 * y1 - 83 * y3;
     out[0] = e0 + o0;
     out[1] = e1 + o1;
     out[2] = e1 - o1;
     out[3] = e0 - o0;
   } else {
-    int32_t e[N / 2], o[N / 2];
+    T e[N / 2], o[N / 2];
     inv_1d<N / 2>(src, 2 * step, kmax / 2, e);
-    for (int i = 0; i < N / 2; ++i) o[i] = 0;
+    for (int i = 0; i < N / 2; ++i) o[i] = T{};
     for (int k = 1; k <= kmax; k += 2) {
-      const int v = src[k * step];
-      if (!v) continue;
+      const T v = src[k * step];
       const int16_t* b = odd_row<N>(k >> 1);
-      for (int i = 0; i < N / 2; ++i) o[i] += b[i] * v;
+      for (int i = 0; i < N / 2; ++i) o[i] += static_cast<int32_t>(b[i]) * v;
     }
     for (int i = 0; i < N / 2; ++i) {
       out[i] = e[i] + o[i];
@@ -121,24 +122,11 @@ void fwd_1d(const T* x, T* y) {
   }
 }
 
-template <int N>
-void inverse_2d(int16_t* coeff, int max_x, int max_y) {
-  int16_t tmp[N * N];
-  std::memset(tmp, 0, sizeof(tmp));
-  int32_t v[N];
-  for (int x = 0; x <= max_x; ++x) {
-    inv_1d<N>(coeff + x, N, max_y, v);
-    for (int y = 0; y < N; ++y) tmp[y * N + x] = sat16((static_cast<int64_t>(v[y]) + 64) >> 7);
-  }
-  for (int y = 0; y < N; ++y) {
-    inv_1d<N>(tmp + y * N, 1, max_x, v);
-    for (int x = 0; x < N; ++x) coeff[y * N + x] = sat16((static_cast<int64_t>(v[x]) + 2048) >> 12);
-  }
-}
-
 // Lanes of int32 processed together by the forward transform.
 typedef int32_t Lanes8 __attribute__((vector_size(32)));
 typedef int32_t Lanes4 __attribute__((vector_size(16)));
+typedef int16_t Halves8 __attribute__((vector_size(16)));
+typedef int16_t Halves4 __attribute__((vector_size(8)));
 
 // One pass: the 1-D transform of each column of `in` (N x N, row-major), written transposed
 // (out[k * N + j] = coefficient k of column j): every lane is one column.
@@ -176,6 +164,39 @@ void forward_2d(const int16_t* res, int16_t* coeff, int shift1, int shift2) {
     for (int j = 0; j < N; ++j)
       for (int l = 0; l < static_cast<int>(sizeof(V) / sizeof(int32_t)); ++l)
         coeff[j * N + g + l] = sat16((static_cast<int64_t>(y[j][l]) + add) >> shift2);
+  }
+}
+
+// Columns first (each lane one column, only those up to max_x, rows up to max_y), then rows
+// (each lane one row, coefficients up to max_x); both passes saturate to 16 bits.
+template <int N>
+void inverse_2d(int16_t* coeff, int max_x, int max_y) {
+  using V = std::conditional_t<N == 4, Lanes4, Lanes8>;
+  using H = std::conditional_t<N == 4, Halves4, Halves8>;
+  constexpr int L = sizeof(V) / sizeof(int32_t);
+  alignas(32) int32_t t[N * N];  // t[x * N + y]: the column pass's output, transposed
+  for (int g = 0; g <= max_x; g += L) {
+    V x[N], v[N];
+    int k = 0;
+    do {  // (do-while: the compiler then sees x[0] set)
+      H h;
+      std::memcpy(&h, coeff + k * N + g, sizeof(H));
+      x[k] = __builtin_convertvector(h, V);
+    } while (++k <= max_y);
+    inv_1d<N>(x, 1, max_y, v);
+    for (int y = 0; y < N; ++y)
+      for (int l = 0; l < L; ++l)
+        t[(g + l) * N + y] = sat16((static_cast<int64_t>(v[y][l]) + 64) >> 7);
+  }
+  for (int g = 0; g < N; g += L) {
+    V x[N], v[N];
+    int k = 0;
+    do std::memcpy(&x[k], t + k * N + g, sizeof(V));
+    while (++k <= max_x);
+    inv_1d<N>(x, 1, max_x, v);
+    for (int xo = 0; xo < N; ++xo)
+      for (int l = 0; l < L; ++l)
+        coeff[(g + l) * N + xo] = sat16((static_cast<int64_t>(v[xo][l]) + 2048) >> 12);
   }
 }
 

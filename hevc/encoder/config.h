@@ -45,8 +45,8 @@ struct EncoderConfig {
   int chroma_rd_candidates = 5;  // chroma modes given full RD after a SATD pre-selection (DM kept)
   int rmd_candidates_4x4 = 4;    // full-RD candidates of 4x4 PUs
   bool transform_skip_final_only = true;  // try transform skip for the chosen mode only
-  int max_cu_log2_tried = 5;  // larger CUs are split without a trial as a whole (HM: 6)
-  bool rmd_fast = true;       // rough decision over every second angle, then the best's neighbours
+  int max_cu_log2_tried = 5;              // larger CUs are split without a trial as a whole (HM: 6)
+  bool rmd_fast = true;  // rough decision over every second angle, then the best's neighbours
   // In-loop CNN (needs a provider, see Encoder::set_cnn): 0 off, 1 picture-level switch,
   // 2 CTU-level switch, 3 CNN everywhere. cnn_force_off signals "off" whatever the costs (tests).
   int cnn_mode = 2;

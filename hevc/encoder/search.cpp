@@ -343,8 +343,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
   int best_mode = cands[0];
   // The winner's trial is also the residual quadtree's unsplit level when the PU is one
   // transform block and both try the same transforms; it is kept and reused there.
-  const bool keep_trial =
-      np == nt && !(ts_allowed && log2t == 2 && cfg_.transform_skip_final_only);
+  const bool keep_trial = np == nt && !(ts_allowed && log2t == 2 && cfg_.transform_skip_final_only);
   trial_.valid = false;
   if (cands.size() > 1) {
     candidates_ = true;
