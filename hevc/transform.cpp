@@ -66,7 +66,7 @@ inline const int16_t* odd_row(int j) {
 }
 
 // Inverse 1-D transform of N coefficients src[k * step], k <= kmax (the rest are zero); out[i],
-// i < N. T is int32_t or a vector of int32 lanes, as for fwd_1d.
+// i < N. T is a vector of int32 lanes, as for fwd_1d.
 template <int N, typename T>
 void inv_1d(const T* src, int step, int kmax, T* out) {
   if constexpr (N == 4) {
@@ -95,8 +95,8 @@ void inv_1d(const T* src, int step, int kmax, T* out) {
   }
 }
 
-// Forward 1-D transform of N samples x[i] into y[k]. T is int32_t or a vector of int32 lanes,
-// each lane an independent transform (GCC/Clang vector extensions; same integer arithmetic).
+// Forward 1-D transform of N samples x[i] into y[k]. T is a vector of int32 lanes (GCC/Clang
+// vector extensions), each lane an independent transform with the scalar integer arithmetic.
 template <int N, typename T>
 void fwd_1d(const T* x, T* y) {
   if constexpr (N == 4) {
@@ -128,42 +128,30 @@ typedef int32_t Lanes4 __attribute__((vector_size(16)));
 typedef int16_t Halves8 __attribute__((vector_size(16)));
 typedef int16_t Halves4 __attribute__((vector_size(8)));
 
-// One pass: the 1-D transform of each column of `in` (N x N, row-major), written transposed
-// (out[k * N + j] = coefficient k of column j): every lane is one column.
-template <int N, typename V>
-void forward_pass(const int32_t* in, int32_t* out, int shift) {
-  constexpr int L = sizeof(V) / sizeof(int32_t);
-  const int add = 1 << (shift - 1);
-  for (int g = 0; g < N; g += L) {
-    V x[N], y[N];
-    for (int i = 0; i < N; ++i) std::memcpy(&x[i], in + i * N + g, sizeof(V));
-    fwd_1d<N>(x, y);
-    for (int k = 0; k < N; ++k) {
-      const V v = (y[k] + add) >> shift;
-      std::memcpy(out + k * N + g, &v, sizeof(V));
-    }
-  }
-}
-
+// Rows first (each lane one row), then columns (each lane one column); the second pass
+// saturates to 16 bits.
 template <int N>
 void forward_2d(const int16_t* res, int16_t* coeff, int shift1, int shift2) {
   using V = std::conditional_t<N == 4, Lanes4, Lanes8>;
-  alignas(32) int32_t a[N * N], b[N * N];
-  // Rows first: transpose so that each row is a column (a lane), transform, transpose back.
+  constexpr int L = sizeof(V) / sizeof(int32_t);
+  alignas(32) int32_t a[N * N], t[N * N];
   for (int y = 0; y < N; ++y)
-    for (int i = 0; i < N; ++i) a[i * N + y] = res[y * N + i];
-  forward_pass<N, V>(a, b, shift1);  // b[k * N + y]: coefficient k of row y
-  for (int k = 0; k < N; ++k)
-    for (int y = 0; y < N; ++y) a[y * N + k] = b[k * N + y];
-  // Then columns; the last shift saturates to 16 bits.
-  const int add = 1 << (shift2 - 1);
-  for (int g = 0; g < N; g += static_cast<int>(sizeof(V) / sizeof(int32_t))) {
-    V x[N], y[N];
+    for (int i = 0; i < N; ++i) a[i * N + y] = res[y * N + i];  // a[i * N + y]: transposed
+  const int add1 = 1 << (shift1 - 1), add2 = 1 << (shift2 - 1);
+  for (int g = 0; g < N; g += L) {
+    V x[N], v[N];
     for (int i = 0; i < N; ++i) std::memcpy(&x[i], a + i * N + g, sizeof(V));
-    fwd_1d<N>(x, y);
+    fwd_1d<N>(x, v);
+    for (int k = 0; k < N; ++k)  // t[y * N + k]: coefficient k of row y
+      for (int l = 0; l < L; ++l) t[(g + l) * N + k] = (v[k][l] + add1) >> shift1;
+  }
+  for (int g = 0; g < N; g += L) {
+    V x[N], v[N];
+    for (int i = 0; i < N; ++i) std::memcpy(&x[i], t + i * N + g, sizeof(V));
+    fwd_1d<N>(x, v);
     for (int j = 0; j < N; ++j)
-      for (int l = 0; l < static_cast<int>(sizeof(V) / sizeof(int32_t)); ++l)
-        coeff[j * N + g + l] = sat16((static_cast<int64_t>(y[j][l]) + add) >> shift2);
+      for (int l = 0; l < L; ++l)
+        coeff[j * N + g + l] = sat16((static_cast<int64_t>(v[j][l]) + add2) >> shift2);
   }
 }
 
