@@ -85,6 +85,15 @@ TOOLS = [
     ("deblock-offsets", {"LoopFilterBetaOffset_div2": 3, "LoopFilterTcOffset_div2": -2}),
     ("crc", {"SEIDecodedPictureHash": 2}),
     ("checksum", {"SEIDecodedPictureHash": 3}),
+    (
+        "hm-decisions",
+        {
+            "IntraTriedCULog2MaxSize": 6,
+            "IntraFastRMD": 0,
+            "IntraRDCandidates4x4": 8,
+            "IntraRDCandidates8x8": 8,
+        },
+    ),
 ]
 
 
@@ -105,6 +114,31 @@ def test_tools_decode_exactly(name, over, shared_data, ffmpeg, tmp_path):
         overrides=over,
     )
     check_roundtrip(ffmpeg, res, 192, 128)
+
+
+def test_64x64_cus_only_when_tried(ffmpeg, tmp_path):
+    """A smooth 128x128 picture codes cheaper as 64x64 CUs; they are used only when tried."""
+    yy, xx = np.mgrid[0:128, 0:128]
+    luma = (96 + xx // 4 + yy // 8).astype(np.uint8)
+    chroma = np.full((64, 64), 128, np.uint8)
+    src = tmp_path / "smooth.yuv"
+    with yuv.YuvWriter(src) as wr:
+        wr.write((luma, chroma, chroma))
+    bits = {}
+    for log2 in (5, 6):
+        res = cnnfilter.encode(
+            src,
+            tmp_path / f"s{log2}.hevc",
+            tmp_path / f"r{log2}.yuv",
+            cfg=CFG,
+            width=128,
+            height=128,
+            qp=37,
+            overrides={"IntraTriedCULog2MaxSize": log2},
+        )
+        check_roundtrip(ffmpeg, res, 128, 128)
+        bits[log2] = res.frames[0].bits
+    assert bits[6] < bits[5]
 
 
 def test_conformance_window_sizes(shared_data, ffmpeg, tmp_path):

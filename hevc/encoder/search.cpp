@@ -309,13 +309,21 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
       bits = bin_cost(prev, 0) + 5 * kBitScale;
     rmd_cost[mode] = satd + pic_.rd.sqrt_lambda * bits / kBitScale;
   };
+  const int ncand = std::min(
+      35, log2p == 2 ? cfg_.rmd_candidates_4x4
+                     : (log2p == 3 ? cfg_.rmd_candidates_small : cfg_.rmd_candidates_large));
+  // The ncand lowest costs, ties to the lower mode, by insertion (ncand is small).
   int order[35];
-  for (int i = 0; i < 35; ++i) order[i] = i;
-  const int ncand = log2p == 2
-                        ? cfg_.rmd_candidates_4x4
-                        : (log2p == 3 ? cfg_.rmd_candidates_small : cfg_.rmd_candidates_large);
-  auto by_cost = [&](int a, int b2) {
-    return rmd_cost[a] < rmd_cost[b2] || (rmd_cost[a] == rmd_cost[b2] && a < b2);
+  auto best_modes = [&]() {
+    int n = 0;
+    for (int m = 0; m < 35; ++m) {
+      int i = n < ncand ? n++ : ncand;
+      while (i > 0 && rmd_cost[m] < rmd_cost[order[i - 1]]) {
+        if (i < ncand) order[i] = order[i - 1];
+        --i;
+      }
+      if (i < ncand) order[i] = m;
+    }
   };
   if (cfg_.rmd_fast) {
     // Coarse: planar, DC and every second angle; then the neighbours of the best few angles.
@@ -323,27 +331,27 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
     rough(0);
     rough(1);
     for (int m = 2; m < 35; m += 2) rough(m);
-    std::partial_sort(order, order + ncand, order + 35, by_cost);
+    best_modes();
     for (int i = 0; i < ncand; ++i) {
       const int m = order[i];
       if (m < 2) continue;
       if (m > 2 && rmd_cost[m - 1] == kInf) rough(m - 1);
       if (m < 34 && rmd_cost[m + 1] == kInf) rough(m + 1);
     }
-    for (int i = 0; i < 35; ++i) order[i] = i;
   } else {
     for (int m = 0; m < 35; ++m) rough(m);
   }
-  std::partial_sort(order, order + ncand, order + 35, by_cost);
+  best_modes();
   std::vector<int> cands(order, order + ncand);
   for (int m : mpm)
     if (std::find(cands.begin(), cands.end(), m) == cands.end()) cands.push_back(m);
   // Full RD of each candidate at one transform level.
   double best = kInf;
   int best_mode = cands[0];
-  // The winner's trial is also the residual quadtree's unsplit level when the PU is one
-  // transform block and both try the same transforms; it is kept and reused there.
-  const bool keep_trial = np == nt && !(ts_allowed && log2t == 2 && cfg_.transform_skip_final_only);
+  // The winner's trial is also the residual quadtree's unsplit level (or, where only the final
+  // coding tries transform skip, its regular half) when the PU is one transform block; it is
+  // kept and reused there.
+  const bool keep_trial = np == nt;
   trial_.valid = false;
   if (cands.size() > 1) {
     candidates_ = true;
@@ -365,6 +373,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
           trial_.ctx = c;
           trial_.cost = cost - mode_cost;
           trial_.dist = d;
+          trial_.tried_ts = ts_allowed && log2t == 2 && !cfg_.transform_skip_final_only;
           trial_.valid = true;
         }
       }
@@ -406,19 +415,7 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     if (flag_coded)
       c.s[kCtxSplitTransform + 5 - log2t] = next_state(c.s[kCtxSplitTransform + 5 - log2t], 0);
     uint64_t d;
-    if (trial_.valid && x == ref_x_ && y == ref_y_ && log2t == ref_log2_) {
-      // The same block coded from the same contexts (the split flag has its own).
-      const int split_ctx = kCtxSplitTransform + 5 - log2t;
-      const uint8_t split_state = c.s[split_ctx];
-      trial_.area->restore(pic_);
-      c = trial_.ctx;
-      c.s[split_ctx] = split_state;
-      cost += trial_.cost;
-      d = trial_.dist;
-      trial_.valid = false;
-    } else {
-      cost += code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, d);
-    }
+    cost += code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, d);
     best = cost;
     ctx = c;
     dist = d;
@@ -458,6 +455,25 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
   const int n = 1 << log2t;
   const bool try_ts = ts_allowed && log2t == 2 && !(candidates_ && cfg_.transform_skip_final_only);
   const int cbf_ctx = kCtxCbfLuma + (depth == 0 ? 1 : 0);
+  // The PU's winning full-RD trial is this block coded from the same contexts, but for the
+  // split-transform flag's (4x4 blocks have none); it stands for the whole coding when it
+  // tried the same transforms, else for the regular transform.
+  const bool reuse =
+      !candidates_ && trial_.valid && x == ref_x_ && y == ref_y_ && log2t == ref_log2_;
+  auto reused_ctx = [&]() {
+    ContextSet c = trial_.ctx;
+    if (log2t > 2) c.s[kCtxSplitTransform + 5 - log2t] = ctx.s[kCtxSplitTransform + 5 - log2t];
+    return c;
+  };
+  if (reuse) {
+    trial_.valid = false;
+    if (trial_.tried_ts == try_ts) {
+      trial_.area->restore(pic_);
+      ctx = reused_ctx();
+      dist = trial_.dist;
+      return trial_.cost;
+    }
+  }
   double best = kInf;
   int best_ts = 0;
   ContextSet best_ctx = ctx;
@@ -466,21 +482,31 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
   int regular_nz = 0;
   for (int ts = 0; ts <= (try_ts ? 1 : 0); ++ts) {
     int nz = 0;
-    pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) {
-      bi.tu_log2 = static_cast<uint8_t>(log2t);
-      bi.flags = static_cast<uint8_t>(bi.flags & ~(kBfCbfY | kBfTskipY));
-      if (ts) bi.flags |= kBfTskipY;
-    });
-    const uint64_t d = encode_block(0, x, y, log2t, mode, ts != 0, ctx, cbf_ctx, nz);
-    if (nz) pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) { bi.flags |= kBfCbfY; });
-    if (ts && !nz) break;  // transform skip without coefficients is the same block
+    uint64_t d;
+    ContextSet c;
+    double cost;
+    if (reuse && !ts) {
+      trial_.area->restore(pic_);
+      nz = (pic_.info.blk(x, y).flags & kBfCbfY) != 0;
+      d = trial_.dist;
+      c = reused_ctx();
+      cost = trial_.cost;
+    } else {
+      pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) {
+        bi.tu_log2 = static_cast<uint8_t>(log2t);
+        bi.flags = static_cast<uint8_t>(bi.flags & ~(kBfCbfY | kBfTskipY));
+        if (ts) bi.flags |= kBfTskipY;
+      });
+      d = encode_block(0, x, y, log2t, mode, ts != 0, ctx, cbf_ctx, nz);
+      if (nz) pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) { bi.flags |= kBfCbfY; });
+      if (ts && !nz) break;  // transform skip without coefficients is the same block
+      c = ctx;
+      cost = static_cast<double>(d) + pic_.rd.bits_cost(luma_tb_bits(c, x, y, log2t, depth));
+    }
     if (try_ts && !ts) {
       regular.save(pic_, 0, x, y);
       regular_nz = nz;
     }
-    ContextSet c = ctx;
-    const uint64_t bits = luma_tb_bits(c, x, y, log2t, depth);
-    const double cost = static_cast<double>(d) + pic_.rd.bits_cost(bits);
     if (cost < best) {
       best = cost;
       best_ts = ts;

@@ -63,6 +63,7 @@ class IntraSearch {
     ContextSet ctx;
     double cost = 0;
     uint64_t dist = 0;
+    bool tried_ts = false;  // the trial also tried transform skip
     bool valid = false;
   } trial_;
 };
