@@ -16,6 +16,14 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::max();
 using Counter = CtuCoder<CabacCounter, CoeffSink>;
 
+// Bits of a luma mode's syntax: prev_intra_luma_pred_flag, then mpm_idx or
+// rem_intra_luma_pred_mode.
+uint32_t intra_mode_bits(uint8_t prev_state, const int* mpm, int mode) {
+  if (mode == mpm[0]) return bin_cost(prev_state, 1) + kBitScale;
+  if (mode == mpm[1] || mode == mpm[2]) return bin_cost(prev_state, 1) + 2 * kBitScale;
+  return bin_cost(prev_state, 0) + 5 * kBitScale;
+}
+
 // A 4x4 block's reconstruction and levels, kept across a transform-skip trial.
 struct Keep4x4 {
   Pel rec[16];
@@ -245,45 +253,12 @@ bool IntraSearch::area_has(int x0, int y0, int size, uint8_t flags) {
   return any;
 }
 
-uint32_t IntraSearch::mode_bits(const ContextSet& ctx, int xp, int yp, int mode) {
-  ContextSet c = ctx;
-  CabacCounter cnt;
-  Counter coder(cnt, c, sink_, st_);
-  int mpm[3];
-  coder.derive_mpm(xp, yp, mpm);
-  const uint8_t prev = ctx.s[kCtxPrevIntraLuma];
-  if (mode == mpm[0]) return bin_cost(prev, 1) + kBitScale;
-  if (mode == mpm[1] || mode == mpm[2]) return bin_cost(prev, 1) + 2 * kBitScale;
-  return bin_cost(prev, 0) + 5 * kBitScale;
-}
-
-double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx) {
-  const int log2t = std::min(log2p, sps_.max_tb_log2());
-  const int depth_t = log2cu - log2t;
-  const int np = 1 << log2p, nt = 1 << log2t;
-  const bool ts_allowed = pps_.transform_skip && (!cfg_.transform_skip_fast || part == 3);
-  // Rough mode decision on the first transform block of the PU.
-  IntraContext ic{&pic_.rec.planes[0], &pic_.info, false};
-  IntraRefs raw, filt;
-  intra_build_refs(ic, 0, xp, yp, log2t, raw);
-  const IntraRefs& f = intra_filter_refs(raw, 0, 0, sps_.strong_intra_smoothing != 0, filt);
-  const bool have_filtered = &f == &filt;
-  ref_raw_ = &raw;
-  ref_filt_ = have_filtered ? &filt : &raw;
-  ref_x_ = xp;
-  ref_y_ = yp;
-  ref_log2_ = log2t;
+std::vector<int> IntraSearch::rough_decision(int xp, int yp, int log2t, int ncand,
+                                             uint8_t prev_state, const int* mpm) {
+  const int nt = 1 << log2t;
   const Plane& src = pic_.src.planes[0];
   alignas(16) Pel pred[32 * 32];
   double rmd_cost[35];
-  int mpm[3];
-  {
-    ContextSet c = ctx;
-    CabacCounter cnt;
-    Counter coder(cnt, c, sink_, st_);
-    coder.derive_mpm(xp, yp, mpm);
-  }
-  const uint8_t prev = ctx.s[kCtxPrevIntraLuma];
   // The source block, and its transpose for the horizontal modes (SATD is transpose-invariant).
   alignas(16) Pel org[32 * 32], org_t[32 * 32];
   for (int y = 0; y < nt; ++y)
@@ -292,26 +267,16 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
       org_t[x * nt + y] = org[y * nt + x];
     }
   auto rough = [&](int mode) {
-    const bool use_f = have_filtered && intra_filter_needed(0, mode, log2t);
-    const IntraRefs& r = use_f ? filt : raw;
+    const IntraRefs& r = pu_refs(mode);
     bool transposed = false;
     if (mode < 2)
       intra_pred(r, 0, mode, pred, nt);
     else
       transposed = intra_pred_main(r, 0, mode, pred);
     const uint32_t satd = satd_block(transposed ? org_t : org, nt, pred, nt, nt);
-    uint32_t bits;
-    if (mode == mpm[0])
-      bits = bin_cost(prev, 1) + kBitScale;
-    else if (mode == mpm[1] || mode == mpm[2])
-      bits = bin_cost(prev, 1) + 2 * kBitScale;
-    else
-      bits = bin_cost(prev, 0) + 5 * kBitScale;
-    rmd_cost[mode] = satd + pic_.rd.sqrt_lambda * bits / kBitScale;
+    rmd_cost[mode] =
+        satd + pic_.rd.sqrt_lambda * intra_mode_bits(prev_state, mpm, mode) / kBitScale;
   };
-  const int ncand = std::min(
-      35, log2p == 2 ? cfg_.rmd_candidates_4x4
-                     : (log2p == 3 ? cfg_.rmd_candidates_small : cfg_.rmd_candidates_large));
   // The ncand lowest costs, ties to the lower mode, by insertion (ncand is small).
   int order[35];
   auto best_modes = [&]() {
@@ -342,7 +307,37 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
     for (int m = 0; m < 35; ++m) rough(m);
   }
   best_modes();
-  std::vector<int> cands(order, order + ncand);
+  return std::vector<int>(order, order + ncand);
+}
+
+double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx) {
+  const int log2t = std::min(log2p, sps_.max_tb_log2());
+  const int depth_t = log2cu - log2t;
+  const int np = 1 << log2p, nt = 1 << log2t;
+  const bool ts_allowed = pps_.transform_skip && (!cfg_.transform_skip_fast || part == 3);
+  // Reference samples of the PU's first transform block, for the rough decision and for the
+  // first block of every full-RD trial.
+  IntraContext ic{&pic_.rec.planes[0], &pic_.info, false};
+  IntraRefs raw, filt;
+  intra_build_refs(ic, 0, xp, yp, log2t, raw);
+  const IntraRefs& f = intra_filter_refs(raw, 0, 0, sps_.strong_intra_smoothing != 0, filt);
+  ref_raw_ = &raw;
+  ref_filt_ = &f;
+  ref_x_ = xp;
+  ref_y_ = yp;
+  ref_log2_ = log2t;
+  int mpm[3];
+  {
+    ContextSet c = ctx;
+    CabacCounter cnt;
+    Counter coder(cnt, c, sink_, st_);
+    coder.derive_mpm(xp, yp, mpm);
+  }
+  const uint8_t prev = ctx.s[kCtxPrevIntraLuma];
+  const int ncand = std::min(
+      35, log2p == 2 ? cfg_.rmd_candidates_4x4
+                     : (log2p == 3 ? cfg_.rmd_candidates_small : cfg_.rmd_candidates_large));
+  std::vector<int> cands = rough_decision(xp, yp, log2t, ncand, prev, mpm);
   for (int m : mpm)
     if (std::find(cands.begin(), cands.end(), m) == cands.end()) cands.push_back(m);
   // Full RD of each candidate at one transform level.
@@ -359,7 +354,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
       pic_.info.for_each(xp, yp, np, np,
                          [&](BlockInfo& bi) { bi.intra_mode = static_cast<uint8_t>(mode); });
       ContextSet c = ctx;
-      const double mode_cost = pic_.rd.bits_cost(mode_bits(ctx, xp, yp, mode));
+      const double mode_cost = pic_.rd.bits_cost(intra_mode_bits(prev, mpm, mode));
       double cost = mode_cost;
       uint64_t d = 0;
       for (int y = 0; y < np && cost < best; y += nt)
@@ -384,7 +379,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
   pic_.info.for_each(xp, yp, np, np,
                      [&](BlockInfo& bi) { bi.intra_mode = static_cast<uint8_t>(best_mode); });
   ContextSet c = ctx;
-  double total = pic_.rd.bits_cost(mode_bits(ctx, xp, yp, best_mode));
+  double total = pic_.rd.bits_cost(intra_mode_bits(prev, mpm, best_mode));
   for (int y = 0; y < np; y += nt)
     for (int x = 0; x < np; x += nt) {
       uint64_t d;
@@ -554,8 +549,7 @@ uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, 
   Pel* dst = &rec.at(x, y);
   if (cidx == 0 && ref_raw_ && x == ref_x_ && y == ref_y_ && log2n == ref_log2_) {
     // The PU's first block: its neighbours are final, so the rough decision's references hold.
-    intra_pred(intra_filter_needed(0, mode, log2n) ? *ref_filt_ : *ref_raw_, 0, mode, dst,
-               rec.stride);
+    intra_pred(pu_refs(mode), 0, mode, dst, rec.stride);
   } else {
     IntraContext ic{&rec, &pic_.info, false};
     intra_predict_block(ic, cidx, x, y, log2n, mode, sps_.strong_intra_smoothing != 0, dst,

@@ -40,7 +40,10 @@ class IntraSearch {
   // Predicts, transforms, quantises and reconstructs one block; returns its SSE.
   uint64_t encode_block(int cidx, int x, int y, int log2n, int mode, bool tskip,
                         const ContextSet& ctx, int cbf_ctx, int& nonzero);
-  uint32_t mode_bits(const ContextSet& ctx, int xp, int yp, int mode);
+  // The rough decision: the ncand luma modes of least SATD plus estimated mode bits, using the
+  // PU's reference samples (ref_raw_ / ref_filt_).
+  std::vector<int> rough_decision(int xp, int yp, int log2t, int ncand, uint8_t prev_state,
+                                  const int* mpm);
   bool area_has(int x0, int y0, int size, uint8_t flags);
   int preselect_chroma(int x0, int y0, int log2cu, int* cands, int keep);
   uint64_t luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth);
@@ -57,6 +60,9 @@ class IntraSearch {
   const IntraRefs* ref_raw_ = nullptr;
   const IntraRefs* ref_filt_ = nullptr;
   int ref_x_ = -1, ref_y_ = -1, ref_log2_ = 0;
+  const IntraRefs& pu_refs(int mode) const {
+    return intra_filter_needed(0, mode, ref_log2_) ? *ref_filt_ : *ref_raw_;
+  }
   // The best full-RD candidate's coded block, for the residual quadtree's unsplit level.
   struct Trial {
     std::unique_ptr<Area> area;
