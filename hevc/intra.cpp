@@ -58,8 +58,8 @@ const int16_t kInvAngle[15] = {-4096, -1638, -910, -630, -482, -390,  -315, -256
 
 void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n, IntraRefs& r) {
   r.log2n = log2n;
-  const int n = 1 << log2n, n2 = 2 * n, total = 4 * n + 1;
-  const int sh = cidx ? 1 : 0, unit = cidx ? 2 : 4;
+  const int n = 1 << log2n, n2 = 2 * n;
+  const int sh = cidx ? 1 : 0, unit = cidx ? 2 : 4, units = n2 / unit;
   const int xl = x << sh, yl = y << sh;
   const Plane& p = *ctx.plane;
   const CodingInfo& info = *ctx.info;
@@ -68,51 +68,53 @@ void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n
     return !ctx.constrained_intra ||
            info.blk(xn, yn).pred_mode == static_cast<uint8_t>(PredMode::Intra);
   };
-  // Linear order of 8.4.4.2.2: p[-1][2n-1] ... p[-1][-1] ... p[2n-1][-1].
-  Pel s[257];
-  bool av[257];
-  bool any = false;
-  for (int k = 0; k < n2; k += unit) {
-    int yy = n2 - unit - k;  // top sample row of this unit, counted from y
-    bool a = ok(xl - 1, (y + yy) << sh);
-    for (int j = 0; j < unit; ++j) {
-      int row = y + n2 - 1 - (k + j);
-      av[k + j] = a;
-      if (a) s[k + j] = p.at(x - 1, row);
-    }
-    any |= a;
+  // Availability per minimum block (4 luma samples): left units top to bottom, top units left
+  // to right; available samples go straight to r.left[1 + i] = p[-1][i], r.top[1 + i] = p[i][-1].
+  bool av_left[32], av_top[32];
+  int count = 0;
+  for (int u = 0; u < units; ++u) {
+    av_left[u] = ok(xl - 1, (y + u * unit) << sh);
+    if (!av_left[u]) continue;
+    ++count;
+    for (int j = 0; j < unit; ++j) r.left[1 + u * unit + j] = p.at(x - 1, y + u * unit + j);
   }
-  {
-    bool a = ok(xl - 1, yl - 1);
-    av[n2] = a;
-    if (a) s[n2] = p.at(x - 1, y - 1);
-    any |= a;
+  const bool av_corner = ok(xl - 1, yl - 1);
+  if (av_corner) {
+    ++count;
+    r.left[0] = p.at(x - 1, y - 1);
   }
-  for (int k = 0; k < n2; k += unit) {
-    bool a = ok((x + k) << sh, yl - 1);
-    for (int j = 0; j < unit; ++j) {
-      av[n2 + 1 + k + j] = a;
-      if (a) s[n2 + 1 + k + j] = p.at(x + k + j, y - 1);
-    }
-    any |= a;
+  for (int u = 0; u < units; ++u) {
+    av_top[u] = ok((x + u * unit) << sh, yl - 1);
+    if (!av_top[u]) continue;
+    ++count;
+    std::memcpy(r.top + 1 + u * unit, p.row(y - 1) + x + u * unit, unit);
   }
-  if (!any) {
+  if (count == 0) {
     std::memset(r.left, 128, n2 + 1);
     std::memset(r.top, 128, n2 + 1);
     return;
   }
-  if (!av[0]) {
-    int k = 1;
-    while (!av[k]) ++k;
-    s[0] = s[k];
+  if (count < 2 * units + 1) {
+    // Substitution (8.4.4.2.2) along p[-1][2n-1] ... p[-1][-1] ... p[2n-1][-1]: samples before
+    // the first available one take its value, later unavailable ones their predecessor's.
+    const int total = 2 * n2 + 1;
+    auto at = [&](int k) -> Pel& {
+      if (k < n2) return r.left[n2 - k];
+      if (k == n2) return r.left[0];
+      return r.top[k - n2];
+    };
+    auto avail = [&](int k) {
+      if (k < n2) return av_left[(n2 - 1 - k) / unit];
+      if (k == n2) return av_corner;
+      return av_top[(k - n2 - 1) / unit];
+    };
+    int first = 0;
+    while (!avail(first)) ++first;
+    for (int k = 0; k < first; ++k) at(k) = at(first);
+    for (int k = first + 1; k < total; ++k)
+      if (!avail(k)) at(k) = at(k - 1);
   }
-  for (int k = 1; k < total; ++k)
-    if (!av[k]) s[k] = s[k - 1];
-  r.left[0] = r.top[0] = s[n2];
-  for (int i = 0; i < n2; ++i) {
-    r.left[1 + i] = s[n2 - 1 - i];
-    r.top[1 + i] = s[n2 + 1 + i];
-  }
+  r.top[0] = r.left[0];
 }
 
 bool intra_filter_needed(int cidx, int mode, int log2n) {

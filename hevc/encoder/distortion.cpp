@@ -5,6 +5,33 @@
 
 namespace hevc {
 
+void residual_block(const Pel* src, int ss, const Pel* pred, int ps, int16_t* res, int n) {
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  for (int y = 0; y < n; ++y) {
+    const Pel* s = src + y * ss;
+    const Pel* p = pred + y * ps;
+    int16_t* r = res + y * n;
+    if (n == 4) {
+      const __m128i d =
+          _mm_sub_epi16(_mm_unpacklo_epi8(load4(s), zero), _mm_unpacklo_epi8(load4(p), zero));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(r), d);
+      continue;
+    }
+    for (int x = 0; x < n; x += 8) {
+      const __m128i a = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s + x));
+      const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + x));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(r + x),
+                       _mm_sub_epi16(_mm_unpacklo_epi8(a, zero), _mm_unpacklo_epi8(b, zero)));
+    }
+  }
+#else
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x)
+      res[y * n + x] = static_cast<int16_t>(src[y * ss + x] - pred[y * ps + x]);
+#endif
+}
+
 uint64_t sse_block(const Pel* a, int as, const Pel* b, int bs, int w, int h) {
 #if defined(__SSE2__)
   if ((w & 3) == 0) {

@@ -28,6 +28,8 @@ struct RdParams {
 };
 
 uint64_t sse_block(const Pel* a, int as, const Pel* b, int bs, int w, int h);
+// res = src - pred over an n x n block (n = 4, 8, 16 or 32), res row-major with stride n.
+void residual_block(const Pel* src, int ss, const Pel* pred, int ps, int16_t* res, int n);
 // Sum of absolute Hadamard-transformed differences over an n x n block (n >= 4), normalised
 // per 4x4 / 8x8 sub-transform as the reference encoder does.
 uint32_t satd_block(const Pel* org, int os, const Pel* pred, int ps, int n);

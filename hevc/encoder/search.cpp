@@ -556,11 +556,7 @@ uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, 
                         rec.stride);
   }
   alignas(16) int16_t res[32 * 32], coef[32 * 32], lv[32 * 32];
-  for (int j = 0; j < n; ++j) {
-    const Pel* s = src.row(y + j) + x;
-    const Pel* p = dst + j * rec.stride;
-    for (int i = 0; i < n; ++i) res[j * n + i] = static_cast<int16_t>(s[i] - p[i]);
-  }
+  residual_block(src.row(y) + x, src.stride, dst, rec.stride, res, n);
   const bool dst_tr = cidx == 0 && log2n == 2;
   if (tskip)
     forward_transform_skip(res, coef, log2n);
@@ -583,16 +579,20 @@ uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, 
   const int cs = pic_.coef_stride(cidx);
   for (int j = 0; j < n; ++j) std::memcpy(store + j * cs, lv + j * n, sizeof(int16_t) * n);
   if (nonzero) {
-    // Bounding box of the nonzero levels, scanning each row from its right end.
-    int max_x = 0, max_y = 0;
+    // Bounding box of the nonzero levels: the last nonzero row, and the last nonzero column of
+    // the rows OR-ed together (loops the compiler vectorises).
+    int16_t cols[32] = {};
+    int max_y = 0;
     for (int j = 0; j < n; ++j) {
-      int i = n - 1;
-      while (i >= 0 && !lv[j * n + i]) --i;
-      if (i >= 0) {
-        max_x = std::max(max_x, i);
-        max_y = j;
+      int16_t any = 0;
+      for (int i = 0; i < n; ++i) {
+        cols[i] = static_cast<int16_t>(cols[i] | lv[j * n + i]);
+        any = static_cast<int16_t>(any | lv[j * n + i]);
       }
+      if (any) max_y = j;
     }
+    int max_x = n - 1;
+    while (max_x > 0 && !cols[max_x]) --max_x;
     dequantize(lv, log2n, pic_.qp_c[cidx], nullptr);
     if (tskip)
       inverse_transform_skip(lv, log2n);
