@@ -153,6 +153,9 @@ def _keys() -> list[Key]:
         K("EarlySkipNxN", bool, False, "skip_nxn_if_no_residual"),
         # Test option: with the in-loop CNN enabled, signal it off in every picture.
         K("CnnForceOff", bool, False, "cnn_force_off"),
+        # Test option: code the residual quadtree's blocks again instead of reusing the winning
+        # full-RD trial (the bitstream must be the same).
+        K("ReuseTrials", bool, True, "reuse_trials"),
     ]
 
 

@@ -116,6 +116,33 @@ def test_tools_decode_exactly(name, over, shared_data, ffmpeg, tmp_path):
     check_roundtrip(ffmpeg, res, 192, 128)
 
 
+@pytest.mark.parametrize(
+    "over",
+    [{}, {"TransformSkip": 0}, {"TransformSkipFinalOnly": 0}, {"IntraTriedCULog2MaxSize": 6}],
+    ids=["default", "no-tskip", "tskip-every-candidate", "cu64"],
+)
+def test_trial_reuse_changes_no_bit(shared_data, tmp_path, over):
+    """Reusing the winning full-RD trial is an exact speed-up: the stream is the same without."""
+    path, w, h = shared_data / "video" / "bigbuckbunny-crop_416x240_25.yuv", 416, 240
+    if not path.exists():
+        pytest.skip(f"{path} is missing")
+    for qp in (22, 37):
+        streams = []
+        for reuse in (1, 0):
+            res = cnnfilter.encode(
+                path,
+                tmp_path / f"s{reuse}.hevc",
+                cfg=CFG,
+                width=w,
+                height=h,
+                frames=1,
+                qp=qp,
+                overrides={**over, "ReuseTrials": reuse},
+            )
+            streams.append(res.bitstream.read_bytes())
+        assert streams[0] == streams[1], f"QP {qp} {over}"
+
+
 def test_64x64_cus_only_when_tried(ffmpeg, tmp_path):
     """A smooth 128x128 picture codes cheaper as 64x64 CUs; they are used only when tried."""
     yy, xx = np.mgrid[0:128, 0:128]

@@ -54,6 +54,7 @@ const Field kFields[] = {
     {"rmd_fast", nullptr, &EncoderConfig::rmd_fast, nullptr},
     {"cnn_mode", &EncoderConfig::cnn_mode, nullptr, nullptr},
     {"cnn_force_off", nullptr, &EncoderConfig::cnn_force_off, nullptr},
+    {"reuse_trials", nullptr, &EncoderConfig::reuse_trials, nullptr},
 };
 
 }  // namespace

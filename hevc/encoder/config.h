@@ -51,6 +51,9 @@ struct EncoderConfig {
   // 2 CTU-level switch, 3 CNN everywhere. cnn_force_off signals "off" whatever the costs (tests).
   int cnn_mode = 2;
   bool cnn_force_off = false;
+  // Test switch: off codes every block of the residual quadtree again instead of reusing the
+  // winning full-RD trial; the bitstream must not change.
+  bool reuse_trials = true;
 
   int min_cu_log2() const {
     int l = 0;

@@ -346,7 +346,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
   // The winner's trial is also the residual quadtree's unsplit level (or, where only the final
   // coding tries transform skip, its regular half) when the PU is one transform block; it is
   // kept and reused there.
-  const bool keep_trial = np == nt;
+  const bool keep_trial = np == nt && cfg_.reuse_trials;
   trial_.valid = false;
   if (cands.size() > 1) {
     candidates_ = true;
