@@ -52,11 +52,6 @@ inline int16_t sat16(int64_t v) {
 
 // Even/odd decomposition of the DCT: even rows of the N-point basis are the N/2-point basis
 // (symmetric), odd rows are antisymmetric, so each 1-D transform halves recursively.
-template <int N>
-inline int8_t basis(int k, int i) {
-  return kDct.m[k * (32 / N)][i];
-}
-
 // Row `j` (k = 2j + 1) of the odd part of the N-point basis, first N/2 samples.
 template <int N>
 inline const int16_t* odd_row(int j) {
@@ -122,17 +117,22 @@ void fwd_1d(const T* x, T* y) {
   }
 }
 
-// Lanes of int32 processed together by the forward transform.
+// Lanes of int32 (and their int16 loads) processed together by the 2-D transforms: eight, or
+// four for 4x4 blocks.
 typedef int32_t Lanes8 __attribute__((vector_size(32)));
 typedef int32_t Lanes4 __attribute__((vector_size(16)));
 typedef int16_t Halves8 __attribute__((vector_size(16)));
 typedef int16_t Halves4 __attribute__((vector_size(8)));
+template <int N>
+using Lanes = std::conditional_t<N == 4, Lanes4, Lanes8>;
+template <int N>
+using Halves = std::conditional_t<N == 4, Halves4, Halves8>;
 
 // Rows first (each lane one row), then columns (each lane one column); the second pass
 // saturates to 16 bits.
 template <int N>
 void forward_2d(const int16_t* res, int16_t* coeff, int shift1, int shift2) {
-  using V = std::conditional_t<N == 4, Lanes4, Lanes8>;
+  using V = Lanes<N>;
   constexpr int L = sizeof(V) / sizeof(int32_t);
   alignas(32) int32_t a[N * N], t[N * N];
   for (int y = 0; y < N; ++y)
@@ -159,8 +159,8 @@ void forward_2d(const int16_t* res, int16_t* coeff, int shift1, int shift2) {
 // (each lane one row, coefficients up to max_x); both passes saturate to 16 bits.
 template <int N>
 void inverse_2d(int16_t* coeff, int max_x, int max_y) {
-  using V = std::conditional_t<N == 4, Lanes4, Lanes8>;
-  using H = std::conditional_t<N == 4, Halves4, Halves8>;
+  using V = Lanes<N>;
+  using H = Halves<N>;
   constexpr int L = sizeof(V) / sizeof(int32_t);
   alignas(32) int32_t t[N * N];  // t[x * N + y]: the column pass's output, transposed
   for (int g = 0; g <= max_x; g += L) {

@@ -404,13 +404,16 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
   double best = kInf;
   Area* store = tu_store_[log2t].get();
   if (can_stop) {
+    // The block first, then its split flag (0): the flag has a context of its own, so the order
+    // changes no cost, and the block sees the contexts the PU's full-RD trials saw.
     ContextSet c = in;
-    double cost = 0;
-    if (flag_coded) cost += pic_.rd.bits_cost(bin_cost(c.s[kCtxSplitTransform + 5 - log2t], 0));
-    if (flag_coded)
-      c.s[kCtxSplitTransform + 5 - log2t] = next_state(c.s[kCtxSplitTransform + 5 - log2t], 0);
     uint64_t d;
-    cost += code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, d);
+    double cost = code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, d);
+    if (flag_coded) {
+      uint8_t& split = c.s[kCtxSplitTransform + 5 - log2t];
+      cost += pic_.rd.bits_cost(bin_cost(split, 0));
+      split = next_state(split, 0);
+    }
     best = cost;
     ctx = c;
     dist = d;
@@ -450,21 +453,15 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
   const int n = 1 << log2t;
   const bool try_ts = ts_allowed && log2t == 2 && !(candidates_ && cfg_.transform_skip_final_only);
   const int cbf_ctx = kCtxCbfLuma + (depth == 0 ? 1 : 0);
-  // The PU's winning full-RD trial is this block coded from the same contexts, but for the
-  // split-transform flag's (4x4 blocks have none); it stands for the whole coding when it
-  // tried the same transforms, else for the regular transform.
+  // The PU's winning full-RD trial is this block coded from the same contexts: it stands for
+  // the whole coding when it tried the same transforms, else for the regular transform.
   const bool reuse =
       !candidates_ && trial_.valid && x == ref_x_ && y == ref_y_ && log2t == ref_log2_;
-  auto reused_ctx = [&]() {
-    ContextSet c = trial_.ctx;
-    if (log2t > 2) c.s[kCtxSplitTransform + 5 - log2t] = ctx.s[kCtxSplitTransform + 5 - log2t];
-    return c;
-  };
   if (reuse) {
     trial_.valid = false;
+    trial_.area->restore(pic_);
     if (trial_.tried_ts == try_ts) {
-      trial_.area->restore(pic_);
-      ctx = reused_ctx();
+      ctx = trial_.ctx;
       dist = trial_.dist;
       return trial_.cost;
     }
@@ -481,10 +478,9 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
     ContextSet c;
     double cost;
     if (reuse && !ts) {
-      trial_.area->restore(pic_);
       nz = (pic_.info.blk(x, y).flags & kBfCbfY) != 0;
       d = trial_.dist;
-      c = reused_ctx();
+      c = trial_.ctx;
       cost = trial_.cost;
     } else {
       pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) {
