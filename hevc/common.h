@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -34,6 +35,50 @@ constexpr T clip3(T lo, T hi, T v) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 inline int clip_pel(int v) { return v < 0 ? 0 : (v > 255 ? 255 : v); }
+
+// memcpy / memset of one block row (a power of two of 2..128 bytes). The rows are short and
+// copied very often: constant sizes let the compiler emit plain moves instead of library calls.
+inline void copy_row(void* d, const void* s, int bytes) {
+  switch (bytes) {
+    case 4:
+      std::memcpy(d, s, 4);
+      break;
+    case 8:
+      std::memcpy(d, s, 8);
+      break;
+    case 16:
+      std::memcpy(d, s, 16);
+      break;
+    case 32:
+      std::memcpy(d, s, 32);
+      break;
+    case 64:
+      std::memcpy(d, s, 64);
+      break;
+    default:
+      std::memcpy(d, s, static_cast<size_t>(bytes));
+      break;
+  }
+}
+inline void fill_row(void* d, uint8_t v, int bytes) {
+  switch (bytes) {
+    case 4:
+      std::memset(d, v, 4);
+      break;
+    case 8:
+      std::memset(d, v, 8);
+      break;
+    case 16:
+      std::memset(d, v, 16);
+      break;
+    case 32:
+      std::memset(d, v, 32);
+      break;
+    default:
+      std::memset(d, v, static_cast<size_t>(bytes));
+      break;
+  }
+}
 
 inline int ceil_log2(uint32_t v) {
   int n = 0;

@@ -511,7 +511,7 @@ class CtuCoder {
     uint32_t lx = 0, ly = 0;
     int last_sb = 0, last_pos = 0;
     if (!R) {
-      const int last = std::max(0, last_nonzero(coef, coeff_scan(log2, scan_idx), n * n));
+      const int last = std::max(0, last_nonzero(coef, log2, scan_idx));
       last_sb = last >> 4;
       last_pos = last & 15;
       lx = static_cast<uint32_t>((scs[last_sb].x << 2) + sc4[last_pos].x);
@@ -561,6 +561,7 @@ class CtuCoder {
       int prev_csbf = 0;
       if (xs < nsb - 1) prev_csbf |= csbf[xs + 1][ys];
       if (ys < nsb - 1) prev_csbf |= csbf[xs][ys + 1] << 1;
+      const uint8_t* sig_ctx_of = sig_ctx_sub_block(log2, cidx, scan_idx, prev_csbf, i == 0);
       int sig_pos[16], nsig = 0;
       int absl[16];
       const int start = (i == last_sb) ? last_pos - 1 : 15;
@@ -572,8 +573,7 @@ class CtuCoder {
         const int xc = (xs << 2) + xp, yc = (ys << 2) + yp;
         uint32_t sig;
         if (p > 0 || !infer_dc) {
-          const int sctx = sig_ctx(log2, cidx, xc, yc, prev_csbf, scan_idx);
-          sig = c_.bin(ctx_.s[sig_base + sctx], R ? 0 : coef[yc * n + xc] != 0);
+          sig = c_.bin(ctx_.s[sig_base + sig_ctx_of[p]], R ? 0 : coef[yc * n + xc] != 0);
           if (sig) infer_dc = false;
         } else {
           sig = 1;  // inferred DC of a coded sub-block with no other significant coefficient

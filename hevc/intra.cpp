@@ -87,7 +87,7 @@ void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n
     av_top[u] = ok((x + u * unit) << sh, yl - 1);
     if (!av_top[u]) continue;
     ++count;
-    std::memcpy(r.top + 1 + u * unit, p.row(y - 1) + x + u * unit, unit);
+    copy_row(r.top + 1 + u * unit, p.row(y - 1) + x + u * unit, unit);
   }
   if (count == 0) {
     std::memset(r.left, 128, n2 + 1);
@@ -170,7 +170,7 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
     int sum = n;
     for (int i = 1; i <= n; ++i) sum += top[i] + left[i];
     const int dc = sum >> (log2n + 1);
-    for (int y = 0; y < n; ++y) std::memset(dst + y * stride, dc, n);
+    for (int y = 0; y < n; ++y) fill_row(dst + y * stride, static_cast<uint8_t>(dc), n);
     if (cidx == 0 && n < 32) {
       dst[0] = static_cast<Pel>((left[1] + 2 * dc + top[1] + 2) >> 2);
       for (int x = 1; x < n; ++x) dst[x] = static_cast<Pel>((top[1 + x] + 3 * dc + 2) >> 2);
@@ -182,7 +182,7 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
   Pel block[32 * 32];
   const bool transposed = intra_pred_main(r, cidx, mode, block);
   if (!transposed) {
-    for (int y = 0; y < n; ++y) std::memcpy(dst + y * stride, block + y * n, n);
+    for (int y = 0; y < n; ++y) copy_row(dst + y * stride, block + y * n, n);
   } else {
     for (int y = 0; y < n; ++y)
       for (int x = 0; x < n; ++x) dst[y * stride + x] = block[x * n + y];
@@ -197,7 +197,8 @@ bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
   const Pel* side = vertical ? r.left : r.top;
   Pel buf[3 * 64 + 1];
   Pel* ref = buf + n;  // ref[-n .. 2n]
-  std::memcpy(ref, main_side, n + 1);
+  copy_row(ref, main_side, n);
+  ref[n] = main_side[n];
   if (angle < 0) {
     const int last = (n * angle) >> 5;
     if (last < -1) {
@@ -205,7 +206,7 @@ bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
       for (int i = last; i <= -1; ++i) ref[i] = side[(i * inv + 128) >> 8];
     }
   } else {
-    std::memcpy(ref + n + 1, main_side + n + 1, n);
+    copy_row(ref + n + 1, main_side + n + 1, n);
   }
   // Rows of `out` run along the main direction: out = pred for vertical modes, its transpose
   // for horizontal ones.
@@ -216,7 +217,7 @@ bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
     if (fact) {
       angular_row(rr, fact, d, n);
     } else {
-      std::memcpy(d, rr, n);
+      copy_row(d, rr, n);
     }
   }
   if (cidx == 0 && n < 32 && (mode == 26 || mode == 10))

@@ -49,6 +49,19 @@ inline int sig_ctx(int log2, int cidx, int xc, int yc, int prev_csbf, int scan_i
   return s;
 }
 
+// sigCtx (without the chroma offset) of the 16 positions of one sub-block, in the sub-block's
+// 4x4 scan order: the per-coefficient derivation above depends only on the block-size class, the
+// plane, the scan, the neighbouring coded sub-block flags and whether the sub-block is the first,
+// so the residual coder and RDOQ look it up per sub-block instead.
+// [block-size class: 4x4, 8x8, larger][luma, chroma][scan_idx][prev_csbf][first sub-block][pos]
+using SigCtxTable = uint8_t[3][2][3][4][2][16];
+const SigCtxTable& sig_ctx_table();
+inline const uint8_t* sig_ctx_sub_block(int log2, int cidx, int scan_idx, int prev_csbf,
+                                        bool first_sb) {
+  static const SigCtxTable& t = sig_ctx_table();
+  return t[log2 >= 4 ? 2 : log2 - 2][cidx ? 1 : 0][scan_idx][prev_csbf][first_sb ? 1 : 0];
+}
+
 // Context offset and shift of last_sig_coeff_{x,y}_prefix.
 inline void last_ctx(int log2, int cidx, int& offs, int& shift) {
   if (cidx == 0) {

@@ -1,6 +1,5 @@
 #include "scan.h"
 
-#include <array>
 #include <cstddef>
 
 namespace hevc {
@@ -31,37 +30,27 @@ std::vector<ScanPos> build(int log2_size, int scan_idx) {
   return out;
 }
 
-struct Tables {
-  std::array<std::array<std::vector<ScanPos>, 3>, 6> t;
-  std::array<std::array<std::vector<uint16_t>, 3>, 6> coeff;
-  Tables() {
-    for (int l = 0; l < 6; ++l)
-      for (int s = 0; s < 3; ++s) t[l][s] = build(l, s);
-    for (int l = 2; l < 6; ++l) {
-      const int n = 1 << l;
-      for (int s = 0; s < 3; ++s) {
-        auto& c = coeff[l][s];
-        for (const ScanPos& sb : t[l - 2][s])
-          for (const ScanPos& p : t[2][s])
-            c.push_back(static_cast<uint16_t>(((sb.y << 2) + p.y) * n + (sb.x << 2) + p.x));
-      }
-    }
-  }
-};
-
-const Tables& tables() {
-  static const Tables t;
-  return t;
-}
-
 }  // namespace
 
-const std::vector<ScanPos>& scan_order(int log2_size, int scan_idx) {
-  return tables().t[log2_size][scan_idx];
+ScanTables::ScanTables() {
+  for (int l = 0; l < 6; ++l)
+    for (int s = 0; s < 3; ++s) order[l][s] = build(l, s);
+  for (int l = 2; l < 6; ++l) {
+    const int n = 1 << l;
+    for (int s = 0; s < 3; ++s) {
+      auto& c = coeff[l][s];
+      for (const ScanPos& sb : order[l - 2][s])
+        for (const ScanPos& p : order[2][s])
+          c.push_back(static_cast<uint16_t>(((sb.y << 2) + p.y) * n + (sb.x << 2) + p.x));
+      coeff_pos[l][s].resize(c.size());
+      for (size_t k = 0; k < c.size(); ++k) coeff_pos[l][s][c[k]] = static_cast<uint16_t>(k);
+    }
+  }
 }
 
-const uint16_t* coeff_scan(int log2_size, int scan_idx) {
-  return tables().coeff[log2_size][scan_idx].data();
+const ScanTables& scan_tables() {
+  static const ScanTables t;
+  return t;
 }
 
 }  // namespace hevc

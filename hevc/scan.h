@@ -10,20 +10,42 @@ struct ScanPos {
   uint8_t x, y;
 };
 
+struct ScanTables {
+  std::vector<ScanPos> order[6][3];
+  std::vector<uint16_t> coeff[6][3];
+  std::vector<uint16_t> coeff_pos[6][3];  // the inverse: raster index -> scan position
+  ScanTables();
+};
+const ScanTables& scan_tables();
+
 // ScanOrder[log2_size][scan_idx]: scan_idx 0 = up-right diagonal, 1 = horizontal, 2 = vertical.
-const std::vector<ScanPos>& scan_order(int log2_size, int scan_idx);
+// Inline, with the tables' address kept: the lookups sit in the residual coder's inner loops.
+inline const std::vector<ScanPos>& scan_order(int log2_size, int scan_idx) {
+  static const ScanTables& t = scan_tables();
+  return t.order[log2_size][scan_idx];
+}
 
 // Coefficient scan of a whole transform block (4x4 sub-blocks in sub-block scan order, each in
 // 4x4 scan order): position in scan order -> raster index y * n + x.
-const uint16_t* coeff_scan(int log2_size, int scan_idx);
+inline const uint16_t* coeff_scan(int log2_size, int scan_idx) {
+  static const ScanTables& t = scan_tables();
+  return t.coeff[log2_size][scan_idx].data();
+}
 
-// Scan position of the last nonzero v[scan[pos]] among the first `total`, or -1: searched from
-// the end, so mostly-zero blocks (the common case) stop early.
+// Scan position of the last nonzero coefficient of an n x n block v (raster order), or -1: the
+// largest scan position of a nonzero, taken over the raster in one branch-free pass that the
+// compiler vectorises (a search along the scan chases one dependent load per position).
 template <class T>
-int last_nonzero(const T* v, const uint16_t* scan, int total) {
-  int pos = total - 1;
-  while (pos >= 0 && !v[scan[pos]]) --pos;
-  return pos;
+int last_nonzero(const T* v, int log2_size, int scan_idx) {
+  static const ScanTables& t = scan_tables();
+  const uint16_t* pos = t.coeff_pos[log2_size][scan_idx].data();
+  const int total = 1 << (2 * log2_size);
+  int last = -1;
+  for (int i = 0; i < total; ++i) {
+    const int p = (pos[i] + 1) * (v[i] != 0) - 1;  // -1 for a zero, without a branch
+    last = p > last ? p : last;
+  }
+  return last;
 }
 
 }  // namespace hevc

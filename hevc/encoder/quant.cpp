@@ -176,7 +176,7 @@ int quantize(const QuantJob& job, int16_t* lv) {
     max_abs[i] = std::min<int32_t>(32767, (ld + half) >> qbits);
     any |= max_abs[i];
   }
-  const int last_init = any ? last_nonzero(max_abs, g.scan, total) : -1;
+  const int last_init = any ? last_nonzero(max_abs, g.log2n, job.scan_idx) : -1;
   std::memset(lv, 0, sizeof(int16_t) * total);
 
   if (!job.rdoq || !job.ctx) {
@@ -189,7 +189,7 @@ int quantize(const QuantJob& job, int16_t* lv) {
     }
     if (job.sign_hide && nz >= 2)
       hide_signs(job, g, level_double, qbits, err_scale, RateDelta{},
-                 last_nonzero(lv, g.scan, total), lv);
+                 last_nonzero(lv, g.log2n, job.scan_idx), lv);
     nz = 0;
     for (int i = 0; i < total; ++i) nz += lv[i] != 0;
     return nz;
@@ -232,6 +232,7 @@ int quantize(const QuantJob& job, int16_t* lv) {
         continue;
       }
     }
+    const uint8_t* sig_ctx_of = sig_ctx_sub_block(g.log2n, cidx, job.scan_idx, prev_csbf, sb == 0);
     int ctx_set = (sb == 0 || cidx > 0) ? 0 : 2;
     if (!first_sb && prev_c1 == 0) ++ctx_set;
     int c1 = 1, c1_idx = 0, c2_idx = 0, rice = 0;
@@ -247,9 +248,7 @@ int quantize(const QuantJob& job, int16_t* lv) {
         cost_sig[bp] = 0;
         continue;
       }
-      const ScanPos& pp = (*g.sc4)[p];
-      const int xc = (s.x << 2) + pp.x, yc = (s.y << 2) + pp.y;
-      const uint8_t sig = cs.s[sig_base + sig_ctx(g.log2n, cidx, xc, yc, prev_csbf, job.scan_idx)];
+      const uint8_t sig = cs.s[sig_base + sig_ctx_of[p]];
       LevelState st{ctx_set * 4 + std::min(3, c1) + (cidx ? 16 : 0), ctx_set + (cidx ? 4 : 0),
                     c1_idx, c2_idx, rice};
       const bool is_last = pos == last_init;

@@ -67,8 +67,8 @@ struct IntraSearch::Area {
       coef[c].resize(static_cast<size_t>(cw) * ch);
       const Plane& pl = p.rec.planes[c];
       for (int j = 0; j < ch; ++j) {
-        std::memcpy(&rec[c][j * cw], pl.row(cy + j) + cx, cw);
-        std::memcpy(&coef[c][j * cw], p.coef_at(c, cx, cy + j), sizeof(int16_t) * cw);
+        copy_row(&rec[c][j * cw], pl.row(cy + j) + cx, cw);
+        copy_row(&coef[c][j * cw], p.coef_at(c, cx, cy + j), 2 * cw);
       }
     }
     info.clear();
@@ -80,8 +80,8 @@ struct IntraSearch::Area {
       const int sh = c ? 1 : 0, cw = w >> sh, ch = h >> sh, cx = x >> sh, cy = y >> sh;
       Plane& pl = p.rec.planes[c];
       for (int j = 0; j < ch; ++j) {
-        std::memcpy(pl.row(cy + j) + cx, &rec[c][j * cw], cw);
-        std::memcpy(p.coef_at(c, cx, cy + j), &coef[c][j * cw], sizeof(int16_t) * cw);
+        copy_row(pl.row(cy + j) + cx, &rec[c][j * cw], cw);
+        copy_row(p.coef_at(c, cx, cy + j), &coef[c][j * cw], 2 * cw);
       }
     }
     size_t k = 0;
@@ -573,7 +573,7 @@ uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, 
   nonzero = quantize(job, lv);
   int16_t* store = pic_.coef_at(cidx, x, y);
   const int cs = pic_.coef_stride(cidx);
-  for (int j = 0; j < n; ++j) std::memcpy(store + j * cs, lv + j * n, sizeof(int16_t) * n);
+  for (int j = 0; j < n; ++j) copy_row(store + j * cs, lv + j * n, 2 * n);
   if (nonzero) {
     // Bounding box of the nonzero levels: the last nonzero row, and the last nonzero column of
     // the rows OR-ed together (loops the compiler vectorises).
@@ -655,12 +655,17 @@ int IntraSearch::preselect_chroma(int x0, int y0, int log2cu, int* cands, int ke
   const int n = 1 << log2c;
   double cost[5];
   alignas(16) Pel pred[32 * 32];
+  // The references do not depend on the mode (chroma samples are never smoothed).
+  IntraRefs refs[2];
+  for (int c = 1; c < 3; ++c) {
+    IntraContext ic{&pic_.rec.planes[c], &pic_.info, false};
+    intra_build_refs(ic, c, x0 >> 1, y0 >> 1, log2c, refs[c - 1]);
+  }
   for (int i = 0; i < 5; ++i) {
     const int mode = chroma_mode_from_syntax(cands[i], cu.intra_mode);
     cost[i] = 0;
     for (int c = 1; c < 3; ++c) {
-      IntraContext ic{&pic_.rec.planes[c], &pic_.info, false};
-      intra_predict_block(ic, c, x0 >> 1, y0 >> 1, log2c, mode, false, pred, n);
+      intra_pred(refs[c - 1], c, mode, pred, n);
       const Plane& src = pic_.src.planes[c];
       cost[i] += pic_.rd.chroma_weight[c] *
                  satd_block(src.row(y0 >> 1) + (x0 >> 1), src.stride, pred, n, n);
