@@ -197,6 +197,10 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   int ncand = 5;
   if (cfg_.chroma_rd_candidates < 5)
     ncand = preselect_chroma(x0, y0, log2, cands, cfg_.chroma_rd_candidates);
+  // The CU's first chroma blocks (at the first leaf of the luma transform tree, 8x8 at least)
+  // have neighbours outside the CU, final while the candidates are tried.
+  const int log2c_first = std::max<int>(pic_.info.blk(x0, y0).tu_log2, 3) - 1;
+  for (int c = 1; c < 3; ++c) set_first_refs(c, x0 >> 1, y0 >> 1, log2c_first);
   int last_evaluated = -1;
   for (int ci = 0; ci < ncand; ++ci) {
     const int syntax = cands[ci];
@@ -227,6 +231,7 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
       if (ncand > 1) store->save(pic_, x0, y0, size);
     }
   }
+  first_[1].valid = first_[2].valid = false;
   if (best_syntax != last_evaluated) store->restore(pic_);
   // The CU's cost with its exact bits, and the contexts after it.
   ContextSet c = ctx;
@@ -267,7 +272,7 @@ std::vector<int> IntraSearch::rough_decision(int xp, int yp, int log2t, int ncan
       org_t[x * nt + y] = org[y * nt + x];
     }
   auto rough = [&](int mode) {
-    const IntraRefs& r = pu_refs(mode);
+    const IntraRefs& r = first_[0].for_mode(0, mode);
     bool transposed = false;
     if (mode < 2)
       intra_pred(r, 0, mode, pred, nt);
@@ -317,15 +322,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
   const bool ts_allowed = pps_.transform_skip && (!cfg_.transform_skip_fast || part == 3);
   // Reference samples of the PU's first transform block, for the rough decision and for the
   // first block of every full-RD trial.
-  IntraContext ic{&pic_.rec.planes[0], &pic_.info, false};
-  IntraRefs raw, filt;
-  intra_build_refs(ic, 0, xp, yp, log2t, raw);
-  const IntraRefs& f = intra_filter_refs(raw, 0, 0, sps_.strong_intra_smoothing != 0, filt);
-  ref_raw_ = &raw;
-  ref_filt_ = &f;
-  ref_x_ = xp;
-  ref_y_ = yp;
-  ref_log2_ = log2t;
+  set_first_refs(0, xp, yp, log2t);
   int mpm[3];
   {
     ContextSet c = ctx;
@@ -385,7 +382,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
       uint64_t d;
       total += rqt_luma(xp + x, yp + y, log2t, depth_t, best_mode, ts_allowed, c, d);
     }
-  ref_raw_ = nullptr;
+  first_[0].valid = false;
   trial_.valid = false;
   ctx = c;
   return total;
@@ -455,8 +452,7 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
   const int cbf_ctx = kCtxCbfLuma + (depth == 0 ? 1 : 0);
   // The PU's winning full-RD trial is this block coded from the same contexts: it stands for
   // the whole coding when it tried the same transforms, else for the regular transform.
-  const bool reuse =
-      !candidates_ && trial_.valid && x == ref_x_ && y == ref_y_ && log2t == ref_log2_;
+  const bool reuse = !candidates_ && trial_.valid && first_[0].holds(x, y, log2t);
   if (reuse) {
     trial_.valid = false;
     trial_.area->restore(pic_);
@@ -518,6 +514,17 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
   return best;
 }
 
+void IntraSearch::set_first_refs(int cidx, int x, int y, int log2) {
+  FirstRefs& f = first_[cidx];
+  IntraContext ic{&pic_.rec.planes[cidx], &pic_.info, false};
+  intra_build_refs(ic, cidx, x, y, log2, f.raw);
+  f.smoothed = &intra_filter_refs(f.raw, cidx, 0, sps_.strong_intra_smoothing != 0, f.filt);
+  f.x = x;
+  f.y = y;
+  f.log2 = log2;
+  f.valid = true;
+}
+
 uint64_t IntraSearch::luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth) {
   CabacCounter cnt;
   Counter coder(cnt, ctx, sink_, st_);
@@ -543,9 +550,8 @@ uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, 
   Plane& rec = pic_.rec.planes[cidx];
   const Plane& src = pic_.src.planes[cidx];
   Pel* dst = &rec.at(x, y);
-  if (cidx == 0 && ref_raw_ && x == ref_x_ && y == ref_y_ && log2n == ref_log2_) {
-    // The PU's first block: its neighbours are final, so the rough decision's references hold.
-    intra_pred(pu_refs(mode), 0, mode, dst, rec.stride);
+  if (first_[cidx].holds(x, y, log2n)) {
+    intra_pred(first_[cidx].for_mode(cidx, mode), cidx, mode, dst, rec.stride);
   } else {
     IntraContext ic{&rec, &pic_.info, false};
     intra_predict_block(ic, cidx, x, y, log2n, mode, sps_.strong_intra_smoothing != 0, dst,

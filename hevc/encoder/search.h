@@ -41,7 +41,7 @@ class IntraSearch {
   uint64_t encode_block(int cidx, int x, int y, int log2n, int mode, bool tskip,
                         const ContextSet& ctx, int cbf_ctx, int& nonzero);
   // The rough decision: the ncand luma modes of least SATD plus estimated mode bits, using the
-  // PU's reference samples (ref_raw_ / ref_filt_).
+  // PU's reference samples (first_[0]).
   std::vector<int> rough_decision(int xp, int yp, int log2t, int ncand, uint8_t prev_state,
                                   const int* mpm);
   bool area_has(int x0, int y0, int size, uint8_t flags);
@@ -56,13 +56,21 @@ class IntraSearch {
   CoeffSink sink_;
   std::vector<std::unique_ptr<Area>> cu_store_, tu_store_, chroma_store_;
   bool candidates_ = false;  // in the full-RD candidate loop of a PU
-  // Reference samples of the PU being decided, reused by every candidate at its first TU.
-  const IntraRefs* ref_raw_ = nullptr;
-  const IntraRefs* ref_filt_ = nullptr;
-  int ref_x_ = -1, ref_y_ = -1, ref_log2_ = 0;
-  const IntraRefs& pu_refs(int mode) const {
-    return intra_filter_needed(0, mode, ref_log2_) ? *ref_filt_ : *ref_raw_;
-  }
+  // Reference samples of a block whose neighbours stay final while its candidates are tried (a
+  // luma PU's first TU, a CU's first chroma blocks), per plane: built once, used by every trial.
+  struct FirstRefs {
+    IntraRefs raw, filt;
+    const IntraRefs* smoothed = nullptr;  // &filt, or &raw when the size is never smoothed
+    int x = -1, y = -1, log2 = 0;
+    bool valid = false;
+    bool holds(int bx, int by, int blog2) const {
+      return valid && bx == x && by == y && blog2 == log2;
+    }
+    const IntraRefs& for_mode(int cidx, int mode) const {
+      return intra_filter_needed(cidx, mode, log2) ? *smoothed : raw;
+    }
+  } first_[3];
+  void set_first_refs(int cidx, int x, int y, int log2);
   // The best full-RD candidate's coded block, for the residual quadtree's unsplit level.
   struct Trial {
     std::unique_ptr<Area> area;
