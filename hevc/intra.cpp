@@ -48,6 +48,58 @@ void angular_row(const Pel* r, int fact, Pel* d, int n) {
   for (; i < n; ++i) d[i] = static_cast<Pel>((f0 * r[i] + fact * r[i + 1] + 16) >> 5);
 }
 
+#if defined(__SSSE3__)
+// Two rows of 4 (or one row of 8) weighted pairs: ab holds the interleaved samples (r[i],
+// r[i + 1]), w the per-row weights; returns the eight rounded predictions as 16-bit lanes.
+inline __m128i angular_lanes(__m128i ab, __m128i w) {
+  return _mm_srli_epi16(_mm_add_epi16(_mm_maddubs_epi16(ab, w), _mm_set1_epi16(16)), 5);
+}
+inline __m128i pair_weights(int fact) {
+  return _mm_set1_epi16(static_cast<int16_t>(((fact & 0xff) << 8) | (32 - fact)));
+}
+#endif
+
+// All rows of an N x N angular block along the main direction. fact == 0 needs no special
+// case: the weights (32, 0) reproduce the reference sample exactly.
+template <int N>
+void angular_block(const Pel* ref, int angle, Pel* out) {
+#if defined(__SSSE3__)
+  if constexpr (N == 4) {
+    __m128i rows[2];
+    for (int h = 0; h < 2; ++h) {
+      __m128i ab[2], w[2];
+      for (int k = 0; k < 2; ++k) {
+        const int pos = (2 * h + k + 1) * angle;
+        const Pel* r = ref + (pos >> 5) + 1;
+        ab[k] = _mm_unpacklo_epi8(load4(r), load4(r + 1));
+        w[k] = pair_weights(pos & 31);
+      }
+      rows[h] = angular_lanes(_mm_unpacklo_epi64(ab[0], ab[1]), _mm_unpacklo_epi64(w[0], w[1]));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_packus_epi16(rows[0], rows[1]));
+    return;
+  }
+  if constexpr (N == 8) {
+    for (int j = 0; j < 8; j += 2) {
+      __m128i v[2];
+      for (int k = 0; k < 2; ++k) {
+        const int pos = (j + k + 1) * angle;
+        const Pel* r = ref + (pos >> 5) + 1;
+        const __m128i a = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r));
+        const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r + 1));
+        v[k] = angular_lanes(_mm_unpacklo_epi8(a, b), pair_weights(pos & 31));
+      }
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j * 8), _mm_packus_epi16(v[0], v[1]));
+    }
+    return;
+  }
+#endif
+  for (int j = 0; j < N; ++j) {
+    const int pos = (j + 1) * angle;
+    angular_row(ref + (pos >> 5) + 1, pos & 31, out + j * N, N);
+  }
+}
+
 const int8_t kAngle[35] = {0,  0,  32,  26,  21,  17,  13,  9,   5,   2,   0,   -2,
                            -5, -9, -13, -17, -21, -26, -32, -26, -21, -17, -13, -9,
                            -5, -2, 0,   2,   5,   9,   13,  17,  21,  26,  32};
@@ -210,15 +262,19 @@ bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
   }
   // Rows of `out` run along the main direction: out = pred for vertical modes, its transpose
   // for horizontal ones.
-  for (int j = 0; j < n; ++j) {
-    const int pos = (j + 1) * angle, idx = pos >> 5, fact = pos & 31;
-    const Pel* rr = ref + idx + 1;
-    Pel* d = out + j * n;
-    if (fact) {
-      angular_row(rr, fact, d, n);
-    } else {
-      copy_row(d, rr, n);
-    }
+  switch (n) {
+    case 4:
+      angular_block<4>(ref, angle, out);
+      break;
+    case 8:
+      angular_block<8>(ref, angle, out);
+      break;
+    case 16:
+      angular_block<16>(ref, angle, out);
+      break;
+    default:
+      angular_block<32>(ref, angle, out);
+      break;
   }
   if (cidx == 0 && n < 32 && (mode == 26 || mode == 10))
     for (int j = 0; j < n; ++j)
