@@ -100,6 +100,59 @@ void angular_block(const Pel* ref, int angle, Pel* out) {
   }
 }
 
+// Planar prediction (8.4.4.2.5) with the vertical part kept as a running sum per column; all
+// terms fit 16 bits (weights sum to 2N, samples are 8-bit), so the loops vectorise in 16-bit lanes.
+template <int N, int Log2>
+void planar(const Pel* left, const Pel* top, Pel* dst, int stride) {
+  const int16_t tr = top[1 + N], bl = left[1 + N];
+  int16_t vert[N], step[N], wl[N], wr[N];
+  for (int x = 0; x < N; ++x) {
+    vert[x] = static_cast<int16_t>((N - 1) * top[1 + x] + bl + N);
+    step[x] = static_cast<int16_t>(bl - top[1 + x]);
+    wl[x] = static_cast<int16_t>(N - 1 - x);
+    wr[x] = static_cast<int16_t>((x + 1) * tr);
+  }
+  for (int y = 0; y < N; ++y) {
+    const int16_t l = left[1 + y];
+    Pel* d = dst + y * stride;
+    for (int x = 0; x < N; ++x)
+      d[x] = static_cast<Pel>(static_cast<uint16_t>(vert[x] + wl[x] * l + wr[x]) >> (Log2 + 1));
+    for (int x = 0; x < N; ++x) vert[x] = static_cast<int16_t>(vert[x] + step[x]);
+  }
+}
+
+// dst (rows of `stride`) = the transpose of the contiguous N x N block.
+template <int N>
+void transpose_into(const Pel* block, Pel* dst, int stride) {
+#if defined(__SSSE3__)
+  if constexpr (N == 4) {
+    const __m128i m = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m128i t = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)), m);
+    for (int y = 0; y < 4; ++y) store4(dst + y * stride, _mm_srli_si128(t, 4 * y));
+    return;
+  }
+  if constexpr (N == 8) {
+    __m128i r[8];
+    for (int j = 0; j < 8; ++j)
+      r[j] = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 8 * j));
+    const __m128i a0 = _mm_unpacklo_epi8(r[0], r[1]), a1 = _mm_unpacklo_epi8(r[2], r[3]);
+    const __m128i a2 = _mm_unpacklo_epi8(r[4], r[5]), a3 = _mm_unpacklo_epi8(r[6], r[7]);
+    const __m128i b0 = _mm_unpacklo_epi16(a0, a1), b1 = _mm_unpackhi_epi16(a0, a1);
+    const __m128i b2 = _mm_unpacklo_epi16(a2, a3), b3 = _mm_unpackhi_epi16(a2, a3);
+    const __m128i c[4] = {_mm_unpacklo_epi32(b0, b2), _mm_unpackhi_epi32(b0, b2),
+                          _mm_unpacklo_epi32(b1, b3), _mm_unpackhi_epi32(b1, b3)};
+    for (int k = 0; k < 4; ++k) {
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + (2 * k) * stride), c[k]);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + (2 * k + 1) * stride),
+                       _mm_srli_si128(c[k], 8));
+    }
+    return;
+  }
+#endif
+  for (int y = 0; y < N; ++y)
+    for (int x = 0; x < N; ++x) dst[y * stride + x] = block[x * N + y];
+}
+
 const int8_t kAngle[35] = {0,  0,  32,  26,  21,  17,  13,  9,   5,   2,   0,   -2,
                            -5, -9, -13, -17, -21, -26, -32, -26, -21, -17, -13, -9,
                            -5, -2, 0,   2,   5,   9,   13,  17,  21,  26,  32};
@@ -208,13 +261,19 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
   const Pel* left = r.left;
   const Pel* top = r.top;
   if (mode == 0) {
-    const int tr = top[1 + n], bl = left[1 + n];
-    for (int y = 0; y < n; ++y) {
-      Pel* d = dst + y * stride;
-      for (int x = 0; x < n; ++x)
-        d[x] = static_cast<Pel>(((n - 1 - x) * left[1 + y] + (x + 1) * tr +
-                                 (n - 1 - y) * top[1 + x] + (y + 1) * bl + n) >>
-                                (log2n + 1));
+    switch (n) {
+      case 4:
+        planar<4, 2>(left, top, dst, stride);
+        break;
+      case 8:
+        planar<8, 3>(left, top, dst, stride);
+        break;
+      case 16:
+        planar<16, 4>(left, top, dst, stride);
+        break;
+      default:
+        planar<32, 5>(left, top, dst, stride);
+        break;
     }
     return;
   }
@@ -236,8 +295,20 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
   if (!transposed) {
     for (int y = 0; y < n; ++y) copy_row(dst + y * stride, block + y * n, n);
   } else {
-    for (int y = 0; y < n; ++y)
-      for (int x = 0; x < n; ++x) dst[y * stride + x] = block[x * n + y];
+    switch (n) {
+      case 4:
+        transpose_into<4>(block, dst, stride);
+        break;
+      case 8:
+        transpose_into<8>(block, dst, stride);
+        break;
+      case 16:
+        transpose_into<16>(block, dst, stride);
+        break;
+      default:
+        transpose_into<32>(block, dst, stride);
+        break;
+    }
   }
 }
 
