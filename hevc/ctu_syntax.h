@@ -539,8 +539,10 @@ class CtuCoder {
     bool first_sb = true;
     int max_x = 0, max_y = 0;
     const int sig_base = kCtxSig + (cidx ? 27 : 0);
+    const uint16_t* const block_scan = coeff_scan(log2, scan_idx);
     for (int i = last_sb; i >= 0; --i) {
       const int xs = scs[i].x, ys = scs[i].y;
+      const uint16_t* scan = block_scan + 16 * i;  // raster index of each position of the sub-block
       // Coded sub-block flag.
       uint32_t coded = 1;
       bool infer_dc = false;
@@ -550,8 +552,7 @@ class CtuCoder {
         if (ys < nsb - 1) cs += csbf[xs][ys + 1];
         bool any = false;
         if (!R)
-          for (int p = 0; p < 16 && !any; ++p)
-            any = coef[((ys << 2) + sc4[p].y) * n + (xs << 2) + sc4[p].x] != 0;
+          for (int p = 0; p < 16 && !any; ++p) any = coef[scan[p]] != 0;
         coded = c_.bin(ctx_.s[kCtxCsbf + std::min(cs, 1) + (cidx ? 2 : 0)], any);
         infer_dc = true;
       }
@@ -569,11 +570,9 @@ class CtuCoder {
         sig_pos[nsig++] = last_pos;
       }
       for (int p = start; p >= 0; --p) {
-        const int xp = sc4[p].x, yp = sc4[p].y;
-        const int xc = (xs << 2) + xp, yc = (ys << 2) + yp;
         uint32_t sig;
         if (p > 0 || !infer_dc) {
-          sig = c_.bin(ctx_.s[sig_base + sig_ctx_of[p]], R ? 0 : coef[yc * n + xc] != 0);
+          sig = c_.bin(ctx_.s[sig_base + sig_ctx_of[p]], R ? 0 : coef[scan[p]] != 0);
           if (sig) infer_dc = false;
         } else {
           sig = 1;  // inferred DC of a coded sub-block with no other significant coefficient
@@ -584,7 +583,7 @@ class CtuCoder {
       // Levels: greater1 for the first eight, greater2 for the first greater1.
       for (int k = 0; k < nsig; ++k) {
         const int p = sig_pos[k];
-        absl[k] = R ? 1 : std::abs(coef[((ys << 2) + sc4[p].y) * n + (xs << 2) + sc4[p].x]);
+        absl[k] = R ? 1 : std::abs(coef[scan[p]]);
       }
       int ctx_set = (i == 0 || cidx > 0) ? 0 : 2;
       if (!first_sb && greater1_state == 0) ++ctx_set;
@@ -612,7 +611,7 @@ class CtuCoder {
       for (int k = 0; k < nsig; ++k) {
         if (hidden && k == nsig - 1) continue;
         const int p = sig_pos[k];
-        uint32_t s = R ? 0 : coef[((ys << 2) + sc4[p].y) * n + (xs << 2) + sc4[p].x] < 0;
+        uint32_t s = R ? 0 : coef[scan[p]] < 0;
         s = c_.bypass(s);
         signs |= s << k;
       }
@@ -629,14 +628,13 @@ class CtuCoder {
         }
         sum_abs += level;
         if (R) {
-          const int p = sig_pos[k];
-          const int xc = (xs << 2) + sc4[p].x, yc = (ys << 2) + sc4[p].y;
+          const int rs = scan[sig_pos[k]];
           if (level > 32768) fail("coefficient level out of range");
           int v = ((signs >> k) & 1) ? -level : level;
           if (hidden && k == nsig - 1 && (sum_abs & 1)) v = -v;
-          coef[yc * n + xc] = static_cast<int16_t>(std::max(-32768, std::min(32767, v)));
-          max_x = std::max(max_x, xc);
-          max_y = std::max(max_y, yc);
+          coef[rs] = static_cast<int16_t>(std::max(-32768, std::min(32767, v)));
+          max_x = std::max(max_x, rs & (n - 1));
+          max_y = std::max(max_y, rs >> log2);
         }
       }
     }
