@@ -80,7 +80,7 @@ struct RateDelta {
 };
 
 // `last`: scan position of the last nonzero level.
-void hide_signs(const QuantJob& job, const Geometry& g, const int64_t* level_double, int qbits,
+void hide_signs(const QuantJob& job, const Geometry& g, const int32_t* level_double, int qbits,
                 double err_scale, const RateDelta& rate, int last, int16_t* lv) {
   if (last < 0) return;
   const double lambda = job.lambda / kBitScale;
@@ -166,7 +166,7 @@ int quantize(const QuantJob& job, int16_t* lv) {
 
   // |coef| * q < 2^30 and the rounding offset <= 2^26, so 32-bit arithmetic is exact here and
   // the loop vectorises; the last position is then found from the end of the scan.
-  int64_t level_double[32 * 32];
+  int32_t level_double[32 * 32];
   int max_abs[32 * 32];
   const int32_t half = int32_t{1} << (qbits - 1);
   int any = 0;
@@ -175,9 +175,9 @@ int quantize(const QuantJob& job, int16_t* lv) {
     level_double[i] = ld;
     max_abs[i] = std::min<int32_t>(32767, (ld + half) >> qbits);
     any |= max_abs[i];
+    lv[i] = 0;
   }
   const int last_init = any ? last_nonzero(max_abs, g.log2n, job.scan_idx) : -1;
-  std::memset(lv, 0, sizeof(int16_t) * total);
 
   if (!job.rdoq || !job.ctx) {
     const int64_t offset = int64_t{job.intra ? 171 : 85} << (qbits - 9);
