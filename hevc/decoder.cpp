@@ -61,7 +61,7 @@ struct ReconSink {
       if (tb.cidx)
         qp = chroma_qp_y_to_c(tb.qp_y, tb.cidx == 1 ? pps.cb_qp_offset + st.cb_qp_offset
                                                     : pps.cr_qp_offset + st.cr_qp_offset);
-      dequantize(tb.coeff, tb.log2n, qp, scaling_factor(tb));
+      dequantize(tb.coeff, tb.log2n, qp, scaling_factor(tb), tb.max_x, tb.max_y);
       if (tb.tskip)
         inverse_transform_skip(tb.coeff, tb.log2n);
       else

@@ -208,16 +208,17 @@ const int8_t (&kDct32)[32][32] = kDct.m;
 const int8_t kDst4[4][4] = {
     {29, 55, 74, 84}, {74, 74, 0, -74}, {84, -29, -74, 55}, {55, -84, 74, -29}};
 
-void dequantize(int16_t* coeff, int log2n, int qp, const uint8_t* factor) {
+void dequantize(int16_t* coeff, int log2n, int qp, const uint8_t* factor, int max_x, int max_y) {
   const int n = 1 << log2n;
   const int bd_shift = 8 + log2n - 5;
   const int64_t scale = static_cast<int64_t>(kLevelScale[qp % 6]) << (qp / 6);
   const int64_t add = int64_t{1} << (bd_shift - 1);
-  for (int i = 0; i < n * n; ++i) {
-    if (!coeff[i]) continue;
-    int64_t m = factor ? factor[i] : 16;
-    coeff[i] = sat16((coeff[i] * m * scale + add) >> bd_shift);
-  }
+  for (int y = 0; y <= max_y; ++y)
+    for (int i = y * n; i <= y * n + max_x; ++i) {
+      if (!coeff[i]) continue;
+      int64_t m = factor ? factor[i] : 16;
+      coeff[i] = sat16((coeff[i] * m * scale + add) >> bd_shift);
+    }
 }
 
 void inverse_transform(int16_t* coeff, int log2n, bool dst, int max_x, int max_y) {

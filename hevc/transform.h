@@ -13,8 +13,9 @@ extern const int8_t (&kDct32)[32][32];
 extern const int8_t kDst4[4][4];
 
 // Scales coefficient levels into transform coefficients in place (8.6.3).
-// `factor` is the scaling-list matrix (row-major n x n) or nullptr for the flat 16.
-void dequantize(int16_t* coeff, int log2n, int qp, const uint8_t* factor);
+// `factor` is the scaling-list matrix (row-major n x n) or nullptr for the flat 16. Levels
+// outside columns 0..max_x and rows 0..max_y must be zero; they are left untouched.
+void dequantize(int16_t* coeff, int log2n, int qp, const uint8_t* factor, int max_x, int max_y);
 
 // Turns transform coefficients into residuals in place (8.6.4). `dst` selects the 4x4 DST.
 // max_x/max_y bound the nonzero coefficients (columns/rows beyond them are zero).

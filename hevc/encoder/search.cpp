@@ -595,7 +595,7 @@ uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, 
     }
     int max_x = n - 1;
     while (max_x > 0 && !cols[max_x]) --max_x;
-    dequantize(lv, log2n, pic_.qp_c[cidx], nullptr);
+    dequantize(lv, log2n, pic_.qp_c[cidx], nullptr, max_x, max_y);
     if (tskip)
       inverse_transform_skip(lv, log2n);
     else
