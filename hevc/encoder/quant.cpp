@@ -139,9 +139,23 @@ void hide_signs(const QuantJob& job, const Geometry& g, const int32_t* level_dou
   }
 }
 
+// Adds the level at raster index i to the count and bounding box.
+void note_level(const Geometry& g, int i, QuantResult& r) {
+  ++r.nonzero;
+  r.max_x = std::max(r.max_x, i & (g.n - 1));
+  r.max_y = std::max(r.max_y, i >> g.log2n);
+}
+
+QuantResult summarise(const Geometry& g, int last, const int16_t* lv) {
+  QuantResult r;
+  for (int pos = 0; pos <= last; ++pos)
+    if (lv[g.blkpos(pos)]) note_level(g, g.blkpos(pos), r);
+  return r;
+}
+
 }  // namespace
 
-int quantize(const QuantJob& job, int16_t* lv) {
+QuantResult quantize(const QuantJob& job, int16_t* lv) {
   Geometry g;
   g.log2n = job.log2n;
   g.n = 1 << job.log2n;
@@ -187,19 +201,18 @@ int quantize(const QuantJob& job, int16_t* lv) {
       lv[i] = static_cast<int16_t>(job.coef[i] < 0 ? -a : a);
       nz += a != 0;
     }
+    if (!nz) return {};
+    const int last = last_nonzero(lv, g.log2n, job.scan_idx);
     if (job.sign_hide && nz >= 2)
-      hide_signs(job, g, level_double, qbits, err_scale, RateDelta{},
-                 last_nonzero(lv, g.log2n, job.scan_idx), lv);
-    nz = 0;
-    for (int i = 0; i < total; ++i) nz += lv[i] != 0;
-    return nz;
+      hide_signs(job, g, level_double, qbits, err_scale, RateDelta{}, last, lv);
+    return summarise(g, last, lv);
   }
 
   // ---- RDOQ ----
   const ContextSet& cs = *job.ctx;
   const int cidx = job.cidx;
   const double lambda = job.lambda / kBitScale;
-  if (last_init < 0) return 0;
+  if (last_init < 0) return {};
 
   double cost_coef[32 * 32], cost_zero[32 * 32], cost_sig[32 * 32];
   LevelState states[32 * 32];
@@ -372,23 +385,22 @@ int quantize(const QuantJob& job, int16_t* lv) {
     }
   }
   for (int pos = best_last + 1; pos <= last_init; ++pos) lv[g.blkpos(pos)] = 0;
-  int nz = 0;
+  QuantResult r;
   for (int pos = 0; pos <= best_last; ++pos) {
     const int i = g.blkpos(pos);
     if (!lv[i]) continue;
-    ++nz;
+    note_level(g, i, r);
     if (job.coef[i] < 0) lv[i] = static_cast<int16_t>(-lv[i]);
   }
-  if (job.sign_hide && nz >= 2) {
+  if (job.sign_hide && r.nonzero >= 2) {
     RateDelta rd;
     rd.cs = &cs;
     rd.state = states;
     rd.sig = sig_state;
     hide_signs(job, g, level_double, qbits, err_scale, rd, best_last, lv);
-    nz = 0;
-    for (int pos = 0; pos <= best_last; ++pos) nz += lv[g.blkpos(pos)] != 0;
+    r = summarise(g, best_last, lv);
   }
-  return nz;
+  return r;
 }
 
 }  // namespace hevc

@@ -22,7 +22,13 @@ struct QuantJob {
   int cbf_ctx = -1;  // index of the block's cbf context when its flag is coded, else -1
 };
 
-// Quantises into `levels` (n x n). Returns the number of nonzero levels.
-int quantize(const QuantJob& job, int16_t* levels);
+// The nonzero levels: their number and bounding box (columns 0..max_x, rows 0..max_y).
+struct QuantResult {
+  int nonzero = 0;
+  int max_x = 0, max_y = 0;
+};
+
+// Quantises into `levels` (n x n).
+QuantResult quantize(const QuantJob& job, int16_t* levels);
 
 }  // namespace hevc

@@ -576,30 +576,17 @@ uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, 
   job.lambda = pic_.rd.lambda / pic_.rd.chroma_weight[cidx];
   job.ctx = &ctx;
   job.cbf_ctx = cbf_ctx;
-  nonzero = quantize(job, lv);
+  const QuantResult q = quantize(job, lv);
+  nonzero = q.nonzero;
   int16_t* store = pic_.coef_at(cidx, x, y);
   const int cs = pic_.coef_stride(cidx);
   for (int j = 0; j < n; ++j) copy_row(store + j * cs, lv + j * n, 2 * n);
   if (nonzero) {
-    // Bounding box of the nonzero levels: the last nonzero row, and the last nonzero column of
-    // the rows OR-ed together (loops the compiler vectorises).
-    int16_t cols[32] = {};
-    int max_y = 0;
-    for (int j = 0; j < n; ++j) {
-      int16_t any = 0;
-      for (int i = 0; i < n; ++i) {
-        cols[i] = static_cast<int16_t>(cols[i] | lv[j * n + i]);
-        any = static_cast<int16_t>(any | lv[j * n + i]);
-      }
-      if (any) max_y = j;
-    }
-    int max_x = n - 1;
-    while (max_x > 0 && !cols[max_x]) --max_x;
-    dequantize(lv, log2n, pic_.qp_c[cidx], nullptr, max_x, max_y);
+    dequantize(lv, log2n, pic_.qp_c[cidx], nullptr, q.max_x, q.max_y);
     if (tskip)
       inverse_transform_skip(lv, log2n);
     else
-      inverse_transform(lv, log2n, dst_tr, max_x, max_y);
+      inverse_transform(lv, log2n, dst_tr, q.max_x, q.max_y);
     add_residual(dst, rec.stride, lv, n);
   }
   return sse_block(src.row(y) + x, src.stride, dst, rec.stride, n, n);
