@@ -1,6 +1,10 @@
 #include <cstdlib>
 
 #include "../simd.h"
+
+#if defined(__SSSE3__)
+#include <tmmintrin.h>
+#endif
 #include "rdcost.h"
 
 namespace hevc {
@@ -79,6 +83,39 @@ uint64_t sse_block(const Pel* a, int as, const Pel* b, int bs, int w, int h) {
 
 namespace {
 
+#if defined(__SSSE3__)
+// Sum of absolute values of the 4x4 Hadamard transform of the difference, two rows per register.
+// The horizontal butterflies keep both outputs of each pair, so every value appears twice and the
+// sum is halved (exactly, being even); signs do not matter under the absolute value.
+uint32_t hadamard4(const Pel* o, int os, const Pel* p, int ps) {
+  const __m128i zero = _mm_setzero_si128();
+  __m128i d[4];
+  for (int y = 0; y < 4; ++y)
+    d[y] = _mm_sub_epi16(_mm_unpacklo_epi8(load4(o + y * os), zero),
+                         _mm_unpacklo_epi8(load4(p + y * ps), zero));
+  const __m128i r01 = _mm_unpacklo_epi64(d[0], d[1]), r23 = _mm_unpacklo_epi64(d[2], d[3]);
+  // Vertical: rows 0 +- 2 and 1 +- 3, then (0 +- 2) +- (1 +- 3).
+  const __m128i s = _mm_add_epi16(r01, r23), t = _mm_sub_epi16(r01, r23);
+  const __m128i u = _mm_unpacklo_epi64(s, t), v = _mm_unpackhi_epi64(s, t);
+  const __m128i rows[2] = {_mm_add_epi16(u, v), _mm_sub_epi16(u, v)};
+  const __m128i keep = _mm_setr_epi16(-1, -1, 0, 0, -1, -1, 0, 0);
+  __m128i acc = zero;
+  for (const __m128i& r : rows) {
+    // Horizontal: lanes 0 +- 2, 1 +- 3 (blended into one register), then 0 +- 1, 2 +- 3.
+    const __m128i sw = _mm_shufflehi_epi16(_mm_shufflelo_epi16(r, 0x4e), 0x4e);
+    const __m128i h = _mm_or_si128(_mm_and_si128(keep, _mm_add_epi16(r, sw)),
+                                   _mm_andnot_si128(keep, _mm_sub_epi16(r, sw)));
+    const __m128i hs = _mm_shufflehi_epi16(_mm_shufflelo_epi16(h, 0xb1), 0xb1);
+    const __m128i a =
+        _mm_add_epi16(_mm_abs_epi16(_mm_add_epi16(h, hs)), _mm_abs_epi16(_mm_sub_epi16(h, hs)));
+    acc = _mm_add_epi32(acc, _mm_madd_epi16(a, _mm_set1_epi16(1)));
+  }
+  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4e));
+  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xb1));
+  const uint32_t sum = static_cast<uint32_t>(_mm_cvtsi128_si32(acc)) >> 1;
+  return (sum + 1) >> 1;
+}
+#else
 uint32_t hadamard4(const Pel* o, int os, const Pel* p, int ps) {
   int d[16], m[16];
   for (int y = 0; y < 4; ++y)
@@ -99,6 +136,7 @@ uint32_t hadamard4(const Pel* o, int os, const Pel* p, int ps) {
   }
   return (sum + 1) >> 1;
 }
+#endif
 
 #if defined(__SSE2__)
 inline void butterfly8x8(__m128i r[8]) {
