@@ -252,15 +252,11 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     bool any_gt1_coded = false;
     double sb_coded = 0, sb_zero = 0;
     int nz_in_sb = 0;
-    for (int p = 15; p >= 0; --p) {
+    // Positions after the last one are never read again.
+    for (int p = sb == last_sb ? last_init & 15 : 15; p >= 0; --p) {
       const int pos = sb * 16 + p;
       const int bp = g.blkpos(pos);
       cost_zero[bp] = static_cast<double>(level_double[bp]) * level_double[bp] * err_scale;
-      if (pos > last_init) {
-        cost_coef[bp] = cost_zero[bp];
-        cost_sig[bp] = 0;
-        continue;
-      }
       const uint8_t sig = cs.s[sig_base + sig_ctx_of[p]];
       LevelState st{ctx_set * 4 + std::min(3, c1) + (cidx ? 16 : 0), ctx_set + (cidx ? 4 : 0),
                     c1_idx, c2_idx, rice};
