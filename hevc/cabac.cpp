@@ -230,12 +230,16 @@ struct EntropyInit {
         kEntropyBits[(st << 1) | m][1 - m] = lps;
       }
     }
+    for (int ctx = 0; ctx < 128; ++ctx)
+      for (uint32_t bin = 0; bin < 2; ++bin)
+        kNextState[ctx][bin] = next_state_of(static_cast<uint8_t>(ctx), bin);
   }
 };
 
 }  // namespace
 
 uint32_t kEntropyBits[128][2];
+uint8_t kNextState[128][2];
 static const EntropyInit kEntropyInit;
 
 void ContextSet::init(SliceType type, bool cabac_init_flag, int qp) {
