@@ -34,7 +34,8 @@ struct LevelState {
 };
 
 // Bits (1/32768) of a nonzero level's gt1/gt2/remaining/sign coding.
-uint32_t level_bits(const ContextSet& cs, const LevelState& s, int level) {
+[[gnu::always_inline]] inline uint32_t level_bits(const ContextSet& cs, const LevelState& s,
+                                                  int level) {
   uint32_t bits = kBitScale;  // sign
   if (s.c1_idx < 8) {
     const uint8_t g1 = cs.s[kCtxGt1 + s.gt1_ctx];
@@ -79,9 +80,25 @@ struct RateDelta {
   }
 };
 
-// `last`: scan position of the last nonzero level.
+// Adds the level at raster index i to the count and bounding box.
+void note_level(const Geometry& g, int i, QuantResult& r) {
+  ++r.nonzero;
+  r.max_x = std::max(r.max_x, i & (g.n - 1));
+  r.max_y = std::max(r.max_y, i >> g.log2n);
+}
+
+QuantResult summarise(const Geometry& g, int last, const int16_t* lv) {
+  QuantResult r;
+  for (int pos = 0; pos <= last; ++pos)
+    if (lv[g.blkpos(pos)]) note_level(g, g.blkpos(pos), r);
+  return r;
+}
+
+// `last`: scan position of the last nonzero level. Keeps `r` up to date: the count exact, the
+// bounding box covering every nonzero level (a level set to zero leaves it as it was, which only
+// makes the inverse transform visit a few more zeros).
 void hide_signs(const QuantJob& job, const Geometry& g, const int32_t* level_double, int qbits,
-                double err_scale, const RateDelta& rate, int last, int16_t* lv) {
+                double err_scale, const RateDelta& rate, int last, int16_t* lv, QuantResult& r) {
   if (last < 0) return;
   const double lambda = job.lambda / kBitScale;
   for (int sb = last >> 4; sb >= 0; --sb) {
@@ -135,22 +152,12 @@ void hide_signs(const QuantJob& job, const Geometry& g, const int32_t* level_dou
     if (best_pos < 0) continue;
     const int a = std::abs(lv[best_pos]) + best_dir;
     const bool src_neg = lv[best_pos] != 0 ? lv[best_pos] < 0 : job.coef[best_pos] < 0;
+    if (!lv[best_pos])
+      note_level(g, best_pos, r);
+    else if (!a)
+      --r.nonzero;
     lv[best_pos] = static_cast<int16_t>(src_neg ? -a : a);
   }
-}
-
-// Adds the level at raster index i to the count and bounding box.
-void note_level(const Geometry& g, int i, QuantResult& r) {
-  ++r.nonzero;
-  r.max_x = std::max(r.max_x, i & (g.n - 1));
-  r.max_y = std::max(r.max_y, i >> g.log2n);
-}
-
-QuantResult summarise(const Geometry& g, int last, const int16_t* lv) {
-  QuantResult r;
-  for (int pos = 0; pos <= last; ++pos)
-    if (lv[g.blkpos(pos)]) note_level(g, g.blkpos(pos), r);
-  return r;
 }
 
 }  // namespace
@@ -203,9 +210,10 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     }
     if (!nz) return {};
     const int last = last_nonzero(lv, g.log2n, job.scan_idx);
+    QuantResult r = summarise(g, last, lv);
     if (job.sign_hide && nz >= 2)
-      hide_signs(job, g, level_double, qbits, err_scale, RateDelta{}, last, lv);
-    return summarise(g, last, lv);
+      hide_signs(job, g, level_double, qbits, err_scale, RateDelta{}, last, lv, r);
+    return r;
   }
 
   // ---- RDOQ ----
@@ -393,8 +401,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     rd.cs = &cs;
     rd.state = states;
     rd.sig = sig_state;
-    hide_signs(job, g, level_double, qbits, err_scale, rd, best_last, lv);
-    r = summarise(g, best_last, lv);
+    hide_signs(job, g, level_double, qbits, err_scale, rd, best_last, lv, r);
   }
   return r;
 }
