@@ -258,6 +258,8 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     if (!first_sb && prev_c1 == 0) ++ctx_set;
     int c1 = 1, c1_idx = 0, c2_idx = 0, rice = 0;
     bool any_gt1_coded = false;
+    // Only sub-blocks with a coded_sub_block_flag of their own weigh coding against zeroing.
+    const bool csbf_coded = sb > 0 && sb < last_sb;
     double sb_coded = 0, sb_zero = 0;
     int nz_in_sb = 0;
     // Positions after the last one are never read again.
@@ -294,8 +296,10 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
       cost_coef[bp] = best;
       cost_sig[bp] = best_sig;
       lv[bp] = static_cast<int16_t>(best_l);
-      sb_coded += best;
-      sb_zero += cost_zero[bp];
+      if (csbf_coded) {
+        sb_coded += best;
+        sb_zero += cost_zero[bp];
+      }
       if (best_l > 0) {
         ++nz_in_sb;
         const int base = c1_idx < 8 ? (c2_idx < 1 ? 3 : 2) : 1;
@@ -313,7 +317,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
       }
     }
     // Coded sub-block flag decision for the sub-blocks that carry one.
-    if (sb > 0 && sb < last_sb) {
+    if (csbf_coded) {
       const int cs_inc = std::min(prev_csbf & 1, 1) + ((prev_csbf >> 1) & 1);
       const uint8_t csbf_ctx = cs.s[kCtxCsbf + std::min(cs_inc, 1) + (cidx ? 2 : 0)];
       const double coded = sb_coded + lambda * bin_cost(csbf_ctx, 1);
