@@ -42,7 +42,7 @@ struct CoeffSink {
     const int n = 1 << tb.log2n;
     const int16_t* s = pic.coef_at(tb.cidx, tb.x, tb.y);
     const int st = pic.coef_stride(tb.cidx);
-    for (int y = 0; y < n; ++y) std::memcpy(buf + y * n, s + y * st, sizeof(int16_t) * n);
+    for (int y = 0; y < n; ++y) copy_row(buf + y * n, s + y * st, 2 * n);
     return buf;
   }
   void tb(const TbInfo&) {}
