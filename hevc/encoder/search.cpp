@@ -285,14 +285,21 @@ std::vector<int> IntraSearch::rough_decision(int xp, int yp, int log2t, int ncan
   // The ncand lowest costs, ties to the lower mode, by insertion (ncand is small).
   int order[35];
   auto best_modes = [&]() {
+    double kept[35];  // rmd_cost[order[i]], kept alongside to spare the indirect loads
     int n = 0;
     for (int m = 0; m < 35; ++m) {
+      const double c = rmd_cost[m];
+      if (n == ncand && !(c < kept[n - 1])) continue;
       int i = n < ncand ? n++ : ncand;
-      while (i > 0 && rmd_cost[m] < rmd_cost[order[i - 1]]) {
-        if (i < ncand) order[i] = order[i - 1];
-        --i;
+      for (; i > 0 && c < kept[i - 1]; --i)
+        if (i < ncand) {
+          order[i] = order[i - 1];
+          kept[i] = kept[i - 1];
+        }
+      if (i < ncand) {
+        order[i] = m;
+        kept[i] = c;
       }
-      if (i < ncand) order[i] = m;
     }
   };
   if (cfg_.rmd_fast) {
