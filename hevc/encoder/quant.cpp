@@ -8,13 +8,13 @@
 
 #include "../residual_ctx.h"
 #include "../scan.h"
+#include "rdcost.h"
 
 namespace hevc {
 
 namespace {
 
 const int kQuantScale[6] = {26214, 23302, 20560, 18396, 16384, 14564};
-constexpr double kInf = std::numeric_limits<double>::max();
 
 struct Geometry {
   int n, log2n, nsb;

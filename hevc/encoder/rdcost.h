@@ -4,10 +4,14 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "../common.h"
 
 namespace hevc {
+
+// The cost of what is not tried or cannot win.
+constexpr double kInf = std::numeric_limits<double>::max();
 
 struct RdParams {
   double lambda = 1;                    // for SSE + lambda * bits

@@ -10,7 +10,6 @@ namespace hevc {
 
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::max();
 constexpr int kMaxOffset = 7;  // (1 << (Min(bitDepth, 10) - 5)) - 1 for 8-bit video
 
 struct Stats {

@@ -13,7 +13,6 @@ namespace hevc {
 
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::max();
 using Counter = CtuCoder<CabacCounter, CoeffSink>;
 
 // Bits of a luma mode's syntax: prev_intra_luma_pred_flag, then mpm_idx or
