@@ -128,7 +128,10 @@ void transpose_into(const Pel* block, Pel* dst, int stride) {
   if constexpr (N == 4) {
     const __m128i m = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const __m128i t = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)), m);
-    for (int y = 0; y < 4; ++y) store4(dst + y * stride, _mm_srli_si128(t, 4 * y));
+    store4(dst, t);  // (the byte shifts need immediates, hence no loop)
+    store4(dst + stride, _mm_srli_si128(t, 4));
+    store4(dst + 2 * stride, _mm_srli_si128(t, 8));
+    store4(dst + 3 * stride, _mm_srli_si128(t, 12));
     return;
   }
   if constexpr (N == 8) {
