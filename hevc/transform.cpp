@@ -6,6 +6,9 @@
 
 #include "simd.h"
 
+#if defined(__SSSE3__)
+#include <tmmintrin.h>
+#endif
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -276,6 +279,44 @@ void dst_pass(const int16_t* in, int in_step, int in_stride, int16_t* out, int o
   }
 }
 
+#if defined(__SSSE3__)
+// One 4x4 DST pass as dot products: f[i][v] = sat16((sum_k m[i][k] x[v][k] + round) >> shift),
+// with x and f as two registers of two rows each and m's rows given duplicated ([m_i | m_i]).
+inline void dst_dots(const __m128i m[4], const __m128i x[2], int shift, __m128i f[2]) {
+  const __m128i rnd = _mm_set1_epi32(1 << (shift - 1)), count = _mm_cvtsi32_si128(shift);
+  __m128i row[4];
+  for (int i = 0; i < 4; ++i) {
+    const __m128i v = _mm_hadd_epi32(_mm_madd_epi16(x[0], m[i]), _mm_madd_epi16(x[1], m[i]));
+    row[i] = _mm_sra_epi32(_mm_add_epi32(v, rnd), count);
+  }
+  f[0] = _mm_packs_epi32(row[0], row[1]);
+  f[1] = _mm_packs_epi32(row[2], row[3]);
+}
+
+// Transpose of a 4x4 int16 block held as two registers of two rows.
+inline void transpose4x4(const __m128i in[2], __m128i out[2]) {
+  const __m128i t0 = _mm_unpacklo_epi16(in[0], in[1]), t1 = _mm_unpackhi_epi16(in[0], in[1]);
+  out[0] = _mm_unpacklo_epi16(t0, t1);
+  out[1] = _mm_unpackhi_epi16(t0, t1);
+}
+
+// [m_i | m_i] for the rows of the DST matrix (forward) or of its transpose (inverse).
+struct DstRows {
+  __m128i fwd[4], inv[4];
+  DstRows() {
+    for (int i = 0; i < 4; ++i) {
+      int16_t f[8], t[8];
+      for (int k = 0; k < 8; ++k) {
+        f[k] = kDst4[i][k & 3];
+        t[k] = kDst4[k & 3][i];
+      }
+      std::memcpy(&fwd[i], f, sizeof(f));
+      std::memcpy(&inv[i], t, sizeof(t));
+    }
+  }
+};
+#endif
+
 }  // namespace
 
 const int8_t (&kDct32)[32][32] = kDct.m;
@@ -295,8 +336,26 @@ void dequantize(int16_t* coeff, int log2n, int qp, const uint8_t* factor, int ma
     }
 }
 
+#if defined(__SSSE3__)
+static const DstRows& dst_rows() {
+  static const DstRows rows;
+  return rows;
+}
+#endif
+
 void inverse_transform(int16_t* coeff, int log2n, bool dst, int max_x, int max_y) {
   if (dst) {
+#if defined(__SSSE3__)
+    // out = D^T C D: both passes take the transpose's rows; the input and output are transposed.
+    __m128i c[2], x[2], q[2], f[2];
+    std::memcpy(c, coeff, sizeof(c));
+    transpose4x4(c, x);
+    dst_dots(dst_rows().inv, x, 7, q);
+    dst_dots(dst_rows().inv, q, 12, f);
+    transpose4x4(f, c);
+    std::memcpy(coeff, c, sizeof(c));
+    return;
+#endif
     int16_t tmp[16];
     dst_pass(coeff, 4, 1, tmp, 4, 1, true, 7);
     dst_pass(tmp, 1, 4, coeff, 1, 4, true, 12);
@@ -328,6 +387,15 @@ void inverse_transform_skip(int16_t* coeff, int log2n) {
 void forward_transform(const int16_t* residual, int16_t* coeff, int log2n, bool dst) {
   // Rows first (shift log2n - 1 for 8-bit), then columns (shift log2n + 6).
   if (dst) {
+#if defined(__SSSE3__)
+    // C = D R D^T: two passes of the same dot products, each over the previous pass's rows.
+    __m128i r[2], p[2], c[2];
+    std::memcpy(r, residual, sizeof(r));
+    dst_dots(dst_rows().fwd, r, 1, p);
+    dst_dots(dst_rows().fwd, p, 8, c);
+    std::memcpy(coeff, c, sizeof(c));
+    return;
+#endif
     int16_t tmp[16];
     dst_pass(residual, 1, 4, tmp, 4, 1, false, 1);
     dst_pass(tmp, 1, 4, coeff, 4, 1, false, 8);
