@@ -1,6 +1,7 @@
 // Coefficient scan orders (H.265 6.5.3-6.5.5).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -32,19 +33,27 @@ inline const uint16_t* coeff_scan(int log2_size, int scan_idx) {
   return t.coeff[log2_size][scan_idx].data();
 }
 
+// The inverse of coeff_scan: raster index -> position in scan order.
+inline const uint16_t* coeff_scan_pos(int log2_size, int scan_idx) {
+  static const ScanTables& t = scan_tables();
+  return t.coeff_pos[log2_size][scan_idx].data();
+}
+
+// Scan position of raster index i if `nonzero`, else -1, without a branch (for the running
+// maxima below, which the compiler then vectorises).
+inline int scan_pos_if(const uint16_t* pos, int i, bool nonzero) {
+  return (pos[i] + 1) * static_cast<int>(nonzero) - 1;
+}
+
 // Scan position of the last nonzero coefficient of an n x n block v (raster order), or -1: the
-// largest scan position of a nonzero, taken over the raster in one branch-free pass that the
-// compiler vectorises (a search along the scan chases one dependent load per position).
+// largest scan position of a nonzero, taken over the raster in one branch-free pass (a search
+// along the scan chases one dependent load per position).
 template <class T>
 int last_nonzero(const T* v, int log2_size, int scan_idx) {
-  static const ScanTables& t = scan_tables();
-  const uint16_t* pos = t.coeff_pos[log2_size][scan_idx].data();
+  const uint16_t* pos = coeff_scan_pos(log2_size, scan_idx);
   const int total = 1 << (2 * log2_size);
   int last = -1;
-  for (int i = 0; i < total; ++i) {
-    const int p = (pos[i] + 1) * (v[i] != 0) - 1;  // -1 for a zero, without a branch
-    last = p > last ? p : last;
-  }
+  for (int i = 0; i < total; ++i) last = std::max(last, scan_pos_if(pos, i, v[i] != 0));
   return last;
 }
 

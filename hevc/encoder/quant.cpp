@@ -186,19 +186,19 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   const double err_scale = kErrScale.v[job.qp % 6][ts];
 
   // |coef| * q < 2^30 and the rounding offset <= 2^26, so 32-bit arithmetic is exact here and
-  // the loop vectorises; the last position is then found from the end of the scan.
+  // the loop vectorises, the last position included (a running maximum of scan positions).
   int32_t level_double[32 * 32];
   int max_abs[32 * 32];
   const int32_t half = int32_t{1} << (qbits - 1);
-  int any = 0;
+  const uint16_t* scan_pos = coeff_scan_pos(g.log2n, job.scan_idx);
+  int last_init = -1;
   for (int i = 0; i < total; ++i) {
     const int32_t ld = std::abs(static_cast<int32_t>(job.coef[i])) * q;
     level_double[i] = ld;
     max_abs[i] = std::min<int32_t>(32767, (ld + half) >> qbits);
-    any |= max_abs[i];
+    last_init = std::max(last_init, scan_pos_if(scan_pos, i, max_abs[i] != 0));
     lv[i] = 0;
   }
-  const int last_init = any ? last_nonzero(max_abs, g.log2n, job.scan_idx) : -1;
 
   if (!job.rdoq || !job.ctx) {
     const int64_t offset = int64_t{job.intra ? 171 : 85} << (qbits - 9);
