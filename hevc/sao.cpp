@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "simd.h"
+
 #if defined(__SSSE3__)
 #include <tmmintrin.h>
 #endif
@@ -25,17 +27,13 @@ void eo_run(const Pel* src, Pel* dst, ptrdiff_t base, int xb, int xe, ptrdiff_t 
   }
   const __m128i tpos = _mm_load_si128(reinterpret_cast<const __m128i*>(pos));
   const __m128i tneg = _mm_load_si128(reinterpret_cast<const __m128i*>(neg));
-  const __m128i bias = _mm_set1_epi8(static_cast<char>(0x80)), two = _mm_set1_epi8(2);
-  auto sgn = [&](__m128i c, __m128i n) {
-    const __m128i cs = _mm_xor_si128(c, bias), ns = _mm_xor_si128(n, bias);
-    return _mm_sub_epi8(_mm_cmpgt_epi8(ns, cs), _mm_cmpgt_epi8(cs, ns));  // sign(c - n)
-  };
+  const __m128i two = _mm_set1_epi8(2);
   for (; x + 16 <= xe; x += 16) {
     const Pel* p = src + base + x;
     const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + oa));
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + ob));
-    const __m128i raw = _mm_add_epi8(two, _mm_add_epi8(sgn(c, a), sgn(c, b)));
+    const __m128i raw = _mm_add_epi8(two, _mm_add_epi8(sign_epu8(c, a), sign_epu8(c, b)));
     const __m128i up = _mm_shuffle_epi8(tpos, raw), down = _mm_shuffle_epi8(tneg, raw);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + base + x),
                      _mm_subs_epu8(_mm_adds_epu8(c, up), down));

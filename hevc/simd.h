@@ -1,4 +1,4 @@
-// Small SSE2 helpers shared by the vector kernels (intra, transform, distortion).
+// Small SSE2 helpers shared by the vector kernels (intra, transform, distortion, SAO).
 #pragma once
 
 #if defined(__SSE2__)
@@ -18,6 +18,13 @@ inline __m128i load4(const void* p) {
 inline void store4(void* p, __m128i v) {
   const int32_t x = _mm_cvtsi128_si32(v);
   std::memcpy(p, &x, 4);
+}
+
+// sign(c - n) per unsigned byte, as -1, 0 or 1.
+inline __m128i sign_epu8(__m128i c, __m128i n) {
+  const __m128i bias = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m128i cs = _mm_xor_si128(c, bias), ns = _mm_xor_si128(n, bias);
+  return _mm_sub_epi8(_mm_cmpgt_epi8(ns, cs), _mm_cmpgt_epi8(cs, ns));
 }
 
 }  // namespace hevc
