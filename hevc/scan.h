@@ -52,9 +52,10 @@ template <class T>
 int last_nonzero(const T* v, int log2_size, int scan_idx) {
   const uint16_t* pos = coeff_scan_pos(log2_size, scan_idx);
   const int total = 1 << (2 * log2_size);
-  int last = -1;
-  for (int i = 0; i < total; ++i) last = std::max(last, scan_pos_if(pos, i, v[i] != 0));
-  return last;
+  uint16_t last = 0;  // 1 + the position; 16-bit lanes, as many per vector as the levels have
+  for (int i = 0; i < total; ++i)
+    last = std::max(last, static_cast<uint16_t>((pos[i] + 1) * (v[i] != 0)));
+  return last - 1;
 }
 
 }  // namespace hevc
