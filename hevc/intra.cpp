@@ -204,23 +204,34 @@ void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n
   }
   if (count < 2 * units + 1) {
     // Substitution (8.4.4.2.2) along p[-1][2n-1] ... p[-1][-1] ... p[2n-1][-1]: samples before
-    // the first available one take its value, later unavailable ones their predecessor's.
-    const int total = 2 * n2 + 1;
-    auto at = [&](int k) -> Pel& {
-      if (k < n2) return r.left[n2 - k];
-      if (k == n2) return r.left[0];
-      return r.top[k - n2];
-    };
-    auto avail = [&](int k) {
-      if (k < n2) return av_left[(n2 - 1 - k) / unit];
-      if (k == n2) return av_corner;
-      return av_top[(k - n2 - 1) / unit];
-    };
-    int first = 0;
-    while (!avail(first)) ++first;
-    for (int k = 0; k < first; ++k) at(k) = at(first);
-    for (int k = first + 1; k < total; ++k)
-      if (!avail(k)) at(k) = at(k - 1);
+    // the first available one take its value, later unavailable ones their predecessor's. Done
+    // per unit (all of a unit's samples share availability): the left units bottom to top,
+    // the corner, the top units left to right.
+    // The first available sample in that order (count > 0: there is one).
+    Pel prev;
+    int ul = units - 1, ut = 0;
+    while (ul >= 0 && !av_left[ul]) --ul;
+    if (ul >= 0) {
+      prev = r.left[ul * unit + unit];
+    } else if (av_corner) {
+      prev = r.left[0];
+    } else {
+      while (!av_top[ut]) ++ut;
+      prev = r.top[1 + ut * unit];
+    }
+    // Then prev is the last sample before the current unit, in that order.
+    for (int u = units - 1; u >= 0; --u) {
+      Pel* seg = r.left + 1 + u * unit;
+      if (!av_left[u]) std::memset(seg, prev, static_cast<size_t>(unit));
+      prev = seg[0];
+    }
+    if (!av_corner) r.left[0] = prev;
+    prev = r.left[0];
+    for (int u = 0; u < units; ++u) {
+      Pel* seg = r.top + 1 + u * unit;
+      if (!av_top[u]) std::memset(seg, prev, static_cast<size_t>(unit));
+      prev = seg[unit - 1];
+    }
   }
   r.top[0] = r.left[0];
 }
