@@ -15,16 +15,19 @@ namespace hevc {
 void residual_block(const Pel* src, int ss, const Pel* pred, int ps, int16_t* res, int n) {
 #if defined(__SSE2__)
   const __m128i zero = _mm_setzero_si128();
+  if (n == 4) {  // two rows per step
+    for (int y = 0; y < 4; y += 2) {
+      const __m128i s = _mm_unpacklo_epi32(load4(src + y * ss), load4(src + (y + 1) * ss));
+      const __m128i p = _mm_unpacklo_epi32(load4(pred + y * ps), load4(pred + (y + 1) * ps));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(res + 4 * y),
+                       _mm_sub_epi16(_mm_unpacklo_epi8(s, zero), _mm_unpacklo_epi8(p, zero)));
+    }
+    return;
+  }
   for (int y = 0; y < n; ++y) {
     const Pel* s = src + y * ss;
     const Pel* p = pred + y * ps;
     int16_t* r = res + y * n;
-    if (n == 4) {
-      const __m128i d =
-          _mm_sub_epi16(_mm_unpacklo_epi8(load4(s), zero), _mm_unpacklo_epi8(load4(p), zero));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(r), d);
-      continue;
-    }
     for (int x = 0; x < n; x += 8) {
       const __m128i a = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s + x));
       const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + x));
