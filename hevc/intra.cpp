@@ -332,18 +332,21 @@ bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
   const bool vertical = mode >= 18;
   const Pel* main_side = vertical ? r.top : r.left;
   const Pel* side = vertical ? r.left : r.top;
+  // ref[0 .. 2n] is the main side itself for the positive angles; the negative ones extend it
+  // to ref[-n .. -1] from the other side, in a copy. (The last row of angle 32 also reads
+  // ref[2n + 1] with weight 0: it stays inside the reference arrays.)
   Pel buf[3 * 64 + 1];
-  Pel* ref = buf + n;  // ref[-n .. 2n]
-  copy_row(ref, main_side, n);
-  ref[n] = main_side[n];
+  const Pel* ref = main_side;
   if (angle < 0) {
+    Pel* ext = buf + n;
+    copy_row(ext, main_side, n);
+    ext[n] = main_side[n];
     const int last = (n * angle) >> 5;
     if (last < -1) {
       const int inv = kInvAngle[mode - 11];
-      for (int i = last; i <= -1; ++i) ref[i] = side[(i * inv + 128) >> 8];
+      for (int i = last; i <= -1; ++i) ext[i] = side[(i * inv + 128) >> 8];
     }
-  } else {
-    copy_row(ref + n + 1, main_side + n + 1, n);
+    ref = ext;
   }
   // Rows of `out` run along the main direction: out = pred for vertical modes, its transpose
   // for horizontal ones.
