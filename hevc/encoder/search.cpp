@@ -485,13 +485,13 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
       c = trial_.ctx;
       cost = trial_.cost;
     } else {
+      d = encode_block(0, x, y, log2t, mode, ts != 0, ctx, cbf_ctx, nz);
+      // (encode_block reads no block flags: they are set once it knows the cbf.)
       pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) {
         bi.tu_log2 = static_cast<uint8_t>(log2t);
-        bi.flags = static_cast<uint8_t>(bi.flags & ~(kBfCbfY | kBfTskipY));
-        if (ts) bi.flags |= kBfTskipY;
+        bi.flags = static_cast<uint8_t>((bi.flags & ~(kBfCbfY | kBfTskipY)) | (ts ? kBfTskipY : 0) |
+                                        (nz ? kBfCbfY : 0));
       });
-      d = encode_block(0, x, y, log2t, mode, ts != 0, ctx, cbf_ctx, nz);
-      if (nz) pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) { bi.flags |= kBfCbfY; });
       if (ts && !nz) break;  // transform skip without coefficients is the same block
       c = ctx;
       cost = static_cast<double>(d) + pic_.rd.bits_cost(luma_tb_bits(c, x, y, log2t, depth));
@@ -611,7 +611,6 @@ uint64_t IntraSearch::chroma_tb(int cidx, int xc, int yc, int log2c, int mode, b
     });
   };
   int nz = 0;
-  set_flags(false, false);
   uint64_t d = encode_block(cidx, xc, yc, log2c, mode, false, ctx, -1, nz);
   set_flags(nz != 0, false);
   if (!try_ts || !nz) return d;
@@ -638,7 +637,6 @@ uint64_t IntraSearch::chroma_tb(int cidx, int xc, int yc, int log2c, int mode, b
   Keep4x4 regular;
   regular.save(pic_, cidx, xc, yc);
   int nz_ts = 0;
-  set_flags(false, true);
   const uint64_t d_ts = encode_block(cidx, xc, yc, log2c, mode, true, ctx, -1, nz_ts);
   set_flags(nz_ts != 0, nz_ts != 0);
   if (nz_ts && tb_cost(d_ts, true) < cost_regular) return d_ts;
