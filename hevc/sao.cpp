@@ -42,8 +42,7 @@ void eo_run(const Pel* src, Pel* dst, ptrdiff_t base, int xb, int xe, ptrdiff_t 
   for (; x < xe; ++x) {
     const ptrdiff_t i = base + x;
     const int c = src[i], a = src[i + oa], b = src[i + ob];
-    dst[i] = static_cast<Pel>(
-        clip_pel(c + table[kSaoEdgeCat[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))]]));
+    dst[i] = static_cast<Pel>(clip_pel(c + table[sao_edge_cat(c, a, b)]));
   }
 }
 

@@ -26,6 +26,10 @@ struct NoRun {
 };
 // Raw 2 + sign(c - a) + sign(c - b) mapped to the edge category of 8.7.3.2.
 inline constexpr int kSaoEdgeCat[5] = {1, 2, 0, 3, 4};
+// Edge-offset category of sample c between its neighbours a and b.
+inline int sao_edge_cat(int c, int a, int b) {
+  return kSaoEdgeCat[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))];
+}
 template <class F, class Run = NoRun>
 void sao_visit(int type, int eo_class, const Plane& src, int cidx, int x0, int y0, int w, int h,
                const bool avail[9], const uint8_t* skip_mask, int mask_stride, F&& f,
@@ -62,7 +66,7 @@ void sao_visit(int type, int eo_class, const Plane& src, int cidx, int x0, int y
     const ptrdiff_t base = static_cast<ptrdiff_t>(y) * src.stride;
     auto visit = [&](int x) {
       const int c = s[x], a = s[x + oa], b = s[x + ob];
-      f(base + x, kSaoEdgeCat[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))]);
+      f(base + x, sao_edge_cat(c, a, b));
     };
     if (row_inner && !skip_mask && w > 2) {
       // Inside the block every neighbour is available; only the row's ends need checks.

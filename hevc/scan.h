@@ -39,10 +39,11 @@ inline const uint16_t* coeff_scan_pos(int log2_size, int scan_idx) {
   return t.coeff_pos[log2_size][scan_idx].data();
 }
 
-// Scan position of raster index i if `nonzero`, else -1, without a branch (for the running
-// maxima below, which the compiler then vectorises).
-inline int scan_pos_if(const uint16_t* pos, int i, bool nonzero) {
-  return (pos[i] + 1) * static_cast<int>(nonzero) - 1;
+// 1 + the scan position of raster index i if `nonzero`, else 0, without a branch: running
+// maxima of it find the last nonzero position in loops the compiler vectorises (in 16-bit
+// lanes).
+inline uint16_t scan_rank_if(const uint16_t* pos, int i, bool nonzero) {
+  return static_cast<uint16_t>((pos[i] + 1) * static_cast<int>(nonzero));
 }
 
 // Scan position of the last nonzero coefficient of an n x n block v (raster order), or -1: the
@@ -52,10 +53,9 @@ template <class T>
 int last_nonzero(const T* v, int log2_size, int scan_idx) {
   const uint16_t* pos = coeff_scan_pos(log2_size, scan_idx);
   const int total = 1 << (2 * log2_size);
-  uint16_t last = 0;  // 1 + the position; 16-bit lanes, as many per vector as the levels have
-  for (int i = 0; i < total; ++i)
-    last = std::max(last, static_cast<uint16_t>((pos[i] + 1) * (v[i] != 0)));
-  return last - 1;
+  uint16_t rank = 0;
+  for (int i = 0; i < total; ++i) rank = std::max(rank, scan_rank_if(pos, i, v[i] != 0));
+  return rank - 1;
 }
 
 }  // namespace hevc

@@ -191,14 +191,15 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   int max_abs[32 * 32];
   const int32_t half = int32_t{1} << (qbits - 1);
   const uint16_t* scan_pos = coeff_scan_pos(g.log2n, job.scan_idx);
-  int last_init = -1;
+  uint16_t rank = 0;
   for (int i = 0; i < total; ++i) {
     const int32_t ld = std::abs(static_cast<int32_t>(job.coef[i])) * q;
     level_double[i] = ld;
     max_abs[i] = std::min<int32_t>(32767, (ld + half) >> qbits);
-    last_init = std::max(last_init, scan_pos_if(scan_pos, i, max_abs[i] != 0));
+    rank = std::max(rank, scan_rank_if(scan_pos, i, max_abs[i] != 0));
     lv[i] = 0;
   }
+  const int last_init = rank - 1;
 
   if (!job.rdoq || !job.ctx) {
     const int64_t offset = int64_t{job.intra ? 171 : 85} << (qbits - 9);

@@ -65,7 +65,7 @@ void eo_stats_run(const Pel* rec, const Pel* org, ptrdiff_t base, int xb, int xe
   for (; x < xe; ++x) {
     const ptrdiff_t i = base + x;
     const int c = rec[i], a = rec[i + oa], b = rec[i + ob];
-    const int cat = kSaoEdgeCat[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))];
+    const int cat = sao_edge_cat(c, a, b);
     ++s.count[cat];
     s.sum[cat] += org[i] - c;
   }
