@@ -104,6 +104,47 @@ void angular_block(const Pel* ref, int angle, Pel* out) {
 // terms fit 16 bits (weights sum to 2N, samples are 8-bit), so the loops vectorise in 16-bit lanes.
 template <int N, int Log2>
 void planar(const Pel* left, const Pel* top, Pel* dst, int stride) {
+#if defined(__SSE2__)
+  if constexpr (N <= 8) {
+    // Too short for the compiler's vectoriser: eight 16-bit lanes per step, two rows of 4 or
+    // one row of 8 (lane x of a row: vert[x] + (N-1-x) * left + (x+1) * tr).
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i tr = _mm_set1_epi16(top[1 + N]), bl = _mm_set1_epi16(left[1 + N]);
+    const __m128i x1 =
+        N == 4 ? _mm_setr_epi16(1, 2, 3, 4, 1, 2, 3, 4) : _mm_setr_epi16(1, 2, 3, 4, 5, 6, 7, 8);
+    const __m128i wl = _mm_sub_epi16(_mm_set1_epi16(N), x1), wr = _mm_mullo_epi16(x1, tr);
+    __m128i t;  // the top row, repeated for each row held
+    if constexpr (N == 4) {
+      t = _mm_unpacklo_epi8(load4(top + 1), zero);
+      t = _mm_unpacklo_epi64(t, t);
+    } else {
+      t = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(top + 1)), zero);
+    }
+    constexpr int rows = N == 4 ? 2 : 1;
+    const __m128i step = _mm_mullo_epi16(_mm_sub_epi16(bl, t), _mm_set1_epi16(rows));
+    // (N - 1 - y) * top + (y + 1) * bl + N for the first row(s).
+    __m128i vert = _mm_add_epi16(_mm_mullo_epi16(t, _mm_set1_epi16(N - 1)),
+                                 _mm_add_epi16(bl, _mm_set1_epi16(N)));
+    if constexpr (N == 4)  // the second row of each pair is one step further
+      vert = _mm_add_epi16(vert, _mm_unpacklo_epi64(zero, _mm_sub_epi16(bl, t)));
+    for (int y = 0; y < N; y += rows) {
+      const __m128i l =
+          N == 4 ? _mm_unpacklo_epi64(_mm_set1_epi16(left[1 + y]), _mm_set1_epi16(left[2 + y]))
+                 : _mm_set1_epi16(left[1 + y]);
+      const __m128i v =
+          _mm_srli_epi16(_mm_add_epi16(_mm_add_epi16(vert, _mm_mullo_epi16(wl, l)), wr), Log2 + 1);
+      const __m128i bytes = _mm_packus_epi16(v, v);
+      if constexpr (N == 4) {
+        store4(dst + y * stride, bytes);
+        store4(dst + (y + 1) * stride, _mm_srli_si128(bytes, 4));
+      } else {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + y * stride), bytes);
+      }
+      vert = _mm_add_epi16(vert, step);
+    }
+    return;
+  }
+#endif
   const int16_t tr = top[1 + N], bl = left[1 + N];
   int16_t vert[N], step[N], wl[N], wr[N];
   for (int x = 0; x < N; ++x) {
