@@ -277,13 +277,6 @@ void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n
   r.top[0] = r.left[0];
 }
 
-bool intra_filter_needed(int cidx, int mode, int log2n) {
-  if (cidx != 0 || mode == 1 || log2n == 2) return false;
-  const int dist = std::min(std::abs(mode - 26), std::abs(mode - 10));
-  const int thr = log2n == 3 ? 7 : (log2n == 4 ? 1 : 0);
-  return dist > thr;
-}
-
 const IntraRefs& intra_filter_refs(const IntraRefs& raw, int cidx, int mode, bool strong_enabled,
                                    IntraRefs& f) {
   const int n = 1 << raw.log2n, n2 = 2 * n;

@@ -2,7 +2,9 @@
 // planar, DC and the 33 angular modes.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 
 #include "picture.h"
 
@@ -26,7 +28,13 @@ struct IntraContext {
 void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n, IntraRefs& r);
 
 // Whether the reference samples of a block are smoothed for this mode (8.4.4.2.3).
-bool intra_filter_needed(int cidx, int mode, int log2n);
+// (Inline: the encoder asks for every mode it tries.)
+inline bool intra_filter_needed(int cidx, int mode, int log2n) {
+  if (cidx != 0 || mode == 1 || log2n == 2) return false;
+  const int dist = std::min(std::abs(mode - 26), std::abs(mode - 10));
+  const int thr = log2n == 3 ? 7 : (log2n == 4 ? 1 : 0);
+  return dist > thr;
+}
 
 // Applies the [1 2 1] or strong bilinear smoothing when the mode and size call for it
 // (luma only in 4:2:0). Returns the refs to predict from.
