@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace hevc {
 
@@ -76,6 +77,26 @@ inline void fill_row(void* d, uint8_t v, int bytes) {
       break;
     default:
       std::memset(d, v, static_cast<size_t>(bytes));
+      break;
+  }
+}
+
+// Calls f(std::integral_constant<int, N>{}) for a block of log2 size 2..5 (N = 4..32), so that
+// a kernel written as a template on N is dispatched from a run-time size in one place.
+template <class F>
+void with_block_size(int log2n, F&& f) {
+  switch (log2n) {
+    case 2:
+      f(std::integral_constant<int, 4>{});
+      break;
+    case 3:
+      f(std::integral_constant<int, 8>{});
+      break;
+    case 4:
+      f(std::integral_constant<int, 16>{});
+      break;
+    default:
+      f(std::integral_constant<int, 32>{});
       break;
   }
 }

@@ -102,8 +102,9 @@ void angular_block(const Pel* ref, int angle, Pel* out) {
 
 // Planar prediction (8.4.4.2.5) with the vertical part kept as a running sum per column; all
 // terms fit 16 bits (weights sum to 2N, samples are 8-bit), so the loops vectorise in 16-bit lanes.
-template <int N, int Log2>
+template <int N>
 void planar(const Pel* left, const Pel* top, Pel* dst, int stride) {
+  constexpr int Log2 = N == 4 ? 2 : (N == 8 ? 3 : (N == 16 ? 4 : 5));
 #if defined(__SSE2__)
   if constexpr (N <= 8) {
     // Too short for the compiler's vectoriser: eight 16-bit lanes per step, two rows of 4 or
@@ -309,20 +310,7 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
   const Pel* left = r.left;
   const Pel* top = r.top;
   if (mode == 0) {
-    switch (n) {
-      case 4:
-        planar<4, 2>(left, top, dst, stride);
-        break;
-      case 8:
-        planar<8, 3>(left, top, dst, stride);
-        break;
-      case 16:
-        planar<16, 4>(left, top, dst, stride);
-        break;
-      default:
-        planar<32, 5>(left, top, dst, stride);
-        break;
-    }
+    with_block_size(log2n, [&](auto size) { planar<size()>(left, top, dst, stride); });
     return;
   }
   if (mode == 1) {
@@ -343,20 +331,7 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
   if (!transposed) {
     for (int y = 0; y < n; ++y) copy_row(dst + y * stride, block + y * n, n);
   } else {
-    switch (n) {
-      case 4:
-        transpose_into<4>(block, dst, stride);
-        break;
-      case 8:
-        transpose_into<8>(block, dst, stride);
-        break;
-      case 16:
-        transpose_into<16>(block, dst, stride);
-        break;
-      default:
-        transpose_into<32>(block, dst, stride);
-        break;
-    }
+    with_block_size(log2n, [&](auto size) { transpose_into<size()>(block, dst, stride); });
   }
 }
 
@@ -384,20 +359,7 @@ bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
   }
   // Rows of `out` run along the main direction: out = pred for vertical modes, its transpose
   // for horizontal ones.
-  switch (n) {
-    case 4:
-      angular_block<4>(ref, angle, out);
-      break;
-    case 8:
-      angular_block<8>(ref, angle, out);
-      break;
-    case 16:
-      angular_block<16>(ref, angle, out);
-      break;
-    default:
-      angular_block<32>(ref, angle, out);
-      break;
-  }
+  with_block_size(r.log2n, [&](auto size) { angular_block<size()>(ref, angle, out); });
   if (cidx == 0 && n < 32 && (mode == 26 || mode == 10))
     for (int j = 0; j < n; ++j)
       out[j * n] = static_cast<Pel>(clip_pel(main_side[1] + ((side[1 + j] - side[0]) >> 1)));

@@ -203,7 +203,10 @@ inline void store_row(const Lanes<N>& v, int16_t* dst) {
 // Rows first (each lane one row), then columns (each lane one column); the second pass
 // saturates to 16 bits. Blocks of lanes are transposed in registers between the two layouts.
 template <int N>
-void forward_2d(const int16_t* res, int16_t* coeff, int shift1, int shift2) {
+void forward_2d(const int16_t* res, int16_t* coeff) {
+  // Shifts log2 N - 1 after the rows and log2 N + 6 after the columns (8-bit video).
+  constexpr int log2n = N == 4 ? 2 : (N == 8 ? 3 : (N == 16 ? 4 : 5));
+  constexpr int shift1 = log2n - 1, shift2 = log2n + 6;
   using V = Lanes<N>;
   constexpr int L = sizeof(V) / sizeof(int32_t);
   alignas(32) int32_t t[N * N];  // t[y * N + k]: coefficient k of row y
@@ -361,20 +364,7 @@ void inverse_transform(int16_t* coeff, int log2n, bool dst, int max_x, int max_y
     dst_pass(tmp, 1, 4, coeff, 1, 4, true, 12);
     return;
   }
-  switch (log2n) {
-    case 2:
-      inverse_2d<4>(coeff, max_x, max_y);
-      break;
-    case 3:
-      inverse_2d<8>(coeff, max_x, max_y);
-      break;
-    case 4:
-      inverse_2d<16>(coeff, max_x, max_y);
-      break;
-    default:
-      inverse_2d<32>(coeff, max_x, max_y);
-      break;
-  }
+  with_block_size(log2n, [&](auto size) { inverse_2d<size()>(coeff, max_x, max_y); });
 }
 
 void inverse_transform_skip(int16_t* coeff, int log2n) {
@@ -401,20 +391,7 @@ void forward_transform(const int16_t* residual, int16_t* coeff, int log2n, bool 
     dst_pass(tmp, 1, 4, coeff, 4, 1, false, 8);
     return;
   }
-  switch (log2n) {
-    case 2:
-      forward_2d<4>(residual, coeff, 1, 8);
-      break;
-    case 3:
-      forward_2d<8>(residual, coeff, 2, 9);
-      break;
-    case 4:
-      forward_2d<16>(residual, coeff, 3, 10);
-      break;
-    default:
-      forward_2d<32>(residual, coeff, 4, 11);
-      break;
-  }
+  with_block_size(log2n, [&](auto size) { forward_2d<size()>(residual, coeff); });
 }
 
 void forward_transform_skip(const int16_t* residual, int16_t* coeff, int log2n) {

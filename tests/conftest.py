@@ -50,6 +50,24 @@ def dec265() -> str:
     return need_tool("libde265-dec265")
 
 
+def cmake_build(name: str, options: list[str], target: str | None = None) -> Path:
+    """Configures and builds the C++ tree in build/<name> with extra CMake options."""
+    if not shutil.which("cmake"):
+        pytest.skip("cmake is needed to build the stand-alone C++ tools")
+    build = ROOT / "build" / name
+    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+    subprocess.run(
+        ["cmake", "-S", str(ROOT), "-B", str(build), *gen, "-DCNNFILTER_PYTHON=OFF", *options],
+        check=True,
+        capture_output=True,
+    )
+    only = ["--target", target] if target else []
+    subprocess.run(
+        ["cmake", "--build", str(build), *only, "-j", "2"], check=True, capture_output=True
+    )
+    return build
+
+
 def ffmpeg_decode(ffmpeg: str, bitstream: Path) -> bytes:
     r = subprocess.run(
         [ffmpeg, "-v", "error", "-i", str(bitstream), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, x265_encode
+from conftest import ROOT, cmake_build, x265_encode
 
 import cnnfilter
 import cnnfilter.yuv
@@ -24,27 +23,9 @@ FULL_VARIANTS = 2000
 
 @pytest.fixture(scope="session")
 def asan_decoder(tmp_path_factory) -> Path:
-    if not shutil.which("cmake"):
-        pytest.skip("cmake is needed to build the sanitizer decoder")
-    build = ROOT / "build" / "asan"
-    build.mkdir(parents=True, exist_ok=True)
-    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
-    subprocess.run(
-        [
-            "cmake",
-            "-S",
-            str(ROOT),
-            "-B",
-            str(build),
-            *gen,
-            "-DCNNFILTER_SANITIZE=ON",
-            "-DCNNFILTER_PYTHON=OFF",
-            "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-        ],
-        check=True,
-        capture_output=True,
+    build = cmake_build(
+        "asan", ["-DCNNFILTER_SANITIZE=ON", "-DCMAKE_BUILD_TYPE=RelWithDebInfo"], "hevc-decode"
     )
-    subprocess.run(["cmake", "--build", str(build), "-j", "2"], check=True, capture_output=True)
     exe = build / "tools" / "hevc-decode"
     assert exe.exists()
     return exe

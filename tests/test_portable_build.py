@@ -9,43 +9,19 @@ transposes). Both must write byte-identical bitstreams, or results would depend 
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, cmake_build
 
 from cnnfilter import yuv
 
 
 def build_encoder(name: str, native: bool) -> Path:
-    if not shutil.which("cmake"):
-        pytest.skip("cmake is needed to build the stand-alone encoder")
-    build = ROOT / "build" / name
-    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
-    subprocess.run(
-        [
-            "cmake",
-            "-S",
-            str(ROOT),
-            "-B",
-            str(build),
-            *gen,
-            "-DCNNFILTER_PYTHON=OFF",
-            f"-DCNNFILTER_NATIVE={'ON' if native else 'OFF'}",
-            "-DCMAKE_BUILD_TYPE=Release",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        ["cmake", "--build", str(build), "--target", "hevc-encode", "-j", "2"],
-        check=True,
-        capture_output=True,
-    )
-    return build / "tools" / "hevc-encode"
+    options = [f"-DCNNFILTER_NATIVE={'ON' if native else 'OFF'}", "-DCMAKE_BUILD_TYPE=Release"]
+    return cmake_build(name, options, "hevc-encode") / "tools" / "hevc-encode"
 
 
 @pytest.fixture(scope="module")

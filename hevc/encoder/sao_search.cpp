@@ -24,8 +24,8 @@ struct CtbStats {
 };
 
 // Adds the edge-offset statistics of the samples x in [xb, xe) of one row (index base + x, the
-// neighbours at offsets oa and ob, all of them inside the picture and usable). Category 0,
-// which takes no offset, is not counted.
+// neighbours at offsets oa and ob, all of them inside the picture and usable). Category 0
+// takes no offset and its statistics are never read: the vector part leaves it out.
 void eo_stats_run(const Pel* rec, const Pel* org, ptrdiff_t base, int xb, int xe, ptrdiff_t oa,
                   ptrdiff_t ob, Stats& s) {
   int x = xb;
