@@ -218,6 +218,14 @@ const uint8_t kInitValues[3][kNumCtx] = {
     },
 };
 
+// State transition of 9.3.4.3.2.2, for the table behind next_state().
+uint8_t next_state_of(uint8_t ctx, uint32_t bin) {
+  uint8_t st = ctx >> 1, mps = ctx & 1;
+  if (bin == mps) return static_cast<uint8_t>(((st < 62 ? st + 1 : st) << 1) | mps);
+  if (st == 0) mps ^= 1;
+  return static_cast<uint8_t>((kTransIdxLps[st] << 1) | mps);
+}
+
 struct EntropyInit {
   EntropyInit() {
     const double alpha = std::pow(0.01875 / 0.5, 1.0 / 63.0);

@@ -56,14 +56,8 @@ struct ContextSet {
 
 extern const uint8_t kRangeTabLps[64][4];
 extern const uint8_t kTransIdxLps[64];
-inline uint8_t next_state_of(uint8_t ctx, uint32_t bin) {
-  uint8_t st = ctx >> 1, mps = ctx & 1;
-  if (bin == mps) return static_cast<uint8_t>(((st < 62 ? st + 1 : st) << 1) | mps);
-  if (st == 0) mps ^= 1;
-  return static_cast<uint8_t>((kTransIdxLps[st] << 1) | mps);
-}
-// The same as one table lookup (filled from next_state_of): rate estimation updates a context
-// for every bin it counts.
+// One table lookup (built in cabac.cpp from the transition rules of 9.3.4.3.2.2): rate estimation
+// updates a context for every bin it counts.
 extern uint8_t kNextState[128][2];
 inline uint8_t next_state(uint8_t ctx, uint32_t bin) { return kNextState[ctx][bin]; }
 

@@ -37,8 +37,8 @@ constexpr T clip3(T lo, T hi, T v) {
 }
 inline int clip_pel(int v) { return v < 0 ? 0 : (v > 255 ? 255 : v); }
 
-// memcpy / memset of one block row (a power of two of 2..128 bytes). The rows are short and
-// copied very often: constant sizes let the compiler emit plain moves instead of library calls.
+// memcpy of one block row (a power of two of 4..64 bytes, or any other size). The rows are short
+// and copied very often: constant sizes let the compiler emit plain moves instead of library calls.
 inline void copy_row(void* d, const void* s, int bytes) {
   switch (bytes) {
     case 4:
@@ -61,26 +61,6 @@ inline void copy_row(void* d, const void* s, int bytes) {
       break;
   }
 }
-inline void fill_row(void* d, uint8_t v, int bytes) {
-  switch (bytes) {
-    case 4:
-      std::memset(d, v, 4);
-      break;
-    case 8:
-      std::memset(d, v, 8);
-      break;
-    case 16:
-      std::memset(d, v, 16);
-      break;
-    case 32:
-      std::memset(d, v, 32);
-      break;
-    default:
-      std::memset(d, v, static_cast<size_t>(bytes));
-      break;
-  }
-}
-
 // Calls f(std::integral_constant<int, N>{}) for a block of log2 size 2..5 (N = 4..32), so that
 // a kernel written as a template on N is dispatched from a run-time size in one place.
 template <class F>

@@ -14,43 +14,10 @@ namespace hevc {
 
 namespace {
 
-// One row of angular prediction: d[i] = ((32 - fact) * r[i] + fact * r[i + 1] + 16) >> 5.
-// The SSSE3 path computes the same integers (the weighted sum fits in 13 bits).
-void angular_row(const Pel* r, int fact, Pel* d, int n) {
-  int i = 0;
-#if defined(__SSSE3__)
-  const __m128i w = _mm_set1_epi16(static_cast<int16_t>(((fact & 0xff) << 8) | (32 - fact)));
-  const __m128i rnd = _mm_set1_epi16(16);
-  for (; i + 16 <= n; i += 16) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + i + 1));
-    const __m128i lo = _mm_maddubs_epi16(_mm_unpacklo_epi8(a, b), w);
-    const __m128i hi = _mm_maddubs_epi16(_mm_unpackhi_epi8(a, b), w);
-    const __m128i out = _mm_packus_epi16(_mm_srli_epi16(_mm_add_epi16(lo, rnd), 5),
-                                         _mm_srli_epi16(_mm_add_epi16(hi, rnd), 5));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i), out);
-  }
-  if (i + 8 <= n) {
-    const __m128i a = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r + i));
-    const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r + i + 1));
-    const __m128i v = _mm_maddubs_epi16(_mm_unpacklo_epi8(a, b), w);
-    const __m128i out = _mm_packus_epi16(_mm_srli_epi16(_mm_add_epi16(v, rnd), 5), v);
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(d + i), out);
-    i += 8;
-  }
-  if (i + 4 <= n) {
-    const __m128i v = _mm_maddubs_epi16(_mm_unpacklo_epi8(load4(r + i), load4(r + i + 1)), w);
-    store4(d + i, _mm_packus_epi16(_mm_srli_epi16(_mm_add_epi16(v, rnd), 5), v));
-    i += 4;
-  }
-#endif
-  const int f0 = 32 - fact;
-  for (; i < n; ++i) d[i] = static_cast<Pel>((f0 * r[i] + fact * r[i + 1] + 16) >> 5);
-}
-
 #if defined(__SSSE3__)
 // Two rows of 4 (or one row of 8) weighted pairs: ab holds the interleaved samples (r[i],
-// r[i + 1]), w the per-row weights; returns the eight rounded predictions as 16-bit lanes.
+// r[i + 1]), w the per-row weights; returns the eight rounded predictions as 16-bit lanes
+// ((32 - fact) * r[i] + fact * r[i + 1] + 16) >> 5 (the weighted sum fits in 13 bits).
 inline __m128i angular_lanes(__m128i ab, __m128i w) {
   return _mm_srli_epi16(_mm_add_epi16(_mm_maddubs_epi16(ab, w), _mm_set1_epi16(16)), 5);
 }
@@ -58,6 +25,24 @@ inline __m128i pair_weights(int fact) {
   return _mm_set1_epi16(static_cast<int16_t>(((fact & 0xff) << 8) | (32 - fact)));
 }
 #endif
+
+// One row of angular prediction: d[i] = ((32 - fact) * r[i] + fact * r[i + 1] + 16) >> 5;
+// 16 samples per step where SSSE3 is there (angular_block takes the narrower blocks itself).
+void angular_row(const Pel* r, int fact, Pel* d, int n) {
+  int i = 0;
+#if defined(__SSSE3__)
+  const __m128i w = pair_weights(fact);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + i + 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i),
+                     _mm_packus_epi16(angular_lanes(_mm_unpacklo_epi8(a, b), w),
+                                      angular_lanes(_mm_unpackhi_epi8(a, b), w)));
+  }
+#endif
+  const int f0 = 32 - fact;
+  for (; i < n; ++i) d[i] = static_cast<Pel>((f0 * r[i] + fact * r[i + 1] + 16) >> 5);
+}
 
 // All rows of an N x N angular block along the main direction. fact == 0 needs no special
 // case: the weights (32, 0) reproduce the reference sample exactly.
@@ -317,7 +302,9 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
     int sum = n;
     for (int i = 1; i <= n; ++i) sum += top[i] + left[i];
     const int dc = sum >> (log2n + 1);
-    for (int y = 0; y < n; ++y) fill_row(dst + y * stride, static_cast<uint8_t>(dc), n);
+    with_block_size(log2n, [&](auto size) {
+      for (int y = 0; y < n; ++y) std::memset(dst + y * stride, dc, size());
+    });
     if (cidx == 0 && n < 32) {
       dst[0] = static_cast<Pel>((left[1] + 2 * dc + top[1] + 2) >> 2);
       for (int x = 1; x < n; ++x) dst[x] = static_cast<Pel>((top[1 + x] + 3 * dc + 2) >> 2);

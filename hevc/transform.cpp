@@ -268,6 +268,8 @@ void inverse_2d(int16_t* coeff, int max_x, int max_y) {
   }
 }
 
+#if !defined(__SSSE3__)
+// One pass of the 4x4 DST (or its inverse), scalar.
 void dst_pass(const int16_t* in, int in_step, int in_stride, int16_t* out, int out_step,
               int out_stride, bool inverse, int shift) {
   const int add = 1 << (shift - 1);
@@ -281,8 +283,7 @@ void dst_pass(const int16_t* in, int in_step, int in_stride, int16_t* out, int o
     }
   }
 }
-
-#if defined(__SSSE3__)
+#else
 // One 4x4 DST pass as dot products: f[i][v] = sat16((sum_k m[i][k] x[v][k] + round) >> shift),
 // with x and f as two registers of two rows each and m's rows given duplicated ([m_i | m_i]).
 inline void dst_dots(const __m128i m[4], const __m128i x[2], int shift, __m128i f[2]) {
@@ -318,6 +319,10 @@ struct DstRows {
     }
   }
 };
+const DstRows& dst_rows() {
+  static const DstRows rows;
+  return rows;
+}
 #endif
 
 }  // namespace
@@ -339,13 +344,6 @@ void dequantize(int16_t* coeff, int log2n, int qp, const uint8_t* factor, int ma
     }
 }
 
-#if defined(__SSSE3__)
-static const DstRows& dst_rows() {
-  static const DstRows rows;
-  return rows;
-}
-#endif
-
 void inverse_transform(int16_t* coeff, int log2n, bool dst, int max_x, int max_y) {
   if (dst) {
 #if defined(__SSSE3__)
@@ -357,11 +355,11 @@ void inverse_transform(int16_t* coeff, int log2n, bool dst, int max_x, int max_y
     dst_dots(dst_rows().inv, q, 12, f);
     transpose4x4(f, c);
     std::memcpy(coeff, c, sizeof(c));
-    return;
-#endif
+#else
     int16_t tmp[16];
     dst_pass(coeff, 4, 1, tmp, 4, 1, true, 7);
     dst_pass(tmp, 1, 4, coeff, 1, 4, true, 12);
+#endif
     return;
   }
   with_block_size(log2n, [&](auto size) { inverse_2d<size()>(coeff, max_x, max_y); });
@@ -375,8 +373,7 @@ void inverse_transform_skip(int16_t* coeff, int log2n) {
 }
 
 void forward_transform(const int16_t* residual, int16_t* coeff, int log2n, bool dst) {
-  // Rows first (shift log2n - 1 for 8-bit), then columns (shift log2n + 6).
-  if (dst) {
+  if (dst) {  // the DST's shifts are those of the 4x4 DCT: 1 after the rows, 8 after the columns
 #if defined(__SSSE3__)
     // C = D R D^T: two passes of the same dot products, each over the previous pass's rows.
     __m128i r[2], p[2], c[2];
@@ -384,11 +381,11 @@ void forward_transform(const int16_t* residual, int16_t* coeff, int log2n, bool 
     dst_dots(dst_rows().fwd, r, 1, p);
     dst_dots(dst_rows().fwd, p, 8, c);
     std::memcpy(coeff, c, sizeof(c));
-    return;
-#endif
+#else
     int16_t tmp[16];
     dst_pass(residual, 1, 4, tmp, 4, 1, false, 1);
     dst_pass(tmp, 1, 4, coeff, 4, 1, false, 8);
+#endif
     return;
   }
   with_block_size(log2n, [&](auto size) { forward_2d<size()>(residual, coeff); });

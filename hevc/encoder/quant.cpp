@@ -203,16 +203,13 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
 
   if (!job.rdoq || !job.ctx) {
     const int64_t offset = int64_t{job.intra ? 171 : 85} << (qbits - 9);
-    int nz = 0;
     for (int i = 0; i < total; ++i) {
       const int a = static_cast<int>(std::min<int64_t>(32767, (level_double[i] + offset) >> qbits));
       lv[i] = static_cast<int16_t>(job.coef[i] < 0 ? -a : a);
-      nz += a != 0;
     }
-    if (!nz) return {};
     const int last = last_nonzero(lv, g.log2n, job.scan_idx);
     QuantResult r = summarise(g, last, lv);
-    if (job.sign_hide && nz >= 2)
+    if (job.sign_hide && r.nonzero >= 2)
       hide_signs(job, g, level_double, qbits, err_scale, RateDelta{}, last, lv, r);
     return r;
   }
