@@ -55,6 +55,12 @@ inline int chroma_qp_y_to_c(int qp_y, int offset) {
   return kTab[qpi - 30];
 }
 
+// Parts of a coding unit's syntax, for rate estimation (CtuCoder::count_parts_).
+constexpr uint8_t kCountLumaSyntax = 1;    // part mode, luma modes, split and cbf_luma flags
+constexpr uint8_t kCountLumaResidual = 2;  // luma residual_coding
+constexpr uint8_t kCountChroma = 4;        // chroma mode, cbf_cb/cbf_cr, chroma residual_coding
+constexpr uint8_t kCountAll = 7;
+
 template <class Cabac, class Sink>
 class CtuCoder {
  public:
@@ -187,7 +193,7 @@ class CtuCoder {
       cu.qp = static_cast<int8_t>(st_.qp_y);
     }
     if (pps_.transquant_bypass) {
-      uint32_t b = c_.bin(ctx_.s[kCtxTransquantBypass], (cu.flags & kBfBypass) != 0);
+      uint32_t b = luma_bin(ctx_.s[kCtxTransquantBypass], (cu.flags & kBfBypass) != 0);
       if (R && b) cu.flags |= kBfBypass;
     }
     if (st_.slice_type != SliceType::I) {
@@ -196,7 +202,7 @@ class CtuCoder {
     // Intra coding unit.
     uint32_t part = 0;  // PartMode: 0 = 2Nx2N, 3 = NxN
     if (log2 == sps_.min_cb_log2()) {
-      uint32_t b = c_.bin(ctx_.s[kCtxPartMode], R ? 0 : cu.part_mode == 0);
+      uint32_t b = luma_bin(ctx_.s[kCtxPartMode], R ? 0 : cu.part_mode == 0);
       part = b ? 0 : 3;
       if (R && part == 3 && log2 == sps_.min_tb_log2())
         fail("intra NxN partitioning of a coding unit at the minimum transform size");
@@ -238,6 +244,11 @@ class CtuCoder {
   void update_qp() { st_.qp_y = ((st_.qp_pred + st_.cu_qp_delta_val + 52) % 52); }
 
   void intra_modes(int x0, int y0, int log2, uint32_t part) {
+    if (counts(kCountLumaSyntax)) luma_intra_modes(x0, y0, log2, part);
+    if (counts(kCountChroma)) intra_chroma_mode(x0, y0, log2);
+  }
+
+  void luma_intra_modes(int x0, int y0, int log2, uint32_t part) {
     const int nparts = part == 3 ? 4 : 1;
     const int pb = part == 3 ? (1 << (log2 - 1)) : (1 << log2);
     int mpm[4][3];
@@ -288,6 +299,9 @@ class CtuCoder {
         c_.bypass_bits(static_cast<uint32_t>(rem), 5);
       }
     }
+  }
+
+  void intra_chroma_mode(int x0, int y0, int log2) {
     uint32_t cs = R ? 4 : info_.blk(x0, y0).chroma_syntax;
     uint32_t b = c_.bin(ctx_.s[kCtxIntraChroma], cs != 4);
     if (b)
@@ -324,14 +338,14 @@ class CtuCoder {
     uint32_t split;
     if (log2 <= sps_.max_tb_log2() && log2 > sps_.min_tb_log2() && depth < max_depth &&
         !(intra_split && depth == 0)) {
-      split =
-          c_.bin(ctx_.s[kCtxSplitTransform + 5 - log2], R ? 0 : info_.blk(x0, y0).tu_log2 < log2);
+      split = luma_bin(ctx_.s[kCtxSplitTransform + 5 - log2],
+                       R ? 0 : info_.blk(x0, y0).tu_log2 < log2);
     } else {
       split = log2 > sps_.max_tb_log2() || (intra_split && depth == 0);
     }
     const int size = 1 << log2;
     bool cb = parent_cb, cr = parent_cr;
-    if (log2 > 2) {
+    if (log2 > 2 && counts(kCountChroma)) {
       cb = cr = false;
       if (depth == 0 || parent_cb)
         cb = c_.bin(ctx_.s[kCtxCbfChroma + depth], R ? 0 : area_cbf(x0, y0, size, kBfCbfCb));
@@ -352,8 +366,9 @@ class CtuCoder {
     }
     uint32_t cbf_luma = 1;
     // Intra CUs always code cbf_luma.
-    cbf_luma = c_.bin(ctx_.s[kCtxCbfLuma + (depth == 0 ? 1 : 0)],
-                      R ? 0 : (info_.blk(x0, y0).flags & kBfCbfY) != 0);
+    if (counts(kCountLumaSyntax | kCountLumaResidual))
+      cbf_luma = luma_bin(ctx_.s[kCtxCbfLuma + (depth == 0 ? 1 : 0)],
+                          R ? 0 : (info_.blk(x0, y0).flags & kBfCbfY) != 0);
     transform_unit(x0, y0, xb, yb, log2, blk, cbf_luma != 0, cb, cr, bypass);
   }
 
@@ -383,11 +398,11 @@ class CtuCoder {
     tb.log2n = log2;
     tb.intra_mode = bi.intra_mode;
     tb.cbf = cbf_luma;
-    if (cbf_luma && count_luma_residual_) residual_coding(tb);
+    if (cbf_luma && counts(kCountLumaResidual)) residual_coding(tb);
     sink_.tb(tb);
     const int luma_mode = info_.blk(log2 > 2 ? x0 : xb, log2 > 2 ? y0 : yb).intra_mode;
     const int cmode = chroma_mode_from_syntax(bi.chroma_syntax, luma_mode);
-    if (log2 > 2 || blk == 3) {
+    if ((log2 > 2 || blk == 3) && counts(kCountChroma)) {
       const int xc = (log2 > 2 ? x0 : xb) >> 1, yc = (log2 > 2 ? y0 : yb) >> 1;
       const int log2c = log2 > 2 ? log2 - 1 : 2;
       for (int c = 1; c < 3; ++c) {
@@ -678,9 +693,16 @@ class CtuCoder {
   CodingInfo& info_;
 
  public:
-  // Rate estimation only: leaves the luma residuals out of the count (the encoder ranks chroma
-  // modes, whose syntax shares no context with luma residual coding).
-  bool count_luma_residual_ = true;
+  // Rate estimation only: the parts of a coding unit's syntax to count. The three parts share
+  // no context, so their counts add up to the whole. Coding units with cu_qp_delta or PCM are
+  // counted whole (their presence depends on more than one part).
+  uint8_t count_parts_ = kCountAll;
+
+ private:
+  bool counts(uint8_t parts) const { return R || (count_parts_ & parts) != 0; }
+  uint32_t luma_bin(uint8_t& ctx, uint32_t b) {
+    return counts(kCountLumaSyntax) ? c_.bin(ctx, b) : b;
+  }
 };
 
 }  // namespace hevc

@@ -105,7 +105,8 @@ void IntraSearch::compress_ctu(int rx, int ry, ContextSet& ctx) {
   compress_cu(rx << sps_.ctb_log2(), ry << sps_.ctb_log2(), sps_.ctb_log2(), 0, ctx);
 }
 
-double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx) {
+double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx,
+                                double before, double parent_best) {
   const int size = 1 << log2;
   const int W = pic_.info.geo().width, H = pic_.info.geo().height;
   const bool can_split = log2 > sps_.min_cb_log2();
@@ -146,10 +147,17 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
       coder.split_cu_flag(x0, y0, depth, 1);
       cost += pic_.rd.bits_cost(cnt.bits());
     }
+    // The parent adds this CU's cost to `before` and keeps its split only below `parent_best`.
+    // Once both the whole CU and the split's cost so far (which only grows) reach that, the
+    // parent's split has lost whatever comes next: the rest is not tried, and the parent puts
+    // its whole CU back.
+    auto parent_lost = [&](double v) { return before + v >= parent_best; };
+    const bool whole_lost = parent_lost(best);
     const int h = size >> 1;
     for (int k = 0; k < 4 && cost < best; ++k) {
+      if (whole_lost && parent_lost(cost)) return kInf;
       const int xs = x0 + (k & 1) * h, ys = y0 + (k >> 1) * h;
-      if (xs < W && ys < H) cost += compress_cu(xs, ys, log2 - 1, depth + 1, c);
+      if (xs < W && ys < H) cost += compress_cu(xs, ys, log2 - 1, depth + 1, c, cost, best);
     }
     if (cost < best) {
       best = cost;
@@ -200,6 +208,18 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   // have neighbours outside the CU, final while the candidates are tried.
   const int log2c_first = std::max<int>(pic_.info.blk(x0, y0).tu_log2, 3) - 1;
   for (int c = 1; c < 3; ++c) set_first_refs(c, x0 >> 1, y0 >> 1, log2c_first);
+  // Every candidate has the same luma syntax: its bits are counted once (apart from luma
+  // residuals, which are left out of the ranking; the final count below has them).
+  const bool parts_apart = !pps_.cu_qp_delta_enabled && !sps_.pcm;
+  uint64_t luma_syntax_bits = 0;
+  if (parts_apart) {
+    ContextSet c = ctx;
+    CabacCounter cnt;
+    Counter coder(cnt, c, sink_, st_);
+    coder.count_parts_ = kCountLumaSyntax;
+    coder.coding_unit(x0, y0, log2);
+    luma_syntax_bits = cnt.bits();
+  }
   int last_evaluated = -1;
   for (int ci = 0; ci < ncand; ++ci) {
     const int syntax = cands[ci];
@@ -217,13 +237,12 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
           pic_.rd.chroma_weight[c] *
           static_cast<double>(sse_block(s.row(yc) + xc, s.stride, r.row(yc) + xc, r.stride, n, n));
     }
-    // Luma residual bits are the same for every chroma candidate and are left out here.
     ContextSet c = ctx;
     CabacCounter cnt;
     Counter coder(cnt, c, sink_, st_);
-    coder.count_luma_residual_ = false;
+    coder.count_parts_ = parts_apart ? kCountChroma : kCountLumaSyntax | kCountChroma;
     coder.coding_unit(x0, y0, log2);
-    const double cost = dist + pic_.rd.bits_cost(cnt.bits());
+    const double cost = dist + pic_.rd.bits_cost(luma_syntax_bits + cnt.bits());
     if (cost < best) {
       best = cost;
       best_syntax = syntax;
@@ -395,7 +414,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
 }
 
 double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool ts_allowed,
-                             ContextSet& ctx, uint64_t& dist) {
+                             ContextSet& ctx, uint64_t& dist, double before, double parent_best) {
   const BlockInfo& bi = pic_.info.blk(x, y);
   const bool intra_split = bi.part_mode == 3;
   const int max_depth = sps_.max_th_depth_intra + (intra_split ? 1 : 0);
@@ -434,10 +453,18 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     }
     uint64_t dsum = 0;
     const int h = 1 << (log2t - 1);
+    // As in compress_cu: once the unsplit block and the split so far both make the parent's
+    // split lose, the rest is not tried and the parent puts its unsplit block back.
+    auto parent_lost = [&](double v) { return before + v >= parent_best; };
+    const bool whole_lost = parent_lost(best);
     for (int k = 0; k < 4 && cost < best; ++k) {
+      if (whole_lost && parent_lost(cost)) {
+        dist = 0;
+        return kInf;
+      }
       uint64_t d;
-      cost +=
-          rqt_luma(x + (k & 1) * h, y + (k >> 1) * h, log2t - 1, depth + 1, mode, ts_allowed, c, d);
+      cost += rqt_luma(x + (k & 1) * h, y + (k >> 1) * h, log2t - 1, depth + 1, mode, ts_allowed,
+                       c, d, cost, best);
       dsum += d;
     }
     if (cost < best) {

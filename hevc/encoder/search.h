@@ -27,11 +27,14 @@ class IntraSearch {
 
  private:
   struct Area;  // saved recon / levels / block info of a square luma area
-  double compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx);
+  // `before`, `parent_best`: the parent's split cost before this CU, and its whole CU's cost.
+  double compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, double before = 0,
+                     double parent_best = kInf);
   double intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part, double budget);
   double luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx);
+  // `before`, `parent_best`: as for compress_cu, for the parent transform block's split.
   double rqt_luma(int x, int y, int log2t, int depth, int mode, bool tskip_allowed, ContextSet& ctx,
-                  uint64_t& dist);
+                  uint64_t& dist, double before = 0, double parent_best = kInf);
   double code_luma_tb(int x, int y, int log2t, int depth, int mode, bool tskip_allowed,
                       ContextSet& ctx, uint64_t& dist);
   uint64_t code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx);
