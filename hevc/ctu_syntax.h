@@ -338,8 +338,8 @@ class CtuCoder {
     uint32_t split;
     if (log2 <= sps_.max_tb_log2() && log2 > sps_.min_tb_log2() && depth < max_depth &&
         !(intra_split && depth == 0)) {
-      split = luma_bin(ctx_.s[kCtxSplitTransform + 5 - log2],
-                       R ? 0 : info_.blk(x0, y0).tu_log2 < log2);
+      split =
+          luma_bin(ctx_.s[kCtxSplitTransform + 5 - log2], R ? 0 : info_.blk(x0, y0).tu_log2 < log2);
     } else {
       split = log2 > sps_.max_tb_log2() || (intra_split && depth == 0);
     }

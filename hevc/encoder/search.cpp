@@ -105,8 +105,8 @@ void IntraSearch::compress_ctu(int rx, int ry, ContextSet& ctx) {
   compress_cu(rx << sps_.ctb_log2(), ry << sps_.ctb_log2(), sps_.ctb_log2(), 0, ctx);
 }
 
-double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx,
-                                double before, double parent_best) {
+double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, double before,
+                                double parent_best) {
   const int size = 1 << log2;
   const int W = pic_.info.geo().width, H = pic_.info.geo().height;
   const bool can_split = log2 > sps_.min_cb_log2();
@@ -463,8 +463,8 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
         return kInf;
       }
       uint64_t d;
-      cost += rqt_luma(x + (k & 1) * h, y + (k >> 1) * h, log2t - 1, depth + 1, mode, ts_allowed,
-                       c, d, cost, best);
+      cost += rqt_luma(x + (k & 1) * h, y + (k >> 1) * h, log2t - 1, depth + 1, mode, ts_allowed, c,
+                       d, cost, best);
       dsum += d;
     }
     if (cost < best) {
