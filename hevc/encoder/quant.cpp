@@ -223,8 +223,9 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   double cost_coef[32 * 32], cost_zero[32 * 32], cost_sig[32 * 32];
   LevelState states[32 * 32];
   uint8_t sig_state[32 * 32];
-  double csbf_cost[64] = {0};
-  uint8_t coded_sb[64] = {0};
+  double csbf_cost[64];  // written for every sub-block between the first and the last
+  uint8_t coded_sb[64];
+  std::memset(coded_sb, 0, static_cast<size_t>(g.nsb) * g.nsb);
   const int sig_base = kCtxSig + (cidx ? 27 : 0);
   const int last_sb = last_init >> 4;
   int prev_c1 = 1;
