@@ -117,7 +117,11 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
   double best = kInf;
   if (try_whole) {
     ContextSet c = in;
-    double cost = intra_cu(x0, y0, log2, depth, c, 0, kInf);
+    // A CU that can split may stop once it makes the parent's split lose (see below): its
+    // split then either loses too, or wins without reading the whole CU's exact cost.
+    const bool may_stop = can_split && !cfg_.skip_split_if_no_residual;
+    double cost = intra_cu(x0, y0, log2, depth, c, 0, kInf, may_stop ? before : 0,
+                           may_stop ? parent_best : kInf);
     const bool luma_res = area_has(x0, y0, size, kBfCbfY);
     if (log2 == sps_.min_cb_log2() && log2 - 1 >= sps_.min_tb_log2() &&
         (luma_res || !cfg_.skip_nxn_if_no_residual)) {
@@ -170,7 +174,7 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
 }
 
 double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part,
-                             double budget) {
+                             double budget, double before, double parent_best) {
   const int size = 1 << log2;
   BlockInfo b;
   b.cu_log2 = b.tu_log2 = static_cast<uint8_t>(log2);
@@ -195,6 +199,8 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   const Plane& ro = pic_.rec.planes[0];
   const uint64_t d_luma =
       sse_block(so.row(y0) + x0, so.stride, ro.row(y0) + x0, ro.stride, size, size);
+  // The CU's cost is at least its luma distortion.
+  if (before + static_cast<double>(d_luma) >= parent_best) return kInf;
   const bool can_split = log2 > sps_.min_cb_log2();
   // Chroma: full RD over the five candidates, each scored with the exact bits of the whole CU.
   double best = kInf;

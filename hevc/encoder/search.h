@@ -30,7 +30,9 @@ class IntraSearch {
   // `before`, `parent_best`: the parent's split cost before this CU, and its whole CU's cost.
   double compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, double before = 0,
                      double parent_best = kInf);
-  double intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part, double budget);
+  // Returns kInf, without coding chroma, once before + its cost must reach parent_best.
+  double intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part, double budget,
+                  double before = 0, double parent_best = kInf);
   double luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx);
   // `before`, `parent_best`: as for compress_cu, for the parent transform block's split.
   double rqt_luma(int x, int y, int log2t, int depth, int mode, bool tskip_allowed, ContextSet& ctx,
