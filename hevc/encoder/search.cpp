@@ -45,6 +45,28 @@ struct Keep4x4 {
   }
 };
 
+// A chroma candidate tried in full. When every reference sample of the CU's one chroma block
+// has the same value (in each plane), every mode predicts that value: a later candidate with
+// the same scans codes the same levels and reconstruction, and only its intra_chroma_pred_mode
+// bits differ.
+struct ChromaTrial {
+  int syntax = 4;
+  int scan = 0;
+  uint64_t bits = 0;  // its chroma syntax bits
+  double dist = 0;
+};
+
+bool flat_refs(const IntraRefs& r) {
+  const int n = 2 << r.log2n;
+  for (int i = 0; i <= n; ++i)
+    if (r.left[i] != r.left[0] || r.top[i] != r.left[0]) return false;
+  return true;
+}
+
+uint32_t chroma_mode_bits(uint8_t state, int syntax) {
+  return bin_cost(state, syntax != 4) + (syntax != 4 ? 2 * kBitScale : 0);
+}
+
 }  // namespace
 
 // A square luma area and its chroma: reconstruction, levels and block info.
@@ -226,9 +248,27 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
     coder.coding_unit(x0, y0, log2);
     luma_syntax_bits = cnt.bits();
   }
+  const bool flat = parts_apart && (pic_.info.blk(x0, y0).tu_log2 == log2 || log2 == 3) &&
+                    flat_refs(first_[1].raw) && flat_refs(first_[2].raw);
+  ChromaTrial trials[5];
+  int ntrials = 0;
   int last_evaluated = -1;
   for (int ci = 0; ci < ncand; ++ci) {
     const int syntax = cands[ci];
+    const int scan = scan_idx_for(
+        log2c_first, 1, chroma_mode_from_syntax(syntax, pic_.info.blk(x0, y0).intra_mode));
+    if (flat) {
+      const ChromaTrial* twin = nullptr;
+      for (int k = 0; k < ntrials && !twin; ++k)
+        if (trials[k].scan == scan) twin = &trials[k];
+      if (twin) {
+        // A twin that would win is tried in full: its coded block is needed.
+        const uint8_t st = ctx.s[kCtxIntraChroma];
+        const uint64_t bits =
+            twin->bits - chroma_mode_bits(st, twin->syntax) + chroma_mode_bits(st, syntax);
+        if (!(twin->dist + pic_.rd.bits_cost(luma_syntax_bits + bits) < best)) continue;
+      }
+    }
     last_evaluated = syntax;
     pic_.info.for_each(x0, y0, size, size,
                        [&](BlockInfo& bi) { bi.chroma_syntax = static_cast<uint8_t>(syntax); });
@@ -249,6 +289,7 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
     coder.count_parts_ = parts_apart ? kCountChroma : kCountLumaSyntax | kCountChroma;
     coder.coding_unit(x0, y0, log2);
     const double cost = dist + pic_.rd.bits_cost(luma_syntax_bits + cnt.bits());
+    if (flat) trials[ntrials++] = {syntax, scan, cnt.bits(), dist};
     if (cost < best) {
       best = cost;
       best_syntax = syntax;
