@@ -54,29 +54,24 @@ struct LevelState {
 
 // Sign data hiding (applied per 4x4 sub-block): makes the parity of the sum of levels carry the
 // sign of the first nonzero coefficient by changing the one level whose change costs least.
-// Rate change (1/32768 bits) of moving a coefficient's level up or down by one.
+// Rate change (1/32768 bits) of moving a coefficient's level up and down by one.
 struct RateDelta {
   const ContextSet* cs = nullptr;  // null: distortion-only decisions (no RDOQ)
   const LevelState* state = nullptr;
   const uint8_t* sig = nullptr;  // sig_coeff_flag context state per block position
-  int32_t up(int bp, int level) const {
-    if (!cs) return 0;
+  void deltas(int bp, int level, int32_t& up, int32_t& down) const {
+    up = down = 0;
+    if (!cs) return;
     const LevelState& st = state[bp];
-    if (level == 0)
-      return static_cast<int32_t>(bin_cost(sig[bp], 1)) -
-             static_cast<int32_t>(bin_cost(sig[bp], 0)) +
-             static_cast<int32_t>(level_bits(*cs, st, 1));
-    return static_cast<int32_t>(level_bits(*cs, st, level + 1)) -
-           static_cast<int32_t>(level_bits(*cs, st, level));
-  }
-  int32_t down(int bp, int level) const {
-    if (!cs) return 0;
-    const LevelState& st = state[bp];
+    const int32_t sig_on =
+        static_cast<int32_t>(bin_cost(sig[bp], 1)) - static_cast<int32_t>(bin_cost(sig[bp], 0));
+    if (level == 0) {
+      up = sig_on + static_cast<int32_t>(level_bits(*cs, st, 1));
+      return;
+    }
     const int32_t cur = static_cast<int32_t>(level_bits(*cs, st, level));
-    if (level == 1)
-      return static_cast<int32_t>(bin_cost(sig[bp], 0)) -
-             static_cast<int32_t>(bin_cost(sig[bp], 1)) - cur;
-    return static_cast<int32_t>(level_bits(*cs, st, level - 1)) - cur;
+    up = static_cast<int32_t>(level_bits(*cs, st, level + 1)) - cur;
+    down = level == 1 ? -sig_on - cur : static_cast<int32_t>(level_bits(*cs, st, level - 1)) - cur;
   }
 };
 
@@ -127,11 +122,13 @@ void hide_signs(const QuantJob& job, const Geometry& g, const int32_t* level_dou
         return d * d * err_scale;
       };
       const double e0 = err(a);
+      int32_t rate_up, rate_down;
+      rate.deltas(bp, a, rate_up, rate_down);
       // Up by one.
       if (a < 32767) {
         const bool src_neg = job.coef[bp] < 0;
         if (!(a == 0 && p < first_nz && src_neg != neg)) {
-          const double c = err(a + 1) - e0 + lambda * rate.up(bp, a);
+          const double c = err(a + 1) - e0 + lambda * rate_up;
           if (c < best) {
             best = c;
             best_pos = bp;
@@ -141,7 +138,7 @@ void hide_signs(const QuantJob& job, const Geometry& g, const int32_t* level_dou
       }
       // Down by one (never the first nonzero to zero: that would move the hidden sign).
       if (a > 0 && !(a == 1 && p == first_nz) && !(a == 1 && sb == (last >> 4) && p == last_nz)) {
-        const double c = err(a - 1) - e0 + lambda * rate.down(bp, a);
+        const double c = err(a - 1) - e0 + lambda * rate_down;
         if (c < best) {
           best = c;
           best_pos = bp;
