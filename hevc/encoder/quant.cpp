@@ -252,7 +252,10 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     const uint8_t* sig_ctx_of = sig_ctx_sub_block(g.log2n, cidx, job.scan_idx, prev_csbf, sb == 0);
     int ctx_set = (sb == 0 || cidx > 0) ? 0 : 2;
     if (!first_sb && prev_c1 == 0) ++ctx_set;
-    int c1 = 1, c1_idx = 0, c2_idx = 0, rice = 0;
+    // The level-coding state in front of the next position; it changes only after a nonzero
+    // level.
+    int c1 = 1;
+    LevelState st{ctx_set * 4 + 1 + (cidx ? 16 : 0), ctx_set + (cidx ? 4 : 0), 0, 0, 0};
     bool any_gt1_coded = false;
     // Only sub-blocks with a coded_sub_block_flag of their own weigh coding against zeroing.
     const bool csbf_coded = sb > 0 && sb < last_sb;
@@ -262,12 +265,24 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     for (int p = sb == last_sb ? last_init & 15 : 15; p >= 0; --p) {
       const int pos = sb * 16 + p;
       const int bp = g.blkpos(pos);
-      cost_zero[bp] = static_cast<double>(level_double[bp]) * level_double[bp] * err_scale;
+      const double cz = static_cast<double>(level_double[bp]) * level_double[bp] * err_scale;
+      cost_zero[bp] = cz;
       const uint8_t sig = cs.s[sig_base + sig_ctx_of[p]];
-      LevelState st{ctx_set * 4 + std::min(3, c1) + (cidx ? 16 : 0), ctx_set + (cidx ? 4 : 0),
-                    c1_idx, c2_idx, rice};
-      const bool is_last = pos == last_init;
+      states[bp] = st;
+      sig_state[bp] = sig;
       const int ma = max_abs[bp];
+      if (ma == 0) {
+        // Zero is the only choice (never at the last position); the level is already zero.
+        const double s0 = lambda * bin_cost(sig, 0);
+        cost_coef[bp] = cz + s0;
+        cost_sig[bp] = s0;
+        if (csbf_coded) {
+          sb_coded += cz + s0;
+          sb_zero += cz;
+        }
+        continue;
+      }
+      const bool is_last = pos == last_init;
       auto err = [&](int l) {
         const double d = static_cast<double>(level_double[bp] - (static_cast<int64_t>(l) << qbits));
         return d * d * err_scale;
@@ -275,7 +290,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
       int best_l = 0;
       double best = kInf, best_sig = 0;
       if (!is_last) {
-        best = cost_zero[bp] + lambda * bin_cost(sig, 0);
+        best = cz + lambda * bin_cost(sig, 0);
         best_sig = lambda * bin_cost(sig, 0);
       }
       const double sig1 = is_last ? 0 : lambda * bin_cost(sig, 1);
@@ -287,28 +302,27 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
           best_sig = sig1;
         }
       }
-      states[bp] = st;
-      sig_state[bp] = sig;
       cost_coef[bp] = best;
       cost_sig[bp] = best_sig;
       lv[bp] = static_cast<int16_t>(best_l);
       if (csbf_coded) {
         sb_coded += best;
-        sb_zero += cost_zero[bp];
+        sb_zero += cz;
       }
       if (best_l > 0) {
         ++nz_in_sb;
-        const int base = c1_idx < 8 ? (c2_idx < 1 ? 3 : 2) : 1;
-        if (best_l >= base && best_l > 3 * (1 << rice)) rice = std::min(rice + 1, 4);
-        if (c1_idx < 8) {
+        const int base = st.c1_idx < 8 ? (st.c2_idx < 1 ? 3 : 2) : 1;
+        if (best_l >= base && best_l > 3 * (1 << st.rice)) st.rice = std::min(st.rice + 1, 4);
+        if (st.c1_idx < 8) {
           any_gt1_coded = true;
           if (best_l > 1) {
             c1 = 0;
-            if (c2_idx < 1) ++c2_idx;
+            if (st.c2_idx < 1) ++st.c2_idx;
           } else if (c1 > 0) {
             ++c1;
           }
-          ++c1_idx;
+          ++st.c1_idx;
+          st.gt1_ctx = ctx_set * 4 + std::min(3, c1) + (cidx ? 16 : 0);
         }
       }
     }
