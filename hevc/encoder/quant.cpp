@@ -368,7 +368,15 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
       if (prefix < cmax) ones += bin_cost(cs.s[base + offs + (prefix >> shift)], 1);
     }
   }
-  auto prefix_bits = [&](int prefix, int base) { return prefix_cost[base == kCtxLastY][prefix]; };
+  // last_sig_coeff prefix of each coordinate value (0..31).
+  static const struct LastPrefixes {
+    uint8_t v[32];
+    LastPrefixes() {
+      for (uint32_t i = 0; i < 32; ++i) v[i] = static_cast<uint8_t>(last_prefix(i));
+    }
+  } kLastPrefix;
+  // The syntax's x is the raster column, but the row for the vertical scan.
+  const bool swap_xy = job.scan_idx == 2;
   double uncoded = 0;
   for (int pos = 0; pos <= last_init; ++pos) uncoded += cost_zero[g.blkpos(pos)];
   double cbf0 = 0, cbf1 = 0;
@@ -390,12 +398,10 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     acc_coef += cost_coef[bp];
     acc_zero += cost_zero[bp];
     if (!lv[bp]) continue;
-    const ScanPos& s = (*g.scs)[sb];
-    const ScanPos& p = (*g.sc4)[pos & 15];
-    uint32_t x = (s.x << 2) + p.x, y = (s.y << 2) + p.y;
-    if (job.scan_idx == 2) std::swap(x, y);
+    int x = bp & (g.n - 1), y = bp >> g.log2n;
+    if (swap_xy) std::swap(x, y);
     const double lb =
-        lambda * (prefix_bits(last_prefix(x), kCtxLastX) + prefix_bits(last_prefix(y), kCtxLastY));
+        lambda * (prefix_cost[0][kLastPrefix.v[x]] + prefix_cost[1][kLastPrefix.v[y]]);
     const double c = acc_coef - cost_sig[bp] + (uncoded - acc_zero) + acc_csbf + lb + cbf1;
     if (c < best) {
       best = c;
