@@ -142,14 +142,21 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
     // A CU that can split may stop once it makes the parent's split lose (see below): its
     // split then either loses too, or wins without reading the whole CU's exact cost.
     const bool may_stop = can_split && !cfg_.skip_split_if_no_residual;
+    const bool nxn = log2 == sps_.min_cb_log2() && log2 - 1 >= sps_.min_tb_log2();
+    // An 8x8 CU has one 4x4 chroma block per plane, the same for 2Nx2N and NxN.
+    const bool keep = nxn && log2 == 3;
+    n_chroma_kept_ = 0;
+    if (keep) keep_chroma_ = KeepChroma::kFill;
     double cost = intra_cu(x0, y0, log2, depth, c, 0, kInf, may_stop ? before : 0,
                            may_stop ? parent_best : kInf);
+    keep_chroma_ = KeepChroma::kOff;
     const bool luma_res = area_has(x0, y0, size, kBfCbfY);
-    if (log2 == sps_.min_cb_log2() && log2 - 1 >= sps_.min_tb_log2() &&
-        (luma_res || !cfg_.skip_nxn_if_no_residual)) {
+    if (nxn && (luma_res || !cfg_.skip_nxn_if_no_residual)) {
       cu_store_[depth]->save(pic_, x0, y0, size);
       ContextSet c2 = in;
+      if (keep) keep_chroma_ = KeepChroma::kReuse;
       const double cost2 = intra_cu(x0, y0, log2, depth, c2, 3, cost);
+      keep_chroma_ = KeepChroma::kOff;
       if (cost2 < cost) {
         cost = cost2;
         c = c2;
@@ -685,7 +692,7 @@ uint64_t IntraSearch::chroma_tb(int cidx, int xc, int yc, int log2c, int mode, b
     });
   };
   int nz = 0;
-  uint64_t d = encode_block(cidx, xc, yc, log2c, mode, false, ctx, -1, nz);
+  uint64_t d = chroma_block(cidx, xc, yc, log2c, mode, ctx, nz);
   set_flags(nz != 0, false);
   if (!try_ts || !nz) return d;
   auto tb_cost = [&](uint64_t dist, bool cbf) {
@@ -716,6 +723,40 @@ uint64_t IntraSearch::chroma_tb(int cidx, int xc, int yc, int log2c, int mode, b
   if (nz_ts && tb_cost(d_ts, true) < cost_regular) return d_ts;
   regular.restore(pic_, cidx, xc, yc);
   set_flags(true, false);
+  return d;
+}
+
+uint64_t IntraSearch::chroma_block(int cidx, int xc, int yc, int log2c, int mode,
+                                   const ContextSet& ctx, int& nonzero) {
+  auto rows = [&](auto&& copy) {
+    Plane& pl = pic_.rec.planes[cidx];
+    int16_t* c = pic_.coef_at(cidx, xc, yc);
+    for (int j = 0; j < 4; ++j) copy(pl.row(yc + j) + xc, c + j * pic_.coef_stride(cidx), j);
+  };
+  if (keep_chroma_ == KeepChroma::kReuse && log2c == 2) {
+    for (int k = 0; k < n_chroma_kept_; ++k) {
+      const ChromaKept& b = chroma_kept_[k];
+      if (b.cidx != cidx || b.mode != mode) continue;
+      rows([&](Pel* rec, int16_t* coef, int j) {
+        std::memcpy(rec, b.rec + 4 * j, 4);
+        std::memcpy(coef, b.coef + 4 * j, sizeof(int16_t) * 4);
+      });
+      nonzero = b.nonzero;
+      return b.dist;
+    }
+  }
+  const uint64_t d = encode_block(cidx, xc, yc, log2c, mode, false, ctx, -1, nonzero);
+  if (keep_chroma_ == KeepChroma::kFill && log2c == 2 && n_chroma_kept_ < 10) {
+    ChromaKept& b = chroma_kept_[n_chroma_kept_++];
+    b.cidx = cidx;
+    b.mode = mode;
+    b.nonzero = nonzero;
+    b.dist = d;
+    rows([&](const Pel* rec, const int16_t* coef, int j) {
+      std::memcpy(b.rec + 4 * j, rec, 4);
+      std::memcpy(b.coef + 4 * j, coef, sizeof(int16_t) * 4);
+    });
+  }
   return d;
 }
 

@@ -76,6 +76,20 @@ class IntraSearch {
     }
   } first_[3];
   void set_first_refs(int cidx, int x, int y, int log2);
+  // An 8x8 CU's 4x4 chroma blocks as its 2Nx2N trial coded them (regular transform), for its
+  // NxN trial: their neighbours lie outside the CU, the contexts and QP are the same, so a
+  // block with the same mode codes the same.
+  struct ChromaKept {
+    int cidx = 0, mode = 0, nonzero = 0;
+    uint64_t dist = 0;
+    Pel rec[16];
+    int16_t coef[16];
+  };
+  enum class KeepChroma { kOff, kFill, kReuse } keep_chroma_ = KeepChroma::kOff;
+  ChromaKept chroma_kept_[10];
+  int n_chroma_kept_ = 0;
+  uint64_t chroma_block(int cidx, int xc, int yc, int log2c, int mode, const ContextSet& ctx,
+                        int& nonzero);
   // The best full-RD candidate's coded block, for the residual quadtree's unsplit level.
   struct Trial {
     std::unique_ptr<Area> area;
