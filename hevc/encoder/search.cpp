@@ -435,7 +435,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
       uint64_t d = 0;
       for (int y = 0; y < np && cost < best; y += nt)
         for (int x = 0; x < np && cost < best; x += nt)
-          cost += code_luma_tb(xp + x, yp + y, log2t, depth_t, mode, ts_allowed, c, d);
+          cost += code_luma_tb(xp + x, yp + y, log2t, depth_t, mode, ts_allowed, c, d, cost, best);
       if (cost < best) {
         best = cost;
         best_mode = mode;
@@ -484,7 +484,11 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     // changes no cost, and the block sees the contexts the PU's full-RD trials saw.
     ContextSet c = in;
     uint64_t d;
-    double cost = code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, d);
+    // A block that makes the parent's split lose needs no exact cost (as below); unless its cbf
+    // decides whether the split is tried.
+    const bool may_lose = !(can_split && cfg_.skip_tu_split_if_no_residual);
+    double cost = code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, d, may_lose ? before : 0,
+                               may_lose ? parent_best : kInf);
     if (flag_coded) {
       uint8_t& split = c.s[kCtxSplitTransform + 5 - log2t];
       cost += pic_.rd.bits_cost(bin_cost(split, 0));
@@ -533,7 +537,7 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
 }
 
 double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, bool ts_allowed,
-                                 ContextSet& ctx, uint64_t& dist) {
+                                 ContextSet& ctx, uint64_t& dist, double before, double budget) {
   const int n = 1 << log2t;
   const bool try_ts = ts_allowed && log2t == 2 && !(candidates_ && cfg_.transform_skip_final_only);
   const int cbf_ctx = kCtxCbfLuma + (depth == 0 ? 1 : 0);
@@ -574,8 +578,13 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
                                         (nz ? kBfCbfY : 0));
       });
       if (ts && !nz) break;  // transform skip without coefficients is the same block
-      c = ctx;
-      cost = static_cast<double>(d) + pic_.rd.bits_cost(luma_tb_bits(c, x, y, log2t, depth));
+      if (before + static_cast<double>(d) >= budget) {
+        // Its distortion alone loses: its bits are not counted (nor its contexts kept).
+        cost = kInf;
+      } else {
+        c = ctx;
+        cost = static_cast<double>(d) + pic_.rd.bits_cost(luma_tb_bits(c, x, y, log2t, depth));
+      }
     }
     if (try_ts && !ts) {
       regular.save(pic_, 0, x, y);

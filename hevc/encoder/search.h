@@ -37,8 +37,9 @@ class IntraSearch {
   // `before`, `parent_best`: as for compress_cu, for the parent transform block's split.
   double rqt_luma(int x, int y, int log2t, int depth, int mode, bool tskip_allowed, ContextSet& ctx,
                   uint64_t& dist, double before = 0, double parent_best = kInf);
+  // Returns kInf (bits not counted) once before + its cost must reach budget.
   double code_luma_tb(int x, int y, int log2t, int depth, int mode, bool tskip_allowed,
-                      ContextSet& ctx, uint64_t& dist);
+                      ContextSet& ctx, uint64_t& dist, double before = 0, double budget = kInf);
   uint64_t code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx);
   uint64_t chroma_tb(int cidx, int xc, int yc, int log2c, int mode, bool tskip_allowed,
                      const ContextSet& ctx);
