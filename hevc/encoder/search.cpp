@@ -290,6 +290,8 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
           pic_.rd.chroma_weight[c] *
           static_cast<double>(sse_block(s.row(yc) + xc, s.stride, r.row(yc) + xc, r.stride, n, n));
     }
+    // Its chroma bits can only add to that.
+    if (!(dist + pic_.rd.bits_cost(luma_syntax_bits) < best)) continue;
     ContextSet c = ctx;
     CabacCounter cnt;
     Counter coder(cnt, c, sink_, st_);
