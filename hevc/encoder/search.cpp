@@ -213,14 +213,17 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   b.chroma_syntax = 4;
   pic_.info.fill(x0, y0, size, size, b);
   ContextSet run = ctx;
+  uint64_t luma_res_bits = 0;
   if (part == 0) {
-    luma_pu(x0, y0, log2, log2, 0, run);
+    luma_pu(x0, y0, log2, log2, 0, run, luma_res_bits);
   } else {
     // The luma PUs' costs only grow the CU's cost: stop once they exceed the budget.
     const int h = size >> 1;
     double luma_cost = 0;
     for (int k = 0; k < 4; ++k) {
-      luma_cost += luma_pu(x0 + (k & 1) * h, y0 + (k >> 1) * h, log2 - 1, log2, 3, run);
+      uint64_t rb;
+      luma_cost += luma_pu(x0 + (k & 1) * h, y0 + (k >> 1) * h, log2 - 1, log2, 3, run, rb);
+      luma_res_bits += rb;
       if (luma_cost >= budget) return kInf;
     }
   }
@@ -247,10 +250,10 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   // residuals, which are left out of the ranking; the final count below has them).
   const bool parts_apart = !pps_.cu_qp_delta_enabled && !sps_.pcm;
   uint64_t luma_syntax_bits = 0;
+  ContextSet luma_syntax_ctx = ctx;
   if (parts_apart) {
-    ContextSet c = ctx;
     CabacCounter cnt;
-    Counter coder(cnt, c, sink_, st_);
+    Counter coder(cnt, luma_syntax_ctx, sink_, st_);
     coder.count_parts_ = kCountLumaSyntax;
     coder.coding_unit(x0, y0, log2);
     luma_syntax_bits = cnt.bits();
@@ -260,6 +263,9 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   ChromaTrial trials[5];
   int ntrials = 0;
   int last_evaluated = -1;
+  uint64_t best_bits = 0;  // the best candidate's counted bits
+  double best_dist = 0;
+  ContextSet best_ctx;  // and the contexts after them
   for (int ci = 0; ci < ncand; ++ci) {
     const int syntax = cands[ci];
     const int scan = scan_idx_for(
@@ -302,16 +308,35 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
     if (cost < best) {
       best = cost;
       best_syntax = syntax;
+      best_bits = cnt.bits();
+      best_dist = dist;
+      best_ctx = c;
       if (ncand > 1) store->save(pic_, x0, y0, size);
     }
   }
   first_[1].valid = first_[2].valid = false;
   if (best_syntax != last_evaluated) store->restore(pic_);
-  // The CU's cost with its exact bits, and the contexts after it.
+  // The CU's cost with its exact bits, and the contexts after it: its split flag, then the
+  // parts' counts. The parts share no context and each count started from `ctx`, so a context
+  // differs from `ctx` in at most one of them (the luma syntax's split and cbf flags come out
+  // the same in the luma residual's chain). Without parts, one count of the whole CU.
   ContextSet c = ctx;
   CabacCounter cnt;
   Counter coder(cnt, c, sink_, st_);
   if (can_split) coder.split_cu_flag(x0, y0, depth, 0);
+  if (parts_apart) {
+    for (int i = 0; i < kNumCtx; ++i) {
+      const uint8_t s0 = ctx.s[i];
+      if (luma_syntax_ctx.s[i] != s0)
+        c.s[i] = luma_syntax_ctx.s[i];
+      else if (best_ctx.s[i] != s0)
+        c.s[i] = best_ctx.s[i];
+      else if (run.s[i] != s0)
+        c.s[i] = run.s[i];
+    }
+    ctx = c;
+    return best_dist + pic_.rd.bits_cost(cnt.bits() + luma_syntax_bits + best_bits + luma_res_bits);
+  }
   coder.coding_unit(x0, y0, log2);
   double dist = static_cast<double>(d_luma);
   for (int cc = 1; cc < 3; ++cc) {
@@ -396,7 +421,8 @@ std::vector<int> IntraSearch::rough_decision(int xp, int yp, int log2t, int ncan
   return std::vector<int>(order, order + ncand);
 }
 
-double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx) {
+double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx,
+                            uint64_t& res_bits) {
   const int log2t = std::min(log2p, sps_.max_tb_log2());
   const int depth_t = log2cu - log2t;
   const int np = 1 << log2p, nt = 1 << log2t;
@@ -434,10 +460,10 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
       ContextSet c = ctx;
       const double mode_cost = pic_.rd.bits_cost(intra_mode_bits(prev, mpm, mode));
       double cost = mode_cost;
-      uint64_t d = 0;
+      uint64_t rb = 0;
       for (int y = 0; y < np && cost < best; y += nt)
         for (int x = 0; x < np && cost < best; x += nt)
-          cost += code_luma_tb(xp + x, yp + y, log2t, depth_t, mode, ts_allowed, c, d, cost, best);
+          cost += code_luma_tb(xp + x, yp + y, log2t, depth_t, mode, ts_allowed, c, rb, cost, best);
       if (cost < best) {
         best = cost;
         best_mode = mode;
@@ -445,7 +471,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
           trial_.area->save(pic_, xp, yp, np, 1);
           trial_.ctx = c;
           trial_.cost = cost - mode_cost;
-          trial_.dist = d;
+          trial_.res_bits = rb;
           trial_.tried_ts = ts_allowed && log2t == 2 && !cfg_.transform_skip_final_only;
           trial_.valid = true;
         }
@@ -458,10 +484,12 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
                      [&](BlockInfo& bi) { bi.intra_mode = static_cast<uint8_t>(best_mode); });
   ContextSet c = ctx;
   double total = pic_.rd.bits_cost(intra_mode_bits(prev, mpm, best_mode));
+  res_bits = 0;
   for (int y = 0; y < np; y += nt)
     for (int x = 0; x < np; x += nt) {
-      uint64_t d;
-      total += rqt_luma(xp + x, yp + y, log2t, depth_t, best_mode, ts_allowed, c, d);
+      uint64_t rb;
+      total += rqt_luma(xp + x, yp + y, log2t, depth_t, best_mode, ts_allowed, c, rb);
+      res_bits += rb;
     }
   first_[0].valid = false;
   trial_.valid = false;
@@ -470,7 +498,8 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
 }
 
 double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool ts_allowed,
-                             ContextSet& ctx, uint64_t& dist, double before, double parent_best) {
+                             ContextSet& ctx, uint64_t& res_bits, double before,
+                             double parent_best) {
   const BlockInfo& bi = pic_.info.blk(x, y);
   const bool intra_split = bi.part_mode == 3;
   const int max_depth = sps_.max_th_depth_intra + (intra_split ? 1 : 0);
@@ -485,11 +514,11 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     // The block first, then its split flag (0): the flag has a context of its own, so the order
     // changes no cost, and the block sees the contexts the PU's full-RD trials saw.
     ContextSet c = in;
-    uint64_t d;
+    uint64_t rb;
     // A block that makes the parent's split lose needs no exact cost (as below); unless its cbf
     // decides whether the split is tried.
     const bool may_lose = !(can_split && cfg_.skip_tu_split_if_no_residual);
-    double cost = code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, d, may_lose ? before : 0,
+    double cost = code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, rb, may_lose ? before : 0,
                                may_lose ? parent_best : kInf);
     if (flag_coded) {
       uint8_t& split = c.s[kCtxSplitTransform + 5 - log2t];
@@ -498,7 +527,7 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     }
     best = cost;
     ctx = c;
-    dist = d;
+    res_bits = rb;
     if (can_split && cfg_.skip_tu_split_if_no_residual && flag_coded &&
         !(pic_.info.blk(x, y).flags & kBfCbfY))
       return best;
@@ -511,7 +540,7 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
       cost += pic_.rd.bits_cost(bin_cost(c.s[kCtxSplitTransform + 5 - log2t], 1));
       c.s[kCtxSplitTransform + 5 - log2t] = next_state(c.s[kCtxSplitTransform + 5 - log2t], 1);
     }
-    uint64_t dsum = 0;
+    uint64_t rb_sum = 0;
     const int h = 1 << (log2t - 1);
     // As in compress_cu: once the unsplit block and the split so far both make the parent's
     // split lose, the rest is not tried and the parent puts its unsplit block back.
@@ -519,18 +548,18 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     const bool whole_lost = parent_lost(best);
     for (int k = 0; k < 4 && cost < best; ++k) {
       if (whole_lost && parent_lost(cost)) {
-        dist = 0;
+        res_bits = 0;
         return kInf;
       }
-      uint64_t d;
+      uint64_t rb;
       cost += rqt_luma(x + (k & 1) * h, y + (k >> 1) * h, log2t - 1, depth + 1, mode, ts_allowed, c,
-                       d, cost, best);
-      dsum += d;
+                       rb, cost, best);
+      rb_sum += rb;
     }
     if (cost < best) {
       best = cost;
       ctx = c;
-      dist = dsum;
+      res_bits = rb_sum;
     } else if (can_stop) {
       store->restore(pic_);
     }
@@ -539,7 +568,8 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
 }
 
 double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, bool ts_allowed,
-                                 ContextSet& ctx, uint64_t& dist, double before, double budget) {
+                                 ContextSet& ctx, uint64_t& res_bits, double before,
+                                 double budget) {
   const int n = 1 << log2t;
   const bool try_ts = ts_allowed && log2t == 2 && !(candidates_ && cfg_.transform_skip_final_only);
   const int cbf_ctx = kCtxCbfLuma + (depth == 0 ? 1 : 0);
@@ -551,28 +581,28 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
     trial_.area->restore(pic_);
     if (trial_.tried_ts == try_ts) {
       ctx = trial_.ctx;
-      dist = trial_.dist;
+      res_bits = trial_.res_bits;
       return trial_.cost;
     }
   }
   double best = kInf;
   int best_ts = 0;
   ContextSet best_ctx = ctx;
-  uint64_t best_d = 0;
+  uint64_t best_rb = 0;
   Keep4x4 regular;
   int regular_nz = 0;
   for (int ts = 0; ts <= (try_ts ? 1 : 0); ++ts) {
     int nz = 0;
-    uint64_t d;
+    uint64_t rb = 0;
     ContextSet c;
     double cost;
     if (reuse && !ts) {
       nz = (pic_.info.blk(x, y).flags & kBfCbfY) != 0;
-      d = trial_.dist;
+      rb = trial_.res_bits;
       c = trial_.ctx;
       cost = trial_.cost;
     } else {
-      d = encode_block(0, x, y, log2t, mode, ts != 0, ctx, cbf_ctx, nz);
+      const uint64_t d = encode_block(0, x, y, log2t, mode, ts != 0, ctx, cbf_ctx, nz);
       // (encode_block reads no block flags: they are set once it knows the cbf.)
       pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) {
         bi.tu_log2 = static_cast<uint8_t>(log2t);
@@ -585,7 +615,7 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
         cost = kInf;
       } else {
         c = ctx;
-        cost = static_cast<double>(d) + pic_.rd.bits_cost(luma_tb_bits(c, x, y, log2t, depth));
+        cost = static_cast<double>(d) + pic_.rd.bits_cost(luma_tb_bits(c, x, y, log2t, depth, rb));
       }
     }
     if (try_ts && !ts) {
@@ -596,7 +626,7 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
       best = cost;
       best_ts = ts;
       best_ctx = c;
-      best_d = d;
+      best_rb = rb;
     }
   }
   if (try_ts && best_ts == 0 && (pic_.info.blk(x, y).flags & kBfTskipY)) {
@@ -608,7 +638,7 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
     });
   }
   ctx = best_ctx;
-  dist = best_d;
+  res_bits = best_rb;
   return best;
 }
 
@@ -623,12 +653,14 @@ void IntraSearch::set_first_refs(int cidx, int x, int y, int log2) {
   f.valid = true;
 }
 
-uint64_t IntraSearch::luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth) {
+uint64_t IntraSearch::luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth,
+                                   uint64_t& res_bits) {
   CabacCounter cnt;
   Counter coder(cnt, ctx, sink_, st_);
   const BlockInfo& bi = pic_.info.blk(x, y);
   const bool cbf = (bi.flags & kBfCbfY) != 0;
   cnt.bin(ctx.s[kCtxCbfLuma + (depth == 0 ? 1 : 0)], cbf);
+  const uint64_t cbf_bits = cnt.bits();
   if (cbf) {
     TbInfo tb;
     tb.cidx = 0;
@@ -639,6 +671,7 @@ uint64_t IntraSearch::luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int
     tb.intra_mode = bi.intra_mode;
     coder.residual_coding(tb);
   }
+  res_bits = cnt.bits() - cbf_bits;
   return cnt.bits();
 }
 

@@ -33,13 +33,15 @@ class IntraSearch {
   // Returns kInf, without coding chroma, once before + its cost must reach parent_best.
   double intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part, double budget,
                   double before = 0, double parent_best = kInf);
-  double luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx);
+  // `res_bits` (luma PU, luma transform blocks): the bits of the luma residual_coding chosen.
+  double luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx,
+                 uint64_t& res_bits);
   // `before`, `parent_best`: as for compress_cu, for the parent transform block's split.
   double rqt_luma(int x, int y, int log2t, int depth, int mode, bool tskip_allowed, ContextSet& ctx,
-                  uint64_t& dist, double before = 0, double parent_best = kInf);
+                  uint64_t& res_bits, double before = 0, double parent_best = kInf);
   // Returns kInf (bits not counted) once before + its cost must reach budget.
   double code_luma_tb(int x, int y, int log2t, int depth, int mode, bool tskip_allowed,
-                      ContextSet& ctx, uint64_t& dist, double before = 0, double budget = kInf);
+                      ContextSet& ctx, uint64_t& res_bits, double before = 0, double budget = kInf);
   uint64_t code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx);
   uint64_t chroma_tb(int cidx, int xc, int yc, int log2c, int mode, bool tskip_allowed,
                      const ContextSet& ctx);
@@ -52,7 +54,8 @@ class IntraSearch {
                                   const int* mpm);
   bool area_has(int x0, int y0, int size, uint8_t flags);
   int preselect_chroma(int x0, int y0, int log2cu, int* cands, int keep);
-  uint64_t luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth);
+  // Bits of a luma block's cbf and residual; `res_bits`: those of the residual.
+  uint64_t luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth, uint64_t& res_bits);
 
   EncPicture& pic_;
   SliceState& st_;
@@ -96,7 +99,7 @@ class IntraSearch {
     std::unique_ptr<Area> area;
     ContextSet ctx;
     double cost = 0;
-    uint64_t dist = 0;
+    uint64_t res_bits = 0;
     bool tried_ts = false;  // the trial also tried transform skip
     bool valid = false;
   } trial_;
