@@ -587,14 +587,15 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
   }
   double best = kInf;
   int best_ts = 0;
-  ContextSet best_ctx = ctx;
+  ContextSet trial_ctx[2];  // the contexts after each trial
+  const ContextSet* best_ctx = &ctx;
   uint64_t best_rb = 0;
   Keep4x4 regular;
   int regular_nz = 0;
   for (int ts = 0; ts <= (try_ts ? 1 : 0); ++ts) {
     int nz = 0;
     uint64_t rb = 0;
-    ContextSet c;
+    ContextSet& c = trial_ctx[ts];
     double cost;
     if (reuse && !ts) {
       nz = (pic_.info.blk(x, y).flags & kBfCbfY) != 0;
@@ -625,7 +626,7 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
     if (cost < best) {
       best = cost;
       best_ts = ts;
-      best_ctx = c;
+      best_ctx = &c;
       best_rb = rb;
     }
   }
@@ -637,7 +638,7 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
       if (regular_nz) bi.flags |= kBfCbfY;
     });
   }
-  ctx = best_ctx;
+  if (best_ctx != &ctx) ctx = *best_ctx;
   res_bits = best_rb;
   return best;
 }
