@@ -370,14 +370,23 @@ std::vector<int> IntraSearch::rough_decision(int xp, int yp, int log2t, int ncan
       org[y * nt + x] = src.at(xp + x, yp + y);
       org_t[x * nt + y] = org[y * nt + x];
     }
+  // Over flat references every mode predicts the same block: one SATD serves them all.
+  const bool flat = flat_refs(first_[0].raw);
+  int64_t flat_satd = -1;
   auto rough = [&](int mode) {
     const IntraRefs& r = first_[0].for_mode(0, mode);
     bool transposed = false;
-    if (mode < 2)
-      intra_pred(r, 0, mode, pred, nt);
-    else
-      transposed = intra_pred_main(r, 0, mode, pred);
-    const uint32_t satd = satd_block(transposed ? org_t : org, nt, pred, nt, nt);
+    uint32_t satd;
+    if (flat && flat_satd >= 0) {
+      satd = static_cast<uint32_t>(flat_satd);
+    } else {
+      if (mode < 2)
+        intra_pred(r, 0, mode, pred, nt);
+      else
+        transposed = intra_pred_main(r, 0, mode, pred);
+      satd = satd_block(transposed ? org_t : org, nt, pred, nt, nt);
+      if (flat) flat_satd = satd;
+    }
     rmd_cost[mode] =
         satd + pic_.rd.sqrt_lambda * intra_mode_bits(prev_state, mpm, mode) / kBitScale;
   };
@@ -452,18 +461,28 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
   // kept and reused there.
   const bool keep_trial = np == nt && cfg_.reuse_trials;
   trial_.valid = false;
+  // Over flat references every mode predicts the same block: a candidate with the scan of one
+  // already coded has that one's block cost (a twin that would win is coded in full).
+  const bool flat = np == nt && flat_refs(first_[0].raw);
+  double flat_cost[3] = {-1, -1, -1};  // per scan order
   if (cands.size() > 1) {
     candidates_ = true;
     for (int mode : cands) {
+      const double mode_cost = pic_.rd.bits_cost(intra_mode_bits(prev, mpm, mode));
+      const int scan = scan_idx_for(log2t, 0, mode);
+      if (flat && flat_cost[scan] >= 0 && !(mode_cost + flat_cost[scan] < best)) continue;
       pic_.info.for_each(xp, yp, np, np,
                          [&](BlockInfo& bi) { bi.intra_mode = static_cast<uint8_t>(mode); });
       ContextSet c = ctx;
-      const double mode_cost = pic_.rd.bits_cost(intra_mode_bits(prev, mpm, mode));
       double cost = mode_cost;
       uint64_t rb = 0;
       for (int y = 0; y < np && cost < best; y += nt)
-        for (int x = 0; x < np && cost < best; x += nt)
-          cost += code_luma_tb(xp + x, yp + y, log2t, depth_t, mode, ts_allowed, c, rb, cost, best);
+        for (int x = 0; x < np && cost < best; x += nt) {
+          const double tb =
+              code_luma_tb(xp + x, yp + y, log2t, depth_t, mode, ts_allowed, c, rb, cost, best);
+          if (flat && tb < kInf) flat_cost[scan] = tb;
+          cost += tb;
+        }
       if (cost < best) {
         best = cost;
         best_mode = mode;
