@@ -75,14 +75,15 @@ struct IntraSearch::Area {
   std::vector<Pel> rec[3];
   std::vector<int16_t> coef[3];
   std::vector<BlockInfo> info;
-  int planes = 3;
-  void save(EncPicture& p, int x0, int y0, int size, int nplanes = 3) {
+  int first = 0, end = 3;  // the planes kept: those the trials being undone can change
+  void save(EncPicture& p, int x0, int y0, int size, int first_plane = 0, int end_plane = 3) {
     x = x0;
     y = y0;
     w = std::min(size, p.rec.planes[0].width - x0);
     h = std::min(size, p.rec.planes[0].height - y0);
-    planes = nplanes;
-    for (int c = 0; c < planes; ++c) {
+    first = first_plane;
+    end = end_plane;
+    for (int c = first; c < end; ++c) {
       const int sh = c ? 1 : 0, cw = w >> sh, ch = h >> sh, cx = x >> sh, cy = y >> sh;
       rec[c].resize(static_cast<size_t>(cw) * ch);
       coef[c].resize(static_cast<size_t>(cw) * ch);
@@ -97,7 +98,7 @@ struct IntraSearch::Area {
       for (int i = 0; i < w; i += 4) info.push_back(p.info.blk(x + i, y + j));
   }
   void restore(EncPicture& p) const {
-    for (int c = 0; c < planes; ++c) {
+    for (int c = first; c < end; ++c) {
       const int sh = c ? 1 : 0, cw = w >> sh, ch = h >> sh, cx = x >> sh, cy = y >> sh;
       Plane& pl = p.rec.planes[c];
       for (int j = 0; j < ch; ++j) {
@@ -311,7 +312,7 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
       best_bits = cnt.bits();
       best_dist = dist;
       best_ctx = c;
-      if (ncand > 1) store->save(pic_, x0, y0, size);
+      if (ncand > 1) store->save(pic_, x0, y0, size, 1, 3);
     }
   }
   first_[1].valid = first_[2].valid = false;
@@ -487,7 +488,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
         best = cost;
         best_mode = mode;
         if (keep_trial) {
-          trial_.area->save(pic_, xp, yp, np, 1);
+          trial_.area->save(pic_, xp, yp, np, 0, 1);
           trial_.ctx = c;
           trial_.cost = cost - mode_cost;
           trial_.res_bits = rb;
@@ -550,7 +551,7 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     if (can_split && cfg_.skip_tu_split_if_no_residual && flag_coded &&
         !(pic_.info.blk(x, y).flags & kBfCbfY))
       return best;
-    if (can_split) store->save(pic_, x, y, 1 << log2t);
+    if (can_split) store->save(pic_, x, y, 1 << log2t, 0, 1);
   }
   if (can_split) {
     ContextSet c = in;
