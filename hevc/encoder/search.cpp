@@ -326,14 +326,11 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   Counter coder(cnt, c, sink_, st_);
   if (can_split) coder.split_cu_flag(x0, y0, depth, 0);
   if (parts_apart) {
-    for (int i = 0; i < kNumCtx; ++i) {
+    for (int i = 0; i < kNumCtx; ++i) {  // (selects, not branches: it vectorises)
       const uint8_t s0 = ctx.s[i];
-      if (luma_syntax_ctx.s[i] != s0)
-        c.s[i] = luma_syntax_ctx.s[i];
-      else if (best_ctx.s[i] != s0)
-        c.s[i] = best_ctx.s[i];
-      else if (run.s[i] != s0)
-        c.s[i] = run.s[i];
+      uint8_t v = run.s[i] != s0 ? run.s[i] : c.s[i];
+      v = best_ctx.s[i] != s0 ? best_ctx.s[i] : v;
+      c.s[i] = luma_syntax_ctx.s[i] != s0 ? luma_syntax_ctx.s[i] : v;
     }
     ctx = c;
     return best_dist + pic_.rd.bits_cost(cnt.bits() + luma_syntax_bits + best_bits + luma_res_bits);
