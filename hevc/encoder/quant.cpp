@@ -387,25 +387,24 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   double best = uncoded + cbf0;
   int best_last = -1;
   double acc_coef = 0, acc_zero = 0, acc_csbf = 0;
-  int cur_sb = -1;
-  for (int pos = 0; pos <= last_init; ++pos) {
-    const int sb = pos >> 4;
-    if (sb != cur_sb) {
-      if (cur_sb > 0) acc_csbf += csbf_cost[cur_sb];
-      cur_sb = sb;
-    }
-    const int bp = g.blkpos(pos);
-    acc_coef += cost_coef[bp];
-    acc_zero += cost_zero[bp];
-    if (!lv[bp]) continue;
-    int x = bp & (g.n - 1), y = bp >> g.log2n;
-    if (swap_xy) std::swap(x, y);
-    const double lb =
-        lambda * (prefix_cost[0][kLastPrefix.v[x]] + prefix_cost[1][kLastPrefix.v[y]]);
-    const double c = acc_coef - cost_sig[bp] + (uncoded - acc_zero) + acc_csbf + lb + cbf1;
-    if (c < best) {
-      best = c;
-      best_last = pos;
+  for (int sb = 0; sb <= last_init >> 4; ++sb) {
+    // The coded_sub_block_flags of the sub-blocks between the first and this one.
+    if (sb > 1) acc_csbf += csbf_cost[sb - 1];
+    const int end = std::min(last_init, sb * 16 + 15);
+    for (int pos = sb * 16; pos <= end; ++pos) {
+      const int bp = g.blkpos(pos);
+      acc_coef += cost_coef[bp];
+      acc_zero += cost_zero[bp];
+      if (!lv[bp]) continue;
+      int x = bp & (g.n - 1), y = bp >> g.log2n;
+      if (swap_xy) std::swap(x, y);
+      const double lb =
+          lambda * (prefix_cost[0][kLastPrefix.v[x]] + prefix_cost[1][kLastPrefix.v[y]]);
+      const double c = acc_coef - cost_sig[bp] + (uncoded - acc_zero) + acc_csbf + lb + cbf1;
+      if (c < best) {
+        best = c;
+        best_last = pos;
+      }
     }
   }
   for (int pos = best_last + 1; pos <= last_init; ++pos) lv[g.blkpos(pos)] = 0;
