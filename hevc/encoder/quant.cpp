@@ -377,16 +377,17 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   } kLastPrefix;
   // The syntax's x is the raster column, but the row for the vertical scan.
   const bool swap_xy = job.scan_idx == 2;
-  double uncoded = 0;
-  for (int pos = 0; pos <= last_init; ++pos) uncoded += cost_zero[g.blkpos(pos)];
   double cbf0 = 0, cbf1 = 0;
   if (job.cbf_ctx >= 0) {
     cbf0 = lambda * bin_cost(cs.s[job.cbf_ctx], 0);
     cbf1 = lambda * bin_cost(cs.s[job.cbf_ctx], 1);
   }
-  double best = uncoded + cbf0;
-  int best_last = -1;
+  // One pass gathers, at each nonzero level, the running sums its cost needs; the sum of the
+  // zero costs over every position (`uncoded`) is the last running sum. The per-position costs
+  // are not read again, so the sums take their places.
   double acc_coef = 0, acc_zero = 0, acc_csbf = 0;
+  uint16_t nonzero_bp[32 * 32];
+  int n_nonzero = 0;
   for (int sb = 0; sb <= last_init >> 4; ++sb) {
     // The coded_sub_block_flags of the sub-blocks between the first and this one.
     if (sb > 1) acc_csbf += csbf_cost[sb - 1];
@@ -396,17 +397,28 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
       acc_coef += cost_coef[bp];
       acc_zero += cost_zero[bp];
       if (!lv[bp]) continue;
-      int x = bp & (g.n - 1), y = bp >> g.log2n;
-      if (swap_xy) std::swap(x, y);
-      const double lb =
-          lambda * (prefix_cost[0][kLastPrefix.v[x]] + prefix_cost[1][kLastPrefix.v[y]]);
-      const double c = acc_coef - cost_sig[bp] + (uncoded - acc_zero) + acc_csbf + lb + cbf1;
-      if (c < best) {
-        best = c;
-        best_last = pos;
-      }
+      cost_sig[bp] = acc_coef - cost_sig[bp];
+      cost_coef[bp] = acc_zero;
+      cost_zero[bp] = acc_csbf;
+      nonzero_bp[n_nonzero++] = static_cast<uint16_t>(bp);
     }
   }
+  const double uncoded = acc_zero;
+  double best = uncoded + cbf0;
+  int best_bp = -1;
+  for (int k = 0; k < n_nonzero; ++k) {
+    const int bp = nonzero_bp[k];
+    int x = bp & (g.n - 1), y = bp >> g.log2n;
+    if (swap_xy) std::swap(x, y);
+    const double lb =
+        lambda * (prefix_cost[0][kLastPrefix.v[x]] + prefix_cost[1][kLastPrefix.v[y]]);
+    const double c = cost_sig[bp] + (uncoded - cost_coef[bp]) + cost_zero[bp] + lb + cbf1;
+    if (c < best) {
+      best = c;
+      best_bp = bp;
+    }
+  }
+  const int best_last = best_bp < 0 ? -1 : scan_pos[best_bp];
   for (int pos = best_last + 1; pos <= last_init; ++pos) lv[g.blkpos(pos)] = 0;
   QuantResult r;
   for (int pos = 0; pos <= best_last; ++pos) {
