@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "cabac.h"
 #include "intra.h"
@@ -65,6 +66,8 @@ template <class Cabac, class Sink>
 class CtuCoder {
  public:
   static constexpr bool R = Cabac::reading;
+  // Rate estimation: bypass bins count, their values do not.
+  static constexpr bool counts_only = std::is_same_v<Cabac, CabacCounter>;
 
   CtuCoder(Cabac& cabac, ContextSet& ctx, Sink& sink, SliceState& st)
       : c_(cabac), ctx_(ctx), sink_(sink), st_(st), sps_(*st.sps), pps_(*st.pps), info_(*st.info) {}
@@ -623,12 +626,16 @@ class CtuCoder {
       // Signs.
       const bool hidden = sdh && (sig_pos[0] - sig_pos[nsig - 1] > 3);
       uint32_t signs = 0;  // bit k = sign of k-th significant coefficient
-      for (int k = 0; k < nsig; ++k) {
-        if (hidden && k == nsig - 1) continue;
-        const int p = sig_pos[k];
-        uint32_t s = R ? 0 : coef[scan[p]] < 0;
-        s = c_.bypass(s);
-        signs |= s << k;
+      if constexpr (counts_only) {
+        c_.bypass_bits(0, nsig - (hidden ? 1 : 0));
+      } else {
+        for (int k = 0; k < nsig; ++k) {
+          if (hidden && k == nsig - 1) continue;
+          const int p = sig_pos[k];
+          uint32_t s = R ? 0 : coef[scan[p]] < 0;
+          s = c_.bypass(s);
+          signs |= s << k;
+        }
       }
       // Remaining levels.
       int rice = 0, sum_abs = 0;
