@@ -156,6 +156,9 @@ def _keys() -> list[Key]:
         # Test option: code the residual quadtree's blocks again instead of reusing the winning
         # full-RD trial (the bitstream must be the same).
         K("ReuseTrials", bool, True, "reuse_trials"),
+        # Test option: try every option in full instead of stopping where the search can tell
+        # exactly that it cannot win (the bitstream must be the same).
+        K("ExactShortcuts", bool, True, "exact_shortcuts"),
     ]
 
 

@@ -6,7 +6,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import ROOT, ffmpeg_decode, md5
+from conftest import DATA, ROOT, ffmpeg_decode, md5
 
 import cnnfilter
 from cnnfilter import yuv
@@ -141,6 +141,59 @@ def test_trial_reuse_changes_no_bit(shared_data, tmp_path, over):
             )
             streams.append(res.bitstream.read_bytes())
         assert streams[0] == streams[1], f"QP {qp} {over}"
+
+
+def flat_and_textured_clip(path, w=192, h=128):
+    """Flat areas (every reference sample equal), gradients, edges and noise, in both frames."""
+    rng = np.random.default_rng(11)
+    yy, xx = np.mgrid[0:h, 0:w]
+    with yuv.YuvWriter(path) as wr:
+        for f in range(2):
+            luma = np.where(xx < 64, 90.0, 128 + 50 * np.sin((xx + 2 * yy + 5 * f) / 6.0))
+            luma = np.where((yy >= 64) & (xx >= 128), 40 + xx / 4 + rng.normal(0, 9, (h, w)), luma)
+            cb = np.where(xx[::2, ::2] < 48, 100.0, 128 + 20 * np.cos(yy[::2, ::2] / 5.0))
+            cr = np.where(yy[::2, ::2] < 32, 150.0, 128 + rng.normal(0, 6, (h // 2, w // 2)))
+            wr.write(tuple(np.clip(p, 0, 255).astype(np.uint8) for p in (luma, cb, cr)))
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {},
+        {"IntraTriedCULog2MaxSize": 6, "IntraFastRMD": 0},
+        {"TransformSkipFinalOnly": 0, "SignHideFlag": 0},
+        {"EarlySkipSplit": 1, "EarlySkipTUSplit": 1, "EarlySkipNxN": 1},
+    ],
+    ids=["default", "hm-decisions", "tskip-every-candidate", "early-skips"],
+)
+def test_exact_shortcuts_change_no_bit(tmp_path, over):
+    """The search's exact shortcuts (docs/encoder.md) change no decision: same stream without.
+
+    They stop trials that provably cannot win and take the costs of trials provably equal to
+    one already made; --ExactShortcuts=0 (a test option) tries everything in full.
+    """
+    clips = [(tmp_path / "flat.yuv", 192, 128, 2)]
+    flat_and_textured_clip(clips[0][0])
+    # Real content too when ../shared is there (the generated clip runs either way).
+    for name, w, h in (("bikes_640x272_25", 640, 272), ("bigbuckbunny-crop_416x240_25", 416, 240)):
+        if (DATA / "video" / f"{name}.yuv").exists():
+            clips.append((DATA / "video" / f"{name}.yuv", w, h, 1))
+    for path, w, h, frames in clips:
+        for qp in (22, 37):
+            streams = []
+            for on in (1, 0):
+                res = cnnfilter.encode(
+                    path,
+                    tmp_path / f"s{on}.hevc",
+                    cfg=CFG,
+                    width=w,
+                    height=h,
+                    frames=frames,
+                    qp=qp,
+                    overrides={**over, "ExactShortcuts": on},
+                )
+                streams.append(res.bitstream.read_bytes())
+            assert streams[0] == streams[1], f"{path.name} QP {qp} {over}"
 
 
 def test_64x64_cus_only_when_tried(ffmpeg, tmp_path):

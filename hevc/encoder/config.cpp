@@ -55,6 +55,7 @@ const Field kFields[] = {
     {"cnn_mode", &EncoderConfig::cnn_mode, nullptr, nullptr},
     {"cnn_force_off", nullptr, &EncoderConfig::cnn_force_off, nullptr},
     {"reuse_trials", nullptr, &EncoderConfig::reuse_trials, nullptr},
+    {"exact_shortcuts", nullptr, &EncoderConfig::exact_shortcuts, nullptr},
 };
 
 }  // namespace

@@ -54,6 +54,10 @@ struct EncoderConfig {
   // Test switch: off codes every block of the residual quadtree again instead of reusing the
   // winning full-RD trial; the bitstream must not change.
   bool reuse_trials = true;
+  // Test switch: off tries every option in full where the search can tell, exactly, that an
+  // option cannot win or has the cost of one already tried (docs/encoder.md); the bitstream must
+  // not change.
+  bool exact_shortcuts = true;
 
   int min_cu_log2() const {
     int l = 0;

@@ -142,10 +142,10 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
     ContextSet c = in;
     // A CU that can split may stop once it makes the parent's split lose (see below): its
     // split then either loses too, or wins without reading the whole CU's exact cost.
-    const bool may_stop = can_split && !cfg_.skip_split_if_no_residual;
+    const bool may_stop = can_split && !cfg_.skip_split_if_no_residual && cfg_.exact_shortcuts;
     const bool nxn = log2 == sps_.min_cb_log2() && log2 - 1 >= sps_.min_tb_log2();
     // An 8x8 CU has one 4x4 chroma block per plane, the same for 2Nx2N and NxN.
-    const bool keep = nxn && log2 == 3;
+    const bool keep = nxn && log2 == 3 && cfg_.exact_shortcuts;
     n_chroma_kept_ = 0;
     if (keep) keep_chroma_ = KeepChroma::kFill;
     double cost = intra_cu(x0, y0, log2, depth, c, 0, kInf, may_stop ? before : 0,
@@ -191,7 +191,9 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
     for (int k = 0; k < 4 && cost < best; ++k) {
       if (whole_lost && parent_lost(cost)) return kInf;
       const int xs = x0 + (k & 1) * h, ys = y0 + (k >> 1) * h;
-      if (xs < W && ys < H) cost += compress_cu(xs, ys, log2 - 1, depth + 1, c, cost, best);
+      if (xs < W && ys < H)
+        cost +=
+            compress_cu(xs, ys, log2 - 1, depth + 1, c, cost, cfg_.exact_shortcuts ? best : kInf);
     }
     if (cost < best) {
       best = cost;
@@ -249,7 +251,7 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   for (int c = 1; c < 3; ++c) set_first_refs(c, x0 >> 1, y0 >> 1, log2c_first);
   // Every candidate has the same luma syntax: its bits are counted once (apart from luma
   // residuals, which are left out of the ranking; the final count below has them).
-  const bool parts_apart = !pps_.cu_qp_delta_enabled && !sps_.pcm;
+  const bool parts_apart = !pps_.cu_qp_delta_enabled && !sps_.pcm && cfg_.exact_shortcuts;
   uint64_t luma_syntax_bits = 0;
   ContextSet luma_syntax_ctx = ctx;
   if (parts_apart) {
@@ -298,7 +300,7 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
           static_cast<double>(sse_block(s.row(yc) + xc, s.stride, r.row(yc) + xc, r.stride, n, n));
     }
     // Its chroma bits can only add to that.
-    if (!(dist + pic_.rd.bits_cost(luma_syntax_bits) < best)) continue;
+    if (cfg_.exact_shortcuts && !(dist + pic_.rd.bits_cost(luma_syntax_bits) < best)) continue;
     ContextSet c = ctx;
     CabacCounter cnt;
     Counter coder(cnt, c, sink_, st_);
@@ -369,7 +371,7 @@ std::vector<int> IntraSearch::rough_decision(int xp, int yp, int log2t, int ncan
       org_t[x * nt + y] = org[y * nt + x];
     }
   // Over flat references every mode predicts the same block: one SATD serves them all.
-  const bool flat = flat_refs(first_[0].raw);
+  const bool flat = cfg_.exact_shortcuts && flat_refs(first_[0].raw);
   int64_t flat_satd = -1;
   auto rough = [&](int mode) {
     const IntraRefs& r = first_[0].for_mode(0, mode);
@@ -461,7 +463,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
   trial_.valid = false;
   // Over flat references every mode predicts the same block: a candidate with the scan of one
   // already coded has that one's block cost (a twin that would win is coded in full).
-  const bool flat = np == nt && flat_refs(first_[0].raw);
+  const bool flat = np == nt && cfg_.exact_shortcuts && flat_refs(first_[0].raw);
   double flat_cost[3] = {-1, -1, -1};  // per scan order
   if (cands.size() > 1) {
     candidates_ = true;
@@ -476,8 +478,8 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
       uint64_t rb = 0;
       for (int y = 0; y < np && cost < best; y += nt)
         for (int x = 0; x < np && cost < best; x += nt) {
-          const double tb =
-              code_luma_tb(xp + x, yp + y, log2t, depth_t, mode, ts_allowed, c, rb, cost, best);
+          const double tb = code_luma_tb(xp + x, yp + y, log2t, depth_t, mode, ts_allowed, c, rb,
+                                         cost, cfg_.exact_shortcuts ? best : kInf);
           if (flat && tb < kInf) flat_cost[scan] = tb;
           cost += tb;
         }
@@ -534,7 +536,7 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     uint64_t rb;
     // A block that makes the parent's split lose needs no exact cost (as below); unless its cbf
     // decides whether the split is tried.
-    const bool may_lose = !(can_split && cfg_.skip_tu_split_if_no_residual);
+    const bool may_lose = !(can_split && cfg_.skip_tu_split_if_no_residual) && cfg_.exact_shortcuts;
     double cost = code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, rb, may_lose ? before : 0,
                                may_lose ? parent_best : kInf);
     if (flag_coded) {
@@ -570,7 +572,7 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
       }
       uint64_t rb;
       cost += rqt_luma(x + (k & 1) * h, y + (k >> 1) * h, log2t - 1, depth + 1, mode, ts_allowed, c,
-                       rb, cost, best);
+                       rb, cost, cfg_.exact_shortcuts ? best : kInf);
       rb_sum += rb;
     }
     if (cost < best) {
