@@ -234,8 +234,23 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   const Plane& ro = pic_.rec.planes[0];
   const uint64_t d_luma =
       sse_block(so.row(y0) + x0, so.stride, ro.row(y0) + x0, ro.stride, size, size);
-  // The CU's cost is at least its luma distortion.
-  if (before + static_cast<double>(d_luma) >= parent_best) return kInf;
+  // Every chroma candidate has the same luma syntax: its bits are counted once (the luma
+  // residuals' bits come from the residual quadtree).
+  const bool parts_apart = !pps_.cu_qp_delta_enabled && !sps_.pcm && cfg_.exact_shortcuts;
+  uint64_t luma_syntax_bits = 0;
+  ContextSet luma_syntax_ctx = ctx;
+  if (parts_apart) {
+    CabacCounter cnt;
+    Counter coder(cnt, luma_syntax_ctx, sink_, st_);
+    coder.count_parts_ = kCountLumaSyntax;
+    coder.coding_unit(x0, y0, log2);
+    luma_syntax_bits = cnt.bits();
+  }
+  // The CU's cost is at least its luma distortion and luma bits.
+  if (before +
+          (static_cast<double>(d_luma) + pic_.rd.bits_cost(luma_syntax_bits + luma_res_bits)) >=
+      parent_best)
+    return kInf;
   const bool can_split = log2 > sps_.min_cb_log2();
   // Chroma: full RD over the five candidates, each scored with the exact bits of the whole CU.
   double best = kInf;
@@ -249,18 +264,6 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   // have neighbours outside the CU, final while the candidates are tried.
   const int log2c_first = std::max<int>(pic_.info.blk(x0, y0).tu_log2, 3) - 1;
   for (int c = 1; c < 3; ++c) set_first_refs(c, x0 >> 1, y0 >> 1, log2c_first);
-  // Every candidate has the same luma syntax: its bits are counted once (apart from luma
-  // residuals, which are left out of the ranking; the final count below has them).
-  const bool parts_apart = !pps_.cu_qp_delta_enabled && !sps_.pcm && cfg_.exact_shortcuts;
-  uint64_t luma_syntax_bits = 0;
-  ContextSet luma_syntax_ctx = ctx;
-  if (parts_apart) {
-    CabacCounter cnt;
-    Counter coder(cnt, luma_syntax_ctx, sink_, st_);
-    coder.count_parts_ = kCountLumaSyntax;
-    coder.coding_unit(x0, y0, log2);
-    luma_syntax_bits = cnt.bits();
-  }
   const bool flat = parts_apart && (pic_.info.blk(x0, y0).tu_log2 == log2 || log2 == 3) &&
                     flat_refs(first_[1].raw) && flat_refs(first_[2].raw);
   ChromaTrial trials[5];
