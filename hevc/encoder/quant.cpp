@@ -405,7 +405,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   }
   const double uncoded = acc_zero;
   double best = uncoded + cbf0;
-  int best_bp = -1;
+  int best_k = -1;  // index of the last level kept in nonzero_bp
   for (int k = 0; k < n_nonzero; ++k) {
     const int bp = nonzero_bp[k];
     int x = bp & (g.n - 1), y = bp >> g.log2n;
@@ -415,15 +415,14 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     const double c = cost_sig[bp] + (uncoded - cost_coef[bp]) + cost_zero[bp] + lb + cbf1;
     if (c < best) {
       best = c;
-      best_bp = bp;
+      best_k = k;
     }
   }
-  const int best_last = best_bp < 0 ? -1 : scan_pos[best_bp];
-  for (int pos = best_last + 1; pos <= last_init; ++pos) lv[g.blkpos(pos)] = 0;
+  const int best_last = best_k < 0 ? -1 : scan_pos[nonzero_bp[best_k]];
+  for (int k = best_k + 1; k < n_nonzero; ++k) lv[nonzero_bp[k]] = 0;
   QuantResult r;
-  for (int pos = 0; pos <= best_last; ++pos) {
-    const int i = g.blkpos(pos);
-    if (!lv[i]) continue;
+  for (int k = 0; k <= best_k; ++k) {
+    const int i = nonzero_bp[k];
     note_level(g, i, r);
     if (job.coef[i] < 0) lv[i] = static_cast<int16_t>(-lv[i]);
   }
