@@ -318,7 +318,7 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
   if (!transposed) {
     for (int y = 0; y < n; ++y) copy_row(dst + y * stride, block + y * n, n);
   } else {
-    with_block_size(log2n, [&](auto size) { transpose_into<size()>(block, dst, stride); });
+    transpose_block(block, log2n, dst, stride);
   }
 }
 
@@ -351,6 +351,10 @@ bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
     for (int j = 0; j < n; ++j)
       out[j * n] = static_cast<Pel>(clip_pel(main_side[1] + ((side[1 + j] - side[0]) >> 1)));
   return !vertical;
+}
+
+void transpose_block(const Pel* block, int log2n, Pel* dst, int stride) {
+  with_block_size(log2n, [&](auto size) { transpose_into<size()>(block, dst, stride); });
 }
 
 void intra_predict_block(const IntraContext& ctx, int cidx, int x, int y, int log2n, int mode,

@@ -48,6 +48,9 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride);
 // direction; returns true when that layout is the transpose of the picture (horizontal modes).
 bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out);
 
+// dst (rows of `stride`) = the transpose of the contiguous n x n block.
+void transpose_block(const Pel* block, int log2n, Pel* dst, int stride);
+
 // Convenience: refs + filtering + prediction for one block.
 void intra_predict_block(const IntraContext& ctx, int cidx, int x, int y, int log2n, int mode,
                          bool strong_enabled, Pel* dst, int stride);

@@ -368,11 +368,8 @@ std::vector<int> IntraSearch::rough_decision(int xp, int yp, int log2t, int ncan
   double rmd_cost[35];
   // The source block, and its transpose for the horizontal modes (SATD is transpose-invariant).
   alignas(16) Pel org[32 * 32], org_t[32 * 32];
-  for (int y = 0; y < nt; ++y)
-    for (int x = 0; x < nt; ++x) {
-      org[y * nt + x] = src.at(xp + x, yp + y);
-      org_t[x * nt + y] = org[y * nt + x];
-    }
+  for (int y = 0; y < nt; ++y) copy_row(org + y * nt, src.row(yp + y) + xp, nt);
+  transpose_block(org, log2t, org_t, nt);
   // Over flat references every mode predicts the same block: one SATD serves them all.
   const bool flat = cfg_.exact_shortcuts && flat_refs(first_[0].raw);
   int64_t flat_satd = -1;
