@@ -116,6 +116,24 @@ def test_tools_decode_exactly(name, over, shared_data, ffmpeg, tmp_path):
     check_roundtrip(ffmpeg, res, 192, 128)
 
 
+def streams_on_off(path, w, h, frames, qp, over, key, tmp_path) -> tuple[bytes, bytes]:
+    """The streams with the test option `key` on and off (the other keys as in `over`)."""
+    streams = []
+    for on in (1, 0):
+        res = cnnfilter.encode(
+            path,
+            tmp_path / f"s{on}.hevc",
+            cfg=CFG,
+            width=w,
+            height=h,
+            frames=frames,
+            qp=qp,
+            overrides={**over, key: on},
+        )
+        streams.append(res.bitstream.read_bytes())
+    return streams[0], streams[1]
+
+
 @pytest.mark.parametrize(
     "over",
     [{}, {"TransformSkip": 0}, {"TransformSkipFinalOnly": 0}, {"IntraTriedCULog2MaxSize": 6}],
@@ -127,20 +145,8 @@ def test_trial_reuse_changes_no_bit(shared_data, tmp_path, over):
     if not path.exists():
         pytest.skip(f"{path} is missing")
     for qp in (22, 37):
-        streams = []
-        for reuse in (1, 0):
-            res = cnnfilter.encode(
-                path,
-                tmp_path / f"s{reuse}.hevc",
-                cfg=CFG,
-                width=w,
-                height=h,
-                frames=1,
-                qp=qp,
-                overrides={**over, "ReuseTrials": reuse},
-            )
-            streams.append(res.bitstream.read_bytes())
-        assert streams[0] == streams[1], f"QP {qp} {over}"
+        on, off = streams_on_off(path, w, h, 1, qp, over, "ReuseTrials", tmp_path)
+        assert on == off, f"QP {qp} {over}"
 
 
 def flat_and_textured_clip(path, w=192, h=128):
@@ -180,20 +186,8 @@ def test_exact_shortcuts_change_no_bit(tmp_path, over):
             clips.append((DATA / "video" / f"{name}.yuv", w, h, 1))
     for path, w, h, frames in clips:
         for qp in (22, 37):
-            streams = []
-            for on in (1, 0):
-                res = cnnfilter.encode(
-                    path,
-                    tmp_path / f"s{on}.hevc",
-                    cfg=CFG,
-                    width=w,
-                    height=h,
-                    frames=frames,
-                    qp=qp,
-                    overrides={**over, "ExactShortcuts": on},
-                )
-                streams.append(res.bitstream.read_bytes())
-            assert streams[0] == streams[1], f"{path.name} QP {qp} {over}"
+            on, off = streams_on_off(path, w, h, frames, qp, over, "ExactShortcuts", tmp_path)
+            assert on == off, f"{path.name} QP {qp} {over}"
 
 
 def test_64x64_cus_only_when_tried(ffmpeg, tmp_path):
