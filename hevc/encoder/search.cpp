@@ -360,8 +360,8 @@ bool IntraSearch::area_has(int x0, int y0, int size, uint8_t flags) {
   return any;
 }
 
-std::vector<int> IntraSearch::rough_decision(int xp, int yp, int log2t, int ncand,
-                                             uint8_t prev_state, const int* mpm) {
+int IntraSearch::rough_decision(int* out, int xp, int yp, int log2t, int ncand, uint8_t prev_state,
+                                const int* mpm) {
   const int nt = 1 << log2t;
   const Plane& src = pic_.src.planes[0];
   alignas(16) Pel pred[32 * 32];
@@ -427,7 +427,8 @@ std::vector<int> IntraSearch::rough_decision(int xp, int yp, int log2t, int ncan
     for (int m = 0; m < 35; ++m) rough(m);
   }
   best_modes();
-  return std::vector<int>(order, order + ncand);
+  std::copy(order, order + ncand, out);
+  return ncand;
 }
 
 double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx,
@@ -450,9 +451,10 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
   const int ncand = std::min(
       35, log2p == 2 ? cfg_.rmd_candidates_4x4
                      : (log2p == 3 ? cfg_.rmd_candidates_small : cfg_.rmd_candidates_large));
-  std::vector<int> cands = rough_decision(xp, yp, log2t, ncand, prev, mpm);
+  int cands[35 + 3];
+  int n_cands = rough_decision(cands, xp, yp, log2t, ncand, prev, mpm);
   for (int m : mpm)
-    if (std::find(cands.begin(), cands.end(), m) == cands.end()) cands.push_back(m);
+    if (std::find(cands, cands + n_cands, m) == cands + n_cands) cands[n_cands++] = m;
   // Full RD of each candidate at one transform level.
   double best = kInf;
   int best_mode = cands[0];
@@ -465,9 +467,10 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
   // already coded has that one's block cost (a twin that would win is coded in full).
   const bool flat = np == nt && cfg_.exact_shortcuts && flat_refs(first_[0].raw);
   double flat_cost[3] = {-1, -1, -1};  // per scan order
-  if (cands.size() > 1) {
+  if (n_cands > 1) {
     candidates_ = true;
-    for (int mode : cands) {
+    for (int ci = 0; ci < n_cands; ++ci) {
+      const int mode = cands[ci];
       const double mode_cost = pic_.rd.bits_cost(intra_mode_bits(prev, mpm, mode));
       const int scan = scan_idx_for(log2t, 0, mode);
       if (flat && flat_cost[scan] >= 0 && !(mode_cost + flat_cost[scan] < best)) continue;

@@ -49,9 +49,9 @@ class IntraSearch {
   uint64_t encode_block(int cidx, int x, int y, int log2n, int mode, bool tskip,
                         const ContextSet& ctx, int cbf_ctx, int& nonzero);
   // The rough decision: the ncand luma modes of least SATD plus estimated mode bits, using the
-  // PU's reference samples (first_[0]).
-  std::vector<int> rough_decision(int xp, int yp, int log2t, int ncand, uint8_t prev_state,
-                                  const int* mpm);
+  // PU's reference samples (first_[0]), into `out`; returns ncand.
+  int rough_decision(int* out, int xp, int yp, int log2t, int ncand, uint8_t prev_state,
+                     const int* mpm);
   bool area_has(int x0, int y0, int size, uint8_t flags);
   int preselect_chroma(int x0, int y0, int log2cu, int* cands, int keep);
   // Bits of a luma block's cbf and residual; `res_bits`: those of the residual.
