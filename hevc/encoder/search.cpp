@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <new>
 
 #include "../intra.h"
 #include "../residual_ctx.h"
@@ -609,7 +610,9 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
   }
   double best = kInf;
   int best_ts = 0;
-  ContextSet trial_ctx[2];  // the contexts after each trial
+  // The contexts after each trial: storage only, each copied in when its trial counts (a
+  // ContextSet constructed by default would be zeroed first).
+  alignas(ContextSet) unsigned char trial_ctx[2][sizeof(ContextSet)];
   const ContextSet* best_ctx = &ctx;
   uint64_t best_rb = 0;
   Keep4x4 regular;
@@ -617,12 +620,12 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
   for (int ts = 0; ts <= (try_ts ? 1 : 0); ++ts) {
     int nz = 0;
     uint64_t rb = 0;
-    ContextSet& c = trial_ctx[ts];
+    const ContextSet* c = nullptr;
     double cost;
     if (reuse && !ts) {
       nz = (pic_.info.blk(x, y).flags & kBfCbfY) != 0;
       rb = trial_.res_bits;
-      c = trial_.ctx;
+      c = &trial_.ctx;
       cost = trial_.cost;
     } else {
       const uint64_t d = encode_block(0, x, y, log2t, mode, ts != 0, ctx, cbf_ctx, nz);
@@ -637,8 +640,9 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
         // Its distortion alone loses: its bits are not counted (nor its contexts kept).
         cost = kInf;
       } else {
-        c = ctx;
-        cost = static_cast<double>(d) + pic_.rd.bits_cost(luma_tb_bits(c, x, y, log2t, depth, rb));
+        ContextSet* t = new (trial_ctx[ts]) ContextSet(ctx);
+        cost = static_cast<double>(d) + pic_.rd.bits_cost(luma_tb_bits(*t, x, y, log2t, depth, rb));
+        c = t;
       }
     }
     if (try_ts && !ts) {
@@ -648,7 +652,7 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
     if (cost < best) {
       best = cost;
       best_ts = ts;
-      best_ctx = &c;
+      best_ctx = c;
       best_rb = rb;
     }
   }
