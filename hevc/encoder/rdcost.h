@@ -13,6 +13,14 @@ namespace hevc {
 // The cost of what is not tried or cannot win.
 constexpr double kInf = std::numeric_limits<double>::max();
 
+// What a trial's cost must stay below to matter: its caller adds it to `before` and keeps the
+// result only below `best`. Costs only grow as a trial goes on, so once a part of one is lost,
+// the whole is (the default bound never is).
+struct Bound {
+  double before = 0, best = kInf;
+  bool lost(double cost) const { return before + cost >= best; }
+};
+
 struct RdParams {
   double lambda = 1;                    // for SSE + lambda * bits
   double sqrt_lambda = 1;               // for SATD + sqrt_lambda * bits

@@ -129,8 +129,8 @@ void IntraSearch::compress_ctu(int rx, int ry, ContextSet& ctx) {
   compress_cu(rx << sps_.ctb_log2(), ry << sps_.ctb_log2(), sps_.ctb_log2(), 0, ctx);
 }
 
-double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, double before,
-                                double parent_best) {
+double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx,
+                                Bound parent) {
   const int size = 1 << log2;
   const int W = pic_.info.geo().width, H = pic_.info.geo().height;
   const bool can_split = log2 > sps_.min_cb_log2();
@@ -149,8 +149,7 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
     const bool keep = nxn && log2 == 3 && cfg_.exact_shortcuts;
     n_chroma_kept_ = 0;
     if (keep) keep_chroma_ = KeepChroma::kFill;
-    double cost = intra_cu(x0, y0, log2, depth, c, 0, kInf, may_stop ? before : 0,
-                           may_stop ? parent_best : kInf);
+    double cost = intra_cu(x0, y0, log2, depth, c, 0, kInf, may_stop ? parent : Bound{});
     keep_chroma_ = KeepChroma::kOff;
     const bool luma_res = area_has(x0, y0, size, kBfCbfY);
     if (nxn && (luma_res || !cfg_.skip_nxn_if_no_residual)) {
@@ -182,19 +181,16 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
       coder.split_cu_flag(x0, y0, depth, 1);
       cost += pic_.rd.bits_cost(cnt.bits());
     }
-    // The parent adds this CU's cost to `before` and keeps its split only below `parent_best`.
-    // Once both the whole CU and the split's cost so far (which only grows) reach that, the
-    // parent's split has lost whatever comes next: the rest is not tried, and the parent puts
-    // its whole CU back.
-    auto parent_lost = [&](double v) { return before + v >= parent_best; };
-    const bool whole_lost = parent_lost(best);
+    // Once both the whole CU and the split's cost so far (which only grows) make the parent's
+    // split lose, it has lost whatever comes next: the rest is not tried, and the parent puts its
+    // whole CU back.
+    const bool whole_lost = parent.lost(best);
     const int h = size >> 1;
     for (int k = 0; k < 4 && cost < best; ++k) {
-      if (whole_lost && parent_lost(cost)) return kInf;
+      if (whole_lost && parent.lost(cost)) return kInf;
       const int xs = x0 + (k & 1) * h, ys = y0 + (k >> 1) * h;
       if (xs < W && ys < H)
-        cost +=
-            compress_cu(xs, ys, log2 - 1, depth + 1, c, cost, cfg_.exact_shortcuts ? best : kInf);
+        cost += compress_cu(xs, ys, log2 - 1, depth + 1, c, trial_bound(cost, best));
     }
     if (cost < best) {
       best = cost;
@@ -207,7 +203,7 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
 }
 
 double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part,
-                             double budget, double before, double parent_best) {
+                             double budget, Bound parent) {
   const int size = 1 << log2;
   BlockInfo b;
   b.cu_log2 = b.tu_log2 = static_cast<uint8_t>(log2);
@@ -248,9 +244,8 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
     luma_syntax_bits = cnt.bits();
   }
   // The CU's cost is at least its luma distortion and luma bits.
-  if (before +
-          (static_cast<double>(d_luma) + pic_.rd.bits_cost(luma_syntax_bits + luma_res_bits)) >=
-      parent_best)
+  if (parent.lost(static_cast<double>(d_luma) +
+                  pic_.rd.bits_cost(luma_syntax_bits + luma_res_bits)))
     return kInf;
   const bool can_split = log2 > sps_.min_cb_log2();
   // Chroma: full RD over the five candidates, each scored with the exact bits of the whole CU.
@@ -275,8 +270,10 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   ContextSet best_ctx;  // and the contexts after them
   for (int ci = 0; ci < ncand; ++ci) {
     const int syntax = cands[ci];
-    const int scan = scan_idx_for(
-        log2c_first, 1, chroma_mode_from_syntax(syntax, pic_.info.blk(x0, y0).intra_mode));
+    const int scan =
+        flat ? scan_idx_for(log2c_first, 1,
+                            chroma_mode_from_syntax(syntax, pic_.info.blk(x0, y0).intra_mode))
+             : 0;
     if (flat) {
       const ChromaTrial* twin = nullptr;
       for (int k = 0; k < ntrials && !twin; ++k)
@@ -483,7 +480,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
       for (int y = 0; y < np && cost < best; y += nt)
         for (int x = 0; x < np && cost < best; x += nt) {
           const double tb = code_luma_tb(xp + x, yp + y, log2t, depth_t, mode, ts_allowed, c, rb,
-                                         cost, cfg_.exact_shortcuts ? best : kInf);
+                                         trial_bound(cost, best));
           if (flat && tb < kInf) flat_cost[scan] = tb;
           cost += tb;
         }
@@ -521,8 +518,7 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
 }
 
 double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool ts_allowed,
-                             ContextSet& ctx, uint64_t& res_bits, double before,
-                             double parent_best) {
+                             ContextSet& ctx, uint64_t& res_bits, Bound parent) {
   const BlockInfo& bi = pic_.info.blk(x, y);
   const bool intra_split = bi.part_mode == 3;
   const int max_depth = sps_.max_th_depth_intra + (intra_split ? 1 : 0);
@@ -541,8 +537,8 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     // A block that makes the parent's split lose needs no exact cost (as below); unless its cbf
     // decides whether the split is tried.
     const bool may_lose = !(can_split && cfg_.skip_tu_split_if_no_residual) && cfg_.exact_shortcuts;
-    double cost = code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, rb, may_lose ? before : 0,
-                               may_lose ? parent_best : kInf);
+    double cost =
+        code_luma_tb(x, y, log2t, depth, mode, ts_allowed, c, rb, may_lose ? parent : Bound{});
     if (flag_coded) {
       uint8_t& split = c.s[kCtxSplitTransform + 5 - log2t];
       cost += pic_.rd.bits_cost(bin_cost(split, 0));
@@ -567,16 +563,15 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     const int h = 1 << (log2t - 1);
     // As in compress_cu: once the unsplit block and the split so far both make the parent's
     // split lose, the rest is not tried and the parent puts its unsplit block back.
-    auto parent_lost = [&](double v) { return before + v >= parent_best; };
-    const bool whole_lost = parent_lost(best);
+    const bool whole_lost = parent.lost(best);
     for (int k = 0; k < 4 && cost < best; ++k) {
-      if (whole_lost && parent_lost(cost)) {
+      if (whole_lost && parent.lost(cost)) {
         res_bits = 0;
         return kInf;
       }
       uint64_t rb;
       cost += rqt_luma(x + (k & 1) * h, y + (k >> 1) * h, log2t - 1, depth + 1, mode, ts_allowed, c,
-                       rb, cost, cfg_.exact_shortcuts ? best : kInf);
+                       rb, trial_bound(cost, best));
       rb_sum += rb;
     }
     if (cost < best) {
@@ -591,8 +586,7 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
 }
 
 double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, bool ts_allowed,
-                                 ContextSet& ctx, uint64_t& res_bits, double before,
-                                 double budget) {
+                                 ContextSet& ctx, uint64_t& res_bits, Bound bound) {
   const int n = 1 << log2t;
   const bool try_ts = ts_allowed && log2t == 2 && !(candidates_ && cfg_.transform_skip_final_only);
   const int cbf_ctx = kCtxCbfLuma + (depth == 0 ? 1 : 0);
@@ -636,7 +630,7 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
                                         (nz ? kBfCbfY : 0));
       });
       if (ts && !nz) break;  // transform skip without coefficients is the same block
-      if (before + static_cast<double>(d) >= budget) {
+      if (bound.lost(static_cast<double>(d))) {
         // Its distortion alone loses: its bits are not counted (nor its contexts kept).
         cost = kInf;
       } else {

@@ -27,21 +27,20 @@ class IntraSearch {
 
  private:
   struct Area;  // saved recon / levels / block info of a square luma area
-  // `before`, `parent_best`: the parent's split cost before this CU, and its whole CU's cost.
-  double compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, double before = 0,
-                     double parent_best = kInf);
+  // `parent`: the parent's split cost before this CU, and its whole CU's cost.
+  double compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, Bound parent = {});
   // Returns kInf, without coding chroma, once before + its cost must reach parent_best.
   double intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part, double budget,
-                  double before = 0, double parent_best = kInf);
+                  Bound parent = {});
   // `res_bits` (luma PU, luma transform blocks): the bits of the luma residual_coding chosen.
   double luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx,
                  uint64_t& res_bits);
   // `before`, `parent_best`: as for compress_cu, for the parent transform block's split.
   double rqt_luma(int x, int y, int log2t, int depth, int mode, bool tskip_allowed, ContextSet& ctx,
-                  uint64_t& res_bits, double before = 0, double parent_best = kInf);
+                  uint64_t& res_bits, Bound parent = {});
   // Returns kInf (bits not counted) once before + its cost must reach budget.
   double code_luma_tb(int x, int y, int log2t, int depth, int mode, bool tskip_allowed,
-                      ContextSet& ctx, uint64_t& res_bits, double before = 0, double budget = kInf);
+                      ContextSet& ctx, uint64_t& res_bits, Bound bound = {});
   uint64_t code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx);
   uint64_t chroma_tb(int cidx, int xc, int yc, int log2c, int mode, bool tskip_allowed,
                      const ContextSet& ctx);
@@ -53,6 +52,10 @@ class IntraSearch {
   int rough_decision(int* out, int xp, int yp, int log2t, int ncand, uint8_t prev_state,
                      const int* mpm);
   bool area_has(int x0, int y0, int size, uint8_t flags);
+  // The bound of a trial that adds to `before` against `best` (none without exact shortcuts).
+  Bound trial_bound(double before, double best) const {
+    return cfg_.exact_shortcuts ? Bound{before, best} : Bound{};
+  }
   int preselect_chroma(int x0, int y0, int log2cu, int* cands, int keep);
   // Bits of a luma block's cbf and residual; `res_bits`: those of the residual.
   uint64_t luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth, uint64_t& res_bits);
