@@ -2,8 +2,9 @@
 
 The default build targets the building CPU (-march=native: SSSE3 and AVX2 kernels, and FMA if
 the compiler were allowed to fuse multiply-adds); CNNFILTER_NATIVE=OFF builds for any x86-64
-(SSE2 only: the scalar fallbacks of the DST, angular prediction, 4x4 Hadamard and the AVX2
-transposes). Both must write byte-identical bitstreams, or results would depend on the machine.
+(SSE2 only: the scalar fallbacks of the DST, angular prediction, 4x4 Hadamard, the AVX2 paired
+8x8 Hadamard and the AVX2 transposes). Both must write byte-identical bitstreams, or results
+would depend on the machine.
 """
 
 from __future__ import annotations

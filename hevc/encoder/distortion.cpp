@@ -243,6 +243,58 @@ uint32_t hadamard8(const Pel* o, int os, const Pel* p, int ps) {
   const uint32_t sum = static_cast<uint32_t>(_mm_cvtsi128_si32(acc));
   return (sum + 2) >> 2;
 }
+#if defined(__AVX2__)
+// Two horizontally adjacent 8x8 blocks at once, one per 128-bit lane (AVX2's unpacks stay
+// within lanes, so the butterflies and the transpose treat the lanes as separate blocks);
+// each block is rounded on its own, as hadamard8 rounds it.
+uint32_t hadamard8_pair(const Pel* o, int os, const Pel* p, int ps) {
+  __m256i r[8];
+  for (int y = 0; y < 8; ++y) {
+    const __m256i a =
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(o + y * os)));
+    const __m256i b =
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + y * ps)));
+    r[y] = _mm256_sub_epi16(a, b);
+  }
+  // cvtepu8 puts samples 0..7 in the low lane and 8..15 in the high one: block per lane.
+  auto butterfly = [&r] {
+    for (int h = 4; h >= 1; h >>= 1)
+      for (int i = 0; i < 8; ++i)
+        if (!(i & h)) {
+          const __m256i a = r[i], b = r[i + h];
+          r[i] = _mm256_add_epi16(a, b);
+          r[i + h] = _mm256_sub_epi16(a, b);
+        }
+  };
+  butterfly();
+  const __m256i a0 = _mm256_unpacklo_epi16(r[0], r[1]), a1 = _mm256_unpackhi_epi16(r[0], r[1]);
+  const __m256i a2 = _mm256_unpacklo_epi16(r[2], r[3]), a3 = _mm256_unpackhi_epi16(r[2], r[3]);
+  const __m256i a4 = _mm256_unpacklo_epi16(r[4], r[5]), a5 = _mm256_unpackhi_epi16(r[4], r[5]);
+  const __m256i a6 = _mm256_unpacklo_epi16(r[6], r[7]), a7 = _mm256_unpackhi_epi16(r[6], r[7]);
+  const __m256i b0 = _mm256_unpacklo_epi32(a0, a2), b1 = _mm256_unpackhi_epi32(a0, a2);
+  const __m256i b2 = _mm256_unpacklo_epi32(a1, a3), b3 = _mm256_unpackhi_epi32(a1, a3);
+  const __m256i b4 = _mm256_unpacklo_epi32(a4, a6), b5 = _mm256_unpackhi_epi32(a4, a6);
+  const __m256i b6 = _mm256_unpacklo_epi32(a5, a7), b7 = _mm256_unpackhi_epi32(a5, a7);
+  r[0] = _mm256_unpacklo_epi64(b0, b4);
+  r[1] = _mm256_unpackhi_epi64(b0, b4);
+  r[2] = _mm256_unpacklo_epi64(b1, b5);
+  r[3] = _mm256_unpackhi_epi64(b1, b5);
+  r[4] = _mm256_unpacklo_epi64(b2, b6);
+  r[5] = _mm256_unpackhi_epi64(b2, b6);
+  r[6] = _mm256_unpacklo_epi64(b3, b7);
+  r[7] = _mm256_unpackhi_epi64(b3, b7);
+  butterfly();
+  __m256i acc = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int i = 0; i < 8; ++i)
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_abs_epi16(r[i]), ones));
+  acc = _mm256_add_epi32(acc, _mm256_shuffle_epi32(acc, 0x4e));
+  acc = _mm256_add_epi32(acc, _mm256_shuffle_epi32(acc, 0xb1));
+  const uint32_t lo = static_cast<uint32_t>(_mm256_cvtsi256_si32(acc));
+  const uint32_t hi = static_cast<uint32_t>(_mm256_extract_epi32(acc, 4));
+  return ((lo + 2) >> 2) + ((hi + 2) >> 2);
+}
+#endif
 #else
 uint32_t hadamard8(const Pel* o, int os, const Pel* p, int ps) {
   int d[64], m[64];
@@ -281,6 +333,14 @@ uint32_t hadamard8(const Pel* o, int os, const Pel* p, int ps) {
 uint32_t satd_block(const Pel* org, int os, const Pel* pred, int ps, int n) {
   uint32_t s = 0;
   if (n == 4) return hadamard4(org, os, pred, ps);
+#if defined(__AVX2__)
+  if (n >= 16) {
+    for (int y = 0; y < n; y += 8)
+      for (int x = 0; x < n; x += 16)
+        s += hadamard8_pair(org + y * os + x, os, pred + y * ps + x, ps);
+    return s;
+  }
+#endif
   for (int y = 0; y < n; y += 8)
     for (int x = 0; x < n; x += 8) s += hadamard8(org + y * os + x, os, pred + y * ps + x, ps);
   return s;
