@@ -9,6 +9,9 @@
 #if defined(__SSSE3__)
 #include <tmmintrin.h>
 #endif
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace hevc {
 
@@ -75,6 +78,31 @@ void angular_block(const Pel* ref, int angle, Pel* out) {
         v[k] = angular_lanes(_mm_unpacklo_epi8(a, b), pair_weights(pos & 31));
       }
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j * 8), _mm_packus_epi16(v[0], v[1]));
+    }
+    return;
+  }
+#endif
+#if defined(__AVX2__)
+  if constexpr (N >= 16) {
+    // 32 samples per step: two rows of 16 (one per 128-bit lane) or one row of 32.
+    constexpr int kRows = N == 16 ? 2 : 1;
+    for (int j = 0; j < N; j += kRows) {
+      __m128i a[2], b[2], w[2];
+      for (int k = 0; k < 2; ++k) {
+        const int row = j + (kRows == 2 ? k : 0), at = kRows == 2 ? 0 : 16 * k;
+        const int pos = (row + 1) * angle;
+        const Pel* r = ref + (pos >> 5) + 1 + at;
+        a[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r));
+        b[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 1));
+        w[k] = pair_weights(pos & 31);
+      }
+      const __m256i av = _mm256_set_m128i(a[1], a[0]), bv = _mm256_set_m128i(b[1], b[0]);
+      const __m256i wv = _mm256_set_m128i(w[1], w[0]), rnd = _mm256_set1_epi16(16);
+      const __m256i lo = _mm256_srli_epi16(
+          _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpacklo_epi8(av, bv), wv), rnd), 5);
+      const __m256i hi = _mm256_srli_epi16(
+          _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpackhi_epi8(av, bv), wv), rnd), 5);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j * N), _mm256_packus_epi16(lo, hi));
     }
     return;
   }
