@@ -57,7 +57,7 @@ ABLATION = [
     ("EarlySkipTUSplit", 0, 1),
     ("EarlySkipNxN", 0, 1),
     ("IntraRDCandidates4x4", 4, 8),
-    ("IntraRDCandidates8x8", 4, 8),
+    ("IntraRDCandidates8x8", 3, 8),
     ("IntraRDCandidatesLarge", 3, 2),
     ("ChromaRDCandidates", 5, 2),
     ("IntraTriedCULog2MaxSize", 5, 6),

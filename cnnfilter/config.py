@@ -142,7 +142,7 @@ def _keys() -> list[Key]:
         K("SEIDecodedPictureHash", int, 1, "hash", 0, 3),
         # This encoder's own decision-effort keys (not HM keys; see docs/encoder.md).
         K("IntraRDCandidates4x4", int, 4, "rmd_candidates_4x4", 1, 35),
-        K("IntraRDCandidates8x8", int, 4, "rmd_candidates_small", 1, 35),
+        K("IntraRDCandidates8x8", int, 3, "rmd_candidates_small", 1, 35),
         K("IntraRDCandidatesLarge", int, 3, "rmd_candidates_large", 1, 35),
         K("ChromaRDCandidates", int, 5, "chroma_rd_candidates", 1, 5),
         K("TransformSkipFinalOnly", bool, True, "transform_skip_final_only"),

@@ -36,7 +36,7 @@ struct EncoderConfig {
   bool wpp = false;                       // WaveFrontSynchro
   int hash = 1;                           // SEIDecodedPictureHash: 0 off, 1 MD5, 2 CRC, 3 checksum
   // Decision effort (HM's fast-intra choices, documented in docs/encoder.md).
-  int rmd_candidates_small = 4;  // full-RD candidates after the rough decision, 8x8 PUs
+  int rmd_candidates_small = 3;  // full-RD candidates after the rough decision, 8x8 PUs
   int rmd_candidates_large = 3;  // same for PUs >= 16x16
   // Early terminations beyond HM-16.9's (each measured in BENCHMARKS.md).
   bool skip_split_if_no_residual = false;     // no CU split when the unsplit CU codes no residual
