@@ -7,8 +7,10 @@ For each real clip in ../shared/data/video (8 frames) and QP 22/27/32/37:
     of ../shared/docs/hm16.9_ctc.md), decoded with cnnfilter's decoder;
 then BD-rate (PCHIP, Y and YUV 6:1:1) of ours against x265 over the overlapping PSNR range, and
 CPU seconds per frame. ``--speed-1080p`` adds a 1920x1080 speed run on the 1280x720 clip
-upscaled with ffmpeg (Lanczos); ``--ablation`` measures what each early termination costs;
-``--variant KEY=V,...`` measures a combination of encoder keys.
+upscaled with ffmpeg (Lanczos); ``--speed-repeats N`` times the 416x240 clip N more times, ours
+and x265 alternating, and reports the median and range (CPU times on a VM swing by 10-20 %
+from run to run); ``--ablation`` measures what each early termination costs; ``--variant
+KEY=V,...`` measures a combination of encoder keys.
 
     python bench/rd_intra.py --out bench/results/rd_intra.json
     python bench/rd_intra.py --ablation --frames 4
@@ -163,6 +165,13 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--speed-1080p", action="store_true")
     ap.add_argument(
+        "--speed-repeats",
+        type=int,
+        default=0,
+        metavar="N",
+        help="time the 416x240 clip N more times (ours and x265 alternating): median and range",
+    )
+    ap.add_argument(
         "--ablation", action="store_true", help="BD-rate and time of each early termination"
     )
     ap.add_argument(
@@ -175,6 +184,8 @@ def main() -> int:
     )
     ap.add_argument("--out", help="write the numbers as JSON")
     args = ap.parse_args()
+    if args.speed_repeats < 0:
+        ap.error("--speed-repeats must be 0 or more")
     data = Path(args.data)
     exe = tool("x265")
     clips = [(n, data / f, w, h, fps) for n, f, w, h, fps in CLIPS if (data / f).exists()]
@@ -234,6 +245,10 @@ def main() -> int:
                 f"{report['speed_1080p']['ours']:.2f} "
                 f"s/frame, x265 {report['speed_1080p']['x265']:.2f} s/frame"
             )
+        if args.speed_repeats > 0:
+            report["speed_416x240"] = speed_repeats(
+                exe, clips[0], args.frames, args.speed_repeats, tmp
+            )
         if args.ablation:
             report["ablation"] = ablation(clips, args.frames, tmp, ours_runs)
         if args.variant:
@@ -272,6 +287,35 @@ def ablation(clips, frames, tmp, base) -> dict:
             f"saves {100 * (1 - cpu_on / cpu_off):.0f} % CPU time",
             flush=True,
         )
+    return out
+
+
+def speed_repeats(exe, clip, frames, n, tmp) -> dict:
+    """CPU seconds per frame of ours and x265 on one clip, n rounds: each round's mean over the
+    four QPs, and the median and range of the rounds."""
+    name, src, w, h, fps = clip
+    rounds: dict[str, list[float]] = {"ours": [], "x265": []}
+    for i in range(n):
+        o = [ours(src, w, h, fps, frames, q, tmp) for q in QPS]
+        x = [x265(exe, src, w, h, fps, frames, q, tmp) for q in QPS]
+        rounds["ours"].append(float(np.mean([p["cpu_s_per_frame"] for p in o])))
+        rounds["x265"].append(float(np.mean([p["cpu_s_per_frame"] for p in x])))
+        print(
+            f"{name} round {i + 1}/{n}: ours {rounds['ours'][-1]:.3f} s/frame, "
+            f"x265 {rounds['x265'][-1]:.3f} s/frame",
+            flush=True,
+        )
+    ratio = np.array(rounds["ours"]) / np.array(rounds["x265"])
+    out = {"clip": name, "rounds": rounds}
+    for who, v in rounds.items():
+        out[f"{who}_median"] = float(np.median(v))
+    print(
+        f"{name} over {n} rounds: ours median {out['ours_median']:.3f} s/frame "
+        f"({min(rounds['ours']):.3f}-{max(rounds['ours']):.3f}), x265 median "
+        f"{out['x265_median']:.3f} ({min(rounds['x265']):.3f}-{max(rounds['x265']):.3f}); "
+        f"ours/x265 per round {ratio.min():.2f}-{ratio.max():.2f}",
+        flush=True,
+    )
     return out
 
 
