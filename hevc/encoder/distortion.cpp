@@ -189,33 +189,57 @@ uint32_t hadamard4(const Pel* o, int os, const Pel* p, int ps) {
 #endif
 
 #if defined(__SSE2__)
-inline void butterfly8x8(__m128i r[8]) {
+// 16-bit lane operations on one 8x8 block's rows (__m128i) or on two blocks' side by side
+// (__m256i: AVX2's unpacks stay within 128-bit lanes, so each lane is a block of its own); the
+// butterflies and the transpose below are written once for both.
+inline __m128i add16(__m128i a, __m128i b) { return _mm_add_epi16(a, b); }
+inline __m128i sub16(__m128i a, __m128i b) { return _mm_sub_epi16(a, b); }
+template <int Bits>
+inline void unpack(__m128i a, __m128i b, __m128i& lo, __m128i& hi) {
+  if constexpr (Bits == 16) {
+    lo = _mm_unpacklo_epi16(a, b), hi = _mm_unpackhi_epi16(a, b);
+  } else if constexpr (Bits == 32) {
+    lo = _mm_unpacklo_epi32(a, b), hi = _mm_unpackhi_epi32(a, b);
+  } else {
+    lo = _mm_unpacklo_epi64(a, b), hi = _mm_unpackhi_epi64(a, b);
+  }
+}
+#if defined(__AVX2__)
+inline __m256i add16(__m256i a, __m256i b) { return _mm256_add_epi16(a, b); }
+inline __m256i sub16(__m256i a, __m256i b) { return _mm256_sub_epi16(a, b); }
+template <int Bits>
+inline void unpack(__m256i a, __m256i b, __m256i& lo, __m256i& hi) {
+  if constexpr (Bits == 16) {
+    lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+  } else if constexpr (Bits == 32) {
+    lo = _mm256_unpacklo_epi32(a, b), hi = _mm256_unpackhi_epi32(a, b);
+  } else {
+    lo = _mm256_unpacklo_epi64(a, b), hi = _mm256_unpackhi_epi64(a, b);
+  }
+}
+#endif
+
+template <class V>
+inline void butterfly8x8(V r[8]) {
   for (int h = 4; h >= 1; h >>= 1)
     for (int i = 0; i < 8; ++i)
       if (!(i & h)) {
-        const __m128i a = r[i], b = r[i + h];
-        r[i] = _mm_add_epi16(a, b);
-        r[i + h] = _mm_sub_epi16(a, b);
+        const V a = r[i], b = r[i + h];
+        r[i] = add16(a, b);
+        r[i + h] = sub16(a, b);
       }
 }
 
-inline void transpose8x8(__m128i r[8]) {
-  const __m128i a0 = _mm_unpacklo_epi16(r[0], r[1]), a1 = _mm_unpackhi_epi16(r[0], r[1]);
-  const __m128i a2 = _mm_unpacklo_epi16(r[2], r[3]), a3 = _mm_unpackhi_epi16(r[2], r[3]);
-  const __m128i a4 = _mm_unpacklo_epi16(r[4], r[5]), a5 = _mm_unpackhi_epi16(r[4], r[5]);
-  const __m128i a6 = _mm_unpacklo_epi16(r[6], r[7]), a7 = _mm_unpackhi_epi16(r[6], r[7]);
-  const __m128i b0 = _mm_unpacklo_epi32(a0, a2), b1 = _mm_unpackhi_epi32(a0, a2);
-  const __m128i b2 = _mm_unpacklo_epi32(a1, a3), b3 = _mm_unpackhi_epi32(a1, a3);
-  const __m128i b4 = _mm_unpacklo_epi32(a4, a6), b5 = _mm_unpackhi_epi32(a4, a6);
-  const __m128i b6 = _mm_unpacklo_epi32(a5, a7), b7 = _mm_unpackhi_epi32(a5, a7);
-  r[0] = _mm_unpacklo_epi64(b0, b4);
-  r[1] = _mm_unpackhi_epi64(b0, b4);
-  r[2] = _mm_unpacklo_epi64(b1, b5);
-  r[3] = _mm_unpackhi_epi64(b1, b5);
-  r[4] = _mm_unpacklo_epi64(b2, b6);
-  r[5] = _mm_unpackhi_epi64(b2, b6);
-  r[6] = _mm_unpacklo_epi64(b3, b7);
-  r[7] = _mm_unpackhi_epi64(b3, b7);
+template <class V>
+inline void transpose8x8(V r[8]) {
+  V a[8], b[8];
+  for (int i = 0; i < 8; i += 2) unpack<16>(r[i], r[i + 1], a[i], a[i + 1]);
+  // a[2k], a[2k + 1]: rows 2k and 2k + 1 interleaved, first and second halves.
+  for (int i = 0; i < 8; i += 4) {
+    unpack<32>(a[i], a[i + 2], b[i], b[i + 1]);
+    unpack<32>(a[i + 1], a[i + 3], b[i + 2], b[i + 3]);
+  }
+  for (int i = 0; i < 4; ++i) unpack<64>(b[i], b[i + 4], r[2 * i], r[2 * i + 1]);
 }
 
 // The 8x8 Hadamard transform of the difference, summed in absolute value (values fit int16).
@@ -244,9 +268,8 @@ uint32_t hadamard8(const Pel* o, int os, const Pel* p, int ps) {
   return (sum + 2) >> 2;
 }
 #if defined(__AVX2__)
-// Two horizontally adjacent 8x8 blocks at once, one per 128-bit lane (AVX2's unpacks stay
-// within lanes, so the butterflies and the transpose treat the lanes as separate blocks);
-// each block is rounded on its own, as hadamard8 rounds it.
+// Two horizontally adjacent 8x8 blocks at once, one per 128-bit lane; each block is rounded
+// on its own, as hadamard8 rounds it.
 uint32_t hadamard8_pair(const Pel* o, int os, const Pel* p, int ps) {
   __m256i r[8];
   for (int y = 0; y < 8; ++y) {
@@ -257,33 +280,9 @@ uint32_t hadamard8_pair(const Pel* o, int os, const Pel* p, int ps) {
     r[y] = _mm256_sub_epi16(a, b);
   }
   // cvtepu8 puts samples 0..7 in the low lane and 8..15 in the high one: block per lane.
-  auto butterfly = [&r] {
-    for (int h = 4; h >= 1; h >>= 1)
-      for (int i = 0; i < 8; ++i)
-        if (!(i & h)) {
-          const __m256i a = r[i], b = r[i + h];
-          r[i] = _mm256_add_epi16(a, b);
-          r[i + h] = _mm256_sub_epi16(a, b);
-        }
-  };
-  butterfly();
-  const __m256i a0 = _mm256_unpacklo_epi16(r[0], r[1]), a1 = _mm256_unpackhi_epi16(r[0], r[1]);
-  const __m256i a2 = _mm256_unpacklo_epi16(r[2], r[3]), a3 = _mm256_unpackhi_epi16(r[2], r[3]);
-  const __m256i a4 = _mm256_unpacklo_epi16(r[4], r[5]), a5 = _mm256_unpackhi_epi16(r[4], r[5]);
-  const __m256i a6 = _mm256_unpacklo_epi16(r[6], r[7]), a7 = _mm256_unpackhi_epi16(r[6], r[7]);
-  const __m256i b0 = _mm256_unpacklo_epi32(a0, a2), b1 = _mm256_unpackhi_epi32(a0, a2);
-  const __m256i b2 = _mm256_unpacklo_epi32(a1, a3), b3 = _mm256_unpackhi_epi32(a1, a3);
-  const __m256i b4 = _mm256_unpacklo_epi32(a4, a6), b5 = _mm256_unpackhi_epi32(a4, a6);
-  const __m256i b6 = _mm256_unpacklo_epi32(a5, a7), b7 = _mm256_unpackhi_epi32(a5, a7);
-  r[0] = _mm256_unpacklo_epi64(b0, b4);
-  r[1] = _mm256_unpackhi_epi64(b0, b4);
-  r[2] = _mm256_unpacklo_epi64(b1, b5);
-  r[3] = _mm256_unpackhi_epi64(b1, b5);
-  r[4] = _mm256_unpacklo_epi64(b2, b6);
-  r[5] = _mm256_unpackhi_epi64(b2, b6);
-  r[6] = _mm256_unpacklo_epi64(b3, b7);
-  r[7] = _mm256_unpackhi_epi64(b3, b7);
-  butterfly();
+  butterfly8x8(r);
+  transpose8x8(r);
+  butterfly8x8(r);
   __m256i acc = _mm256_setzero_si256();
   const __m256i ones = _mm256_set1_epi16(1);
   for (int i = 0; i < 8; ++i)
