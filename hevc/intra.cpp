@@ -24,6 +24,12 @@ namespace {
 inline __m128i angular_lanes(__m128i ab, __m128i w) {
   return _mm_srli_epi16(_mm_add_epi16(_mm_maddubs_epi16(ab, w), _mm_set1_epi16(16)), 5);
 }
+#if defined(__AVX2__)
+// The same for two registers' worth: a 128-bit lane per row of 16 (or per half of a row of 32).
+inline __m256i angular_lanes(__m256i ab, __m256i w) {
+  return _mm256_srli_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(ab, w), _mm256_set1_epi16(16)), 5);
+}
+#endif
 inline __m128i pair_weights(int fact) {
   return _mm_set1_epi16(static_cast<int16_t>(((fact & 0xff) << 8) | (32 - fact)));
 }
@@ -97,12 +103,10 @@ void angular_block(const Pel* ref, int angle, Pel* out) {
         w[k] = pair_weights(pos & 31);
       }
       const __m256i av = _mm256_set_m128i(a[1], a[0]), bv = _mm256_set_m128i(b[1], b[0]);
-      const __m256i wv = _mm256_set_m128i(w[1], w[0]), rnd = _mm256_set1_epi16(16);
-      const __m256i lo = _mm256_srli_epi16(
-          _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpacklo_epi8(av, bv), wv), rnd), 5);
-      const __m256i hi = _mm256_srli_epi16(
-          _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpackhi_epi8(av, bv), wv), rnd), 5);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j * N), _mm256_packus_epi16(lo, hi));
+      const __m256i wv = _mm256_set_m128i(w[1], w[0]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j * N),
+                          _mm256_packus_epi16(angular_lanes(_mm256_unpacklo_epi8(av, bv), wv),
+                                              angular_lanes(_mm256_unpackhi_epi8(av, bv), wv)));
     }
     return;
   }

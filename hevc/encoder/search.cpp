@@ -358,8 +358,8 @@ bool IntraSearch::area_has(int x0, int y0, int size, uint8_t flags) {
   return any;
 }
 
-int IntraSearch::rough_decision(int* out, int xp, int yp, int log2t, int ncand, uint8_t prev_state,
-                                const int* mpm) {
+void IntraSearch::rough_decision(int* out, int xp, int yp, int log2t, int ncand, uint8_t prev_state,
+                                 const int* mpm) {
   const int nt = 1 << log2t;
   const Plane& src = pic_.src.planes[0];
   alignas(16) Pel pred[32 * 32];
@@ -426,7 +426,6 @@ int IntraSearch::rough_decision(int* out, int xp, int yp, int log2t, int ncand, 
   }
   best_modes();
   std::copy(order, order + ncand, out);
-  return ncand;
 }
 
 double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx,
@@ -450,7 +449,8 @@ double IntraSearch::luma_pu(int xp, int yp, int log2p, int log2cu, int part, Con
       35, log2p == 2 ? cfg_.rmd_candidates_4x4
                      : (log2p == 3 ? cfg_.rmd_candidates_small : cfg_.rmd_candidates_large));
   int cands[35 + 3];
-  int n_cands = rough_decision(cands, xp, yp, log2t, ncand, prev, mpm);
+  rough_decision(cands, xp, yp, log2t, ncand, prev, mpm);
+  int n_cands = ncand;
   for (int m : mpm)
     if (std::find(cands, cands + n_cands, m) == cands + n_cands) cands[n_cands++] = m;
   // Full RD of each candidate at one transform level.

@@ -27,18 +27,18 @@ class IntraSearch {
 
  private:
   struct Area;  // saved recon / levels / block info of a square luma area
-  // `parent`: the parent's split cost before this CU, and its whole CU's cost.
+  // `parent`: the parent's split cost before this CU (`before`) and its whole CU's cost (`best`).
   double compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, Bound parent = {});
-  // Returns kInf, without coding chroma, once before + its cost must reach parent_best.
+  // Returns kInf, without coding chroma, once its luma cost makes `parent` lost.
   double intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part, double budget,
                   Bound parent = {});
   // `res_bits` (luma PU, luma transform blocks): the bits of the luma residual_coding chosen.
   double luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx,
                  uint64_t& res_bits);
-  // `before`, `parent_best`: as for compress_cu, for the parent transform block's split.
+  // `parent`: as for compress_cu, for the parent transform block's split.
   double rqt_luma(int x, int y, int log2t, int depth, int mode, bool tskip_allowed, ContextSet& ctx,
                   uint64_t& res_bits, Bound parent = {});
-  // Returns kInf (bits not counted) once before + its cost must reach budget.
+  // Returns kInf (bits not counted) once its distortion makes `bound` lost.
   double code_luma_tb(int x, int y, int log2t, int depth, int mode, bool tskip_allowed,
                       ContextSet& ctx, uint64_t& res_bits, Bound bound = {});
   uint64_t code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx);
@@ -48,9 +48,9 @@ class IntraSearch {
   uint64_t encode_block(int cidx, int x, int y, int log2n, int mode, bool tskip,
                         const ContextSet& ctx, int cbf_ctx, int& nonzero);
   // The rough decision: the ncand luma modes of least SATD plus estimated mode bits, using the
-  // PU's reference samples (first_[0]), into `out`; returns ncand.
-  int rough_decision(int* out, int xp, int yp, int log2t, int ncand, uint8_t prev_state,
-                     const int* mpm);
+  // PU's reference samples (first_[0]), into `out`.
+  void rough_decision(int* out, int xp, int yp, int log2t, int ncand, uint8_t prev_state,
+                      const int* mpm);
   bool area_has(int x0, int y0, int size, uint8_t flags);
   // The bound of a trial that adds to `before` against `best` (none without exact shortcuts).
   Bound trial_bound(double before, double best) const {
