@@ -69,9 +69,9 @@ void compute_bs(const DeblockParams& prm, bool vertical, Edges& e) {
 // edge, `line` along it.
 void filter_luma(Pel* s, int step, int line, int bs, int qp, int beta_off, int tc_off, bool no_p,
                  bool no_q) {
-  const int qb = clip3(0, 51, qp + (beta_off << 1));
+  const int qb = clip3(0, 51, qp + 2 * beta_off);
   const int beta = kBeta[qb];
-  const int qt = clip3(0, 53, qp + 2 * (bs - 1) + (tc_off << 1));
+  const int qt = clip3(0, 53, qp + 2 * (bs - 1) + 2 * tc_off);
   const int tc = kTc[qt];
   if (tc == 0 && beta == 0) return;
   auto P = [&](int l, int i) -> Pel& { return s[l * line - (i + 1) * step]; };
@@ -180,7 +180,7 @@ void filter_direction(const DeblockParams& prm, Frame& pic, bool vertical) {
         const BlockInfo& p = info.blk(xp, yp);
         const SliceFilterInfo& sq = info.slice_filters_[info.ctb_filter_idx_[info.ctb_rs(xq, yq)]];
         const int qpc = chroma_qp_mapping(((q.qp + p.qp + 1) >> 1) + off);
-        const int tc = kTc[clip3(0, 53, qpc + 2 + (sq.tc_offset_div2 << 1))];
+        const int tc = kTc[clip3(0, 53, qpc + 2 + 2 * sq.tc_offset_div2)];
         if (!tc) continue;
         const int cx = xq >> 1, cy = yq >> 1;
         const int n = std::min(4, (vertical ? C.height - cy : C.width - cx));

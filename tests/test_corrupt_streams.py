@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cmake_build, x265_encode
+from conftest import ROOT, cmake_build, ffmpeg_decode, md5, x265_encode
 
 import cnnfilter
 import cnnfilter.yuv
@@ -126,6 +126,38 @@ def run_variants(exe: Path, seeds: list[bytes], count: int, seed: int, workdir: 
 @pytest.mark.fuzz_full
 def test_2000_corrupted_variants_under_sanitizers(asan_decoder, seed_streams, tmp_path):
     run_variants(asan_decoder, seed_streams, FULL_VARIANTS, seed=20261122, workdir=tmp_path)
+
+
+# Valid streams with parameters the seeds above lack: negative and extreme offsets, QP 0 and 51,
+# lossless, QP deltas, scaling lists. Shifts of negative values and the like are undefined
+# behaviour that only the sanitizer build reports (negative deblocking offsets once were).
+RARE = [
+    ("deblock-neg-tc", ["--deblock", "-6:6", "--qp", "30"]),
+    ("deblock-neg-beta", ["--deblock", "6:-6", "--qp", "30"]),
+    ("chroma-offsets", ["--cbqpoffs", "-12", "--crqpoffs", "12", "--qp", "30"]),
+    ("qp0-neg-chroma", ["--qp", "0", "--cbqpoffs", "-12", "--crqpoffs", "-12"]),
+    ("qp51", ["--qp", "51", "--cbqpoffs", "12", "--crqpoffs", "12"]),
+    ("lossless", ["--lossless"]),
+    ("dqp", ["--aq-mode", "3", "--qg-size", "16", "--opt-cu-delta-qp", "--qp", "10"]),
+    ("scaling-tskip", ["--scaling-list", "default", "--tskip", "--qp", "30"]),
+]
+
+
+@pytest.mark.parametrize("name,opts", RARE, ids=[r[0] for r in RARE])
+def test_rare_parameters_under_sanitizers(
+    name, opts, asan_decoder, shared_data, x265, ffmpeg, tmp_path
+):
+    src = shared_data / "video" / "CiscoVT2people_320x192_12.yuv"
+    if not src.exists():
+        pytest.skip(f"{src} is missing")
+    stream = x265_encode(x265, src, 320, 192, tmp_path / f"{name}.hevc", ["--keyint", "1", *opts])
+    out = tmp_path / "out.yuv"
+    r = subprocess.run(
+        [str(asan_decoder), "-q", "-b", str(stream), "-o", str(out)], capture_output=True
+    )
+    err = r.stderr.decode(errors="replace")
+    assert r.returncode == 0 and "Sanitizer" not in err and "runtime error" not in err, err[:800]
+    assert md5(out.read_bytes()) == md5(ffmpeg_decode(ffmpeg, stream))
 
 
 def test_corrupted_variants_in_process(seed_streams):
