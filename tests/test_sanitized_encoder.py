@@ -80,3 +80,12 @@ def test_encoder_under_sanitizers(name, qp, fields, asan_tools, clip, ffmpeg, tm
     out = tmp_path / "dec.yuv"
     _clean(subprocess.run([str(dec), "-q", "-b", str(bs), "-o", str(out)], capture_output=True))
     assert out.read_bytes() == rec.read_bytes()
+
+
+def test_forced_tree_under_sanitizers(asan_tools, clip, tmp_path):
+    enc, _ = asan_tools
+    cmd = [str(enc), "-i", str(clip), "-wdt", str(W), "-hgt", str(H), "-f", "2", "-q", "27"]
+    a, b, tree = tmp_path / "a.bin", tmp_path / "b.bin", tmp_path / "t.tree"
+    _clean(subprocess.run([*cmd, "-b", str(a), f"--cu-tree-out={tree}"], capture_output=True))
+    _clean(subprocess.run([*cmd, "-b", str(b), f"--cu-tree-in={tree}"], capture_output=True))
+    assert a.read_bytes() == b.read_bytes()

@@ -1,7 +1,8 @@
 // hevc-encode: encodes raw I420 without Python, for benchmarks and sanitizer runs.
 // Usage: hevc-encode -i in.yuv -wdt W -hgt H [-f N] [-q QP] [-b out.bin] [-o rec.yuv]
-// [--field=value] Fields are the encoder settings' names as cnnfilter.config maps HM keys to them
-// (e.g. --sao=0).
+// [--field=value] [--cu-tree-out=FILE] [--cu-tree-in=FILE]. Fields are the encoder settings'
+// names as cnnfilter.config maps HM keys to them (e.g. --sao=0). The CU-tree files hold each
+// picture's coding tree (hevc/encoder/cu_tree.h): written as decided, or read and forced.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 int main(int argc, char** argv) {
   hevc::EncoderConfig cfg;
   const char *in = nullptr, *bs = nullptr, *rec = nullptr;
+  std::string tree_out, tree_in;  // CU trees, one picture's units after another (cu_tree.h)
   int frames = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -31,6 +33,10 @@ int main(int argc, char** argv) {
       frames = std::atoi(next());
     } else if (a == "-q") {
       cfg.qp = std::atoi(next());
+    } else if (a.rfind("--cu-tree-out=", 0) == 0) {
+      tree_out = a.substr(14);
+    } else if (a.rfind("--cu-tree-in=", 0) == 0) {
+      tree_in = a.substr(13);
     } else if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
       const std::string k = a.substr(2, a.find('=') - 2);
       if (!cfg.set(k, std::atof(a.substr(a.find('=') + 1).c_str()))) {
@@ -45,7 +51,7 @@ int main(int argc, char** argv) {
   if (!in || cfg.width <= 0 || cfg.height <= 0) {
     std::fprintf(stderr,
                  "usage: hevc-encode -i in.yuv -wdt W -hgt H [-f N] [-q QP] [-b out.bin] [-o "
-                 "rec.yuv] [--field=value]\n");
+                 "rec.yuv] [--field=value] [--cu-tree-out=FILE] [--cu-tree-in=FILE]\n");
     return 2;
   }
   FILE* fi = std::fopen(in, "rb");
@@ -57,6 +63,16 @@ int main(int argc, char** argv) {
     hevc::Encoder enc(cfg);
     FILE* fb = bs ? std::fopen(bs, "wb") : nullptr;
     FILE* fr = rec ? std::fopen(rec, "wb") : nullptr;
+    FILE* ft_out = tree_out.empty() ? nullptr : std::fopen(tree_out.c_str(), "wb");
+    FILE* ft_in = tree_in.empty() ? nullptr : std::fopen(tree_in.c_str(), "rb");
+    if (!tree_in.empty() && !ft_in) {
+      std::fprintf(stderr, "error: cannot open %s\n", tree_in.c_str());
+      return 2;
+    }
+    const hevc::Sps& sps = enc.sps();
+    hevc::CuTree tree;
+    tree.w8 = static_cast<int>(sps.width + 7) >> 3;
+    tree.h8 = static_cast<int>(sps.height + 7) >> 3;
     const size_t ysz = static_cast<size_t>(cfg.width) * cfg.height, csz = ysz / 4;
     std::vector<uint8_t> buf(ysz + 2 * csz);
     double total_bits = 0, total_s = 0;
@@ -65,9 +81,18 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "error: %s has fewer than %d frames\n", in, frames);
         return 2;
       }
+      if (ft_in) {
+        tree.units.resize(static_cast<size_t>(tree.w8) * tree.h8);
+        if (std::fread(tree.units.data(), 1, tree.units.size(), ft_in) != tree.units.size()) {
+          std::fprintf(stderr, "error: %s has no CU tree for picture %d\n", tree_in.c_str(), f);
+          return 2;
+        }
+        enc.force_cu_tree(tree);
+      }
       auto r = enc.encode(buf.data(), cfg.width, buf.data() + ysz, cfg.width / 2,
                           buf.data() + ysz + csz, cfg.width / 2);
       if (fb) std::fwrite(r.bytes.data(), 1, r.bytes.size(), fb);
+      if (ft_out) std::fwrite(enc.cu_tree().units.data(), 1, enc.cu_tree().units.size(), ft_out);
       double psnr[3];
       for (int c = 0; c < 3; ++c) {
         const double n = c ? csz : ysz;
@@ -90,6 +115,8 @@ int main(int argc, char** argv) {
     std::printf("%d frames, %.0f bits, %.3f s/frame\n", frames, total_bits, total_s / frames);
     if (fb) std::fclose(fb);
     if (fr) std::fclose(fr);
+    if (ft_out) std::fclose(ft_out);
+    if (ft_in) std::fclose(ft_in);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

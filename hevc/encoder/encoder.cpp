@@ -84,6 +84,8 @@ struct Encoder::Impl {
   int frame_index = 0;
   CnnProvider cnn;
   CnnSei cnn_sei;
+  CuTree last_tree, forced_tree;
+  bool forced = false;
 
   explicit Impl(const EncoderConfig& c) : cfg(c) {
     const std::string err = cfg.validate();
@@ -259,6 +261,7 @@ struct Encoder::Impl {
     // Mode decision and reconstruction, CTU by CTU.
     const PicGeometry& g = info.geo();
     IntraSearch search(pic, st);
+    if (forced) search.force_tree(&forced_tree);
     ContextSet ctx, wpp;
     ctx.init(pic.type, false, pic.qp);
     for (int rs = 0; rs < g.num_ctb; ++rs) {
@@ -268,6 +271,8 @@ struct Encoder::Impl {
       search.compress_ctu(rx, ry, ctx);
       if (pps.entropy_coding_sync && rx == 1) wpp = ctx;
     }
+    last_tree = cu_tree_of(info);
+    forced = false;
 
     // In-loop filters.
     std::unique_ptr<Frame> pre;
@@ -366,6 +371,13 @@ EncodedFrame Encoder::encode(const Pel* y, int ys, const Pel* u, int us, const P
   return impl_->encode(y, ys, u, us, v, vs);
 }
 const Frame& Encoder::recon() const { return impl_->pic.rec; }
+const CuTree& Encoder::cu_tree() const { return impl_->last_tree; }
+void Encoder::force_cu_tree(CuTree tree) {
+  const std::string err = check_cu_tree(tree, impl_->sps);
+  if (!err.empty()) throw std::invalid_argument(err);
+  impl_->forced_tree = std::move(tree);
+  impl_->forced = true;
+}
 const Sps& Encoder::sps() const { return impl_->sps; }
 const Pps& Encoder::pps() const { return impl_->pps; }
 

@@ -10,6 +10,7 @@
 #include "../params.h"
 #include "../picture.h"
 #include "config.h"
+#include "cu_tree.h"
 
 namespace hevc {
 
@@ -41,6 +42,12 @@ class Encoder {
   // Enables the in-loop CNN (before the first picture): the provider filters each picture's
   // reconstruction before deblocking; `sei` identifies the model set in the stream.
   void set_cnn(CnnProvider provider, const CnnSei& sei);
+  // The coding tree of the last encoded picture.
+  const CuTree& cu_tree() const;
+  // Codes the next picture with this coding tree instead of searching CU sizes and PartModes
+  // (modes, transform trees and filters are still searched); throws std::invalid_argument if the
+  // tree cannot be coded in this picture.
+  void force_cu_tree(CuTree tree);
 
  private:
   struct Impl;

@@ -136,22 +136,34 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
   const bool can_split = log2 > sps_.min_cb_log2();
   const bool inside = x0 + size <= W && y0 + size <= H;
   // CUs above the largest size tried are split without trying them whole.
-  const bool try_whole = inside && !(can_split && log2 > cfg_.max_cu_log2_tried);
+  bool try_whole = inside && !(can_split && log2 > cfg_.max_cu_log2_tried);
+  bool try_split = can_split;
+  bool try_2nx2n = true;
+  bool nxn = log2 == sps_.min_cb_log2() && log2 - 1 >= sps_.min_tb_log2();
+  if (forced_ && x0 < W && y0 < H) {
+    // A forced tree (checked to fit the picture) decides the size and PartMode; every other
+    // decision is searched as usual, so the tree the search chose gives back its bitstream.
+    const int flog2 = forced_->log2_at(x0, y0);
+    try_whole = log2 == flog2;
+    try_split = log2 > flog2;
+    try_2nx2n = forced_->part_at(x0, y0) == 0;
+    nxn = nxn && !try_2nx2n;
+  }
   const ContextSet in = ctx;
   double best = kInf;
   if (try_whole) {
     ContextSet c = in;
     // A CU that can split may stop once it makes the parent's split lose (see below): its
     // split then either loses too, or wins without reading the whole CU's exact cost.
-    const bool may_stop = can_split && !cfg_.skip_split_if_no_residual && cfg_.exact_shortcuts;
-    const bool nxn = log2 == sps_.min_cb_log2() && log2 - 1 >= sps_.min_tb_log2();
+    const bool may_stop = try_split && !cfg_.skip_split_if_no_residual && cfg_.exact_shortcuts;
     // An 8x8 CU has one 4x4 chroma block per plane, the same for 2Nx2N and NxN.
-    const bool keep = nxn && log2 == 3 && cfg_.exact_shortcuts;
+    const bool keep = nxn && try_2nx2n && log2 == 3 && cfg_.exact_shortcuts;
     n_chroma_kept_ = 0;
     if (keep) keep_chroma_ = KeepChroma::kFill;
-    double cost = intra_cu(x0, y0, log2, depth, c, 0, kInf, may_stop ? parent : Bound{});
+    double cost =
+        try_2nx2n ? intra_cu(x0, y0, log2, depth, c, 0, kInf, may_stop ? parent : Bound{}) : kInf;
     keep_chroma_ = KeepChroma::kOff;
-    const bool luma_res = area_has(x0, y0, size, kBfCbfY);
+    const bool luma_res = !try_2nx2n || area_has(x0, y0, size, kBfCbfY);
     if (nxn && (luma_res || !cfg_.skip_nxn_if_no_residual)) {
       cu_store_[depth]->save(pic_, x0, y0, size);
       ContextSet c2 = in;
@@ -167,12 +179,12 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
     }
     best = cost;
     ctx = c;
-    if (can_split && cfg_.skip_split_if_no_residual &&
+    if (try_split && cfg_.skip_split_if_no_residual &&
         !area_has(x0, y0, size, static_cast<uint8_t>(kBfCbfY | kBfCbfCb | kBfCbfCr)))
       return best;
-    if (can_split) cu_store_[depth]->save(pic_, x0, y0, size);
+    if (try_split) cu_store_[depth]->save(pic_, x0, y0, size);
   }
-  if (can_split) {
+  if (try_split) {
     ContextSet c = in;
     double cost = 0;
     if (inside) {

@@ -11,6 +11,7 @@
 #include "../ctu_syntax.h"
 #include "../intra.h"
 #include "config.h"
+#include "cu_tree.h"
 #include "enc_picture.h"
 
 namespace hevc {
@@ -24,6 +25,8 @@ class IntraSearch {
   // Decides and reconstructs one CTU. `ctx` holds the context states at the start of the CTU's
   // coding quadtree and is advanced past it.
   void compress_ctu(int rx, int ry, ContextSet& ctx);
+  // CU sizes and PartModes from `tree` instead of searched (null: searched).
+  void force_tree(const CuTree* tree) { forced_ = tree; }
 
  private:
   struct Area;  // saved recon / levels / block info of a square luma area
@@ -62,6 +65,7 @@ class IntraSearch {
 
   EncPicture& pic_;
   SliceState& st_;
+  const CuTree* forced_ = nullptr;
   const Sps& sps_;
   const Pps& pps_;
   const EncoderConfig& cfg_;
