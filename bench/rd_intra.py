@@ -336,9 +336,12 @@ def variants(specs, clips, frames, tmp, report) -> dict:
     out = {}
     for spec in specs:
         try:
-            ov = {k: int(v) for k, v in (kv.split("=", 1) for kv in spec.split(","))}
+            ov = {
+                k: float(v) if "." in v else int(v)
+                for k, v in (kv.split("=", 1) for kv in spec.split(","))
+            }
         except ValueError:
-            raise SystemExit(f"--variant {spec!r}: expected KEY=INT[,KEY=INT...]") from None
+            raise SystemExit(f"--variant {spec!r}: expected KEY=NUMBER[,KEY=NUMBER...]") from None
         bds, cpu = [], 0.0
         for n, s, w, h, f in clips:
             o = [ours(s, w, h, f, frames, q, tmp, ov) for q in QPS]
