@@ -95,6 +95,8 @@ def test_invalid_trees_are_refused(encoder, clip, tmp_path):
         assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
         assert r.stderr.startswith("error: ") and expect in r.stderr, r.stderr
 
+    r = encode(encoder, clip, tmp_path, "-b", "s.bin", "--cu-tree-in=missing.tree")
+    assert r.returncode == 2 and r.stderr == "error: cannot open missing.tree\n", r.stderr
     eights = [3] * (25 * 15)
     refused(eights[:-1], "has no CU tree for picture 0")
     refused([5] * (25 * 15), "crosses the picture's edge")  # 32x32 CUs on 200 columns

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -61,14 +62,17 @@ int main(int argc, char** argv) {
   }
   try {
     hevc::Encoder enc(cfg);
-    FILE* fb = bs ? std::fopen(bs, "wb") : nullptr;
-    FILE* fr = rec ? std::fopen(rec, "wb") : nullptr;
-    FILE* ft_out = tree_out.empty() ? nullptr : std::fopen(tree_out.c_str(), "wb");
-    FILE* ft_in = tree_in.empty() ? nullptr : std::fopen(tree_in.c_str(), "rb");
-    if (!tree_in.empty() && !ft_in) {
-      std::fprintf(stderr, "error: cannot open %s\n", tree_in.c_str());
-      return 2;
-    }
+    // A named file that cannot be opened is an error, never a silently skipped output.
+    auto open = [](const char* path, const char* mode) -> FILE* {
+      if (!path || !*path) return nullptr;
+      FILE* f = std::fopen(path, mode);
+      if (!f) throw std::runtime_error(std::string("cannot open ") + path);
+      return f;
+    };
+    FILE* fb = open(bs, "wb");
+    FILE* fr = open(rec, "wb");
+    FILE* ft_out = open(tree_out.c_str(), "wb");
+    FILE* ft_in = open(tree_in.c_str(), "rb");
     const hevc::Sps& sps = enc.sps();
     hevc::CuTree tree;
     tree.w8 = static_cast<int>(sps.width + 7) >> 3;
