@@ -1,6 +1,7 @@
 // Encoder bindings: Python feeds numpy pictures, the encode runs without the GIL.
 #include <pybind11/stl.h>
 
+#include <cstring>
 #include <stdexcept>
 
 #include "bindings.h"
@@ -69,6 +70,26 @@ void register_encode(py::module_& m) {
           },
           py::arg("filter"), py::arg("identity"), py::arg("inference_mode"),
           "Enable the in-loop CNN: filter(y, u, v, info) -> (y, u|None, v|None).")
+      .def(
+          "cu_tree",
+          [](const hevc::Encoder& e) {
+            const hevc::CuTree& t = e.cu_tree();
+            py::array_t<uint8_t> a({t.h8, t.w8});
+            std::memcpy(a.mutable_data(), t.units.data(), t.units.size());
+            return a;
+          },
+          "The last picture's coding tree: one byte per 8x8 unit (CU log2 size | PartMode << 4).")
+      .def(
+          "force_cu_tree",
+          [](hevc::Encoder& e, Planes units) {
+            if (units.ndim() != 2) throw std::invalid_argument("a CU tree is a 2-D array");
+            hevc::CuTree t;
+            t.h8 = static_cast<int>(units.shape(0));
+            t.w8 = static_cast<int>(units.shape(1));
+            t.units.assign(units.data(), units.data() + units.size());
+            e.force_cu_tree(std::move(t));
+          },
+          py::arg("units"), "Code the next picture with this coding tree (as cu_tree() gives).")
       .def(
           "recon",
           [](const hevc::Encoder& e, int width, int height) {

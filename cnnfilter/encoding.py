@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,9 @@ class EncodeResult:
     frame_rate: float = 25.0
     seconds: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)
+    # Per picture, the coding tree decided: uint8 (height/8, width/8 of the coded picture), the
+    # CU's log2 size | PartMode << 4 per 8x8 unit (docs/encoder.md, "Coding trees").
+    cu_trees: list[np.ndarray] = field(default_factory=list)
 
     @property
     def kbps(self) -> float:
@@ -106,6 +109,7 @@ def encode(
     cnn: str | os.PathLike | Any | None = None,
     cnn_mode: str = "ctu",
     on_frame: Callable[[FrameStats], None] | None = None,
+    cu_trees: Sequence[np.ndarray] | None = None,
 ) -> EncodeResult:
     """Encodes a raw I420 (.yuv) or .y4m file with HM-style settings.
 
@@ -115,6 +119,9 @@ def encode(
     path, or a loaded :class:`cnnfilter.modelset.ModelSet`); ``cnn_mode`` chooses how it is
     switched: ``ctu`` (per CTU and component by RD), ``picture`` (per picture, CNN everywhere or
     nowhere), ``all`` (CNN everywhere) or ``off`` (signalled, never used).
+    ``cu_trees`` gives each picture's coding tree (as ``EncodeResult.cu_trees`` returns them):
+    CU sizes and PartModes are then taken from it and everything else is searched; the trees an
+    encode returns, given back, reproduce its bitstream.
     The bitstream and reconstruction are written to temporary names and renamed only when the
     whole encode succeeded, so a failure never leaves output that looks complete.
     """
@@ -170,6 +177,8 @@ def encode(
             f"skipping {skip}"
         )
     s.values.update(SourceWidth=w, SourceHeight=h, FrameRate=rate, FramesToBeEncoded=count)
+    if cu_trees is not None and len(cu_trees) != count:
+        raise ConfigError(f"{len(cu_trees)} CU trees given for {count} frames")
     enc_cfg = s.encoder_config()
     loop = None
     if cnn is not None:
@@ -198,8 +207,14 @@ def encode(
     fbs = tmp_bs.open("wb") if tmp_bs else None
     frec = yuv.YuvWriter(tmp_rec) if tmp_rec else None
     try:
-        for planes in yuv.read_frames(src, w, h, skip=skip, count=count):
+        for i, planes in enumerate(yuv.read_frames(src, w, h, skip=skip, count=count)):
+            if cu_trees is not None:
+                try:
+                    enc.force_cu_tree(np.asarray(cu_trees[i], dtype=np.uint8))
+                except ValueError as e:
+                    raise ConfigError(f"frame {i}: {e}") from None
             r = enc.encode(*planes)
+            result.cu_trees.append(enc.cu_tree())
             if fbs:
                 fbs.write(r["bytes"])
             result.bytes += len(r["bytes"])

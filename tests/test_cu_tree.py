@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ffmpeg_decode, md5
+from conftest import ROOT, ffmpeg_decode, md5
 from test_portable_build import build_encoder, textured_clip
+
+import cnnfilter
 
 W, H = 200, 120  # 25 x 15 units of 8x8; 200 is no multiple of 16 or 32
 
@@ -103,3 +105,24 @@ def test_invalid_trees_are_refused(encoder, clip, tmp_path):
     refused([4 | 3 << 4] * (25 * 15), "PartMode 3 not allowed")  # NxN is for 8x8 CUs only
     refused([7] + eights[1:], "outside the SPS's range")  # 128x128
     refused([4] + eights[1:], "units of one CU disagree")
+
+
+def test_python_api_round_trip_and_errors(clip, tmp_path):
+    cfg = ROOT / "cfg" / "encoder_intra_main.cfg"
+
+    def run(name, trees=None):
+        return cnnfilter.encode(
+            clip, tmp_path / name, cfg=cfg, width=W, height=H, qp=27, cu_trees=trees
+        )
+
+    a = run("a.hevc")
+    assert len(a.cu_trees) == 2 and a.cu_trees[0].shape == (15, 25)
+    b = run("b.hevc", a.cu_trees)
+    assert b.bitstream.read_bytes() == a.bitstream.read_bytes()
+    assert all(np.array_equal(x, y) for x, y in zip(a.cu_trees, b.cu_trees, strict=True))
+    with pytest.raises(cnnfilter.ConfigError, match="1 CU trees given for 2 frames"):
+        run("c.hevc", a.cu_trees[:1])
+    nxn16 = np.full((15, 25), 4 | 3 << 4, np.uint8)
+    with pytest.raises(cnnfilter.ConfigError, match="frame 0: .*PartMode 3 not allowed"):
+        run("c.hevc", [nxn16, nxn16])
+    assert not (tmp_path / "c.hevc").exists() and not (tmp_path / "c.hevc.part").exists()
