@@ -209,8 +209,15 @@ def encode(
     try:
         for i, planes in enumerate(yuv.read_frames(src, w, h, skip=skip, count=count)):
             if cu_trees is not None:
+                units = np.asarray(cu_trees[i])
+                if units.dtype != np.uint8 and (
+                    units.dtype.kind not in "iu"
+                    or units.min(initial=0) < 0
+                    or units.max(initial=0) > 255
+                ):
+                    raise ConfigError(f"frame {i}: a CU tree holds bytes, got {units.dtype} values")
                 try:
-                    enc.force_cu_tree(np.asarray(cu_trees[i], dtype=np.uint8))
+                    enc.force_cu_tree(units.astype(np.uint8))
                 except ValueError as e:
                     raise ConfigError(f"frame {i}: {e}") from None
             r = enc.encode(*planes)

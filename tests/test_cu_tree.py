@@ -125,4 +125,6 @@ def test_python_api_round_trip_and_errors(clip, tmp_path):
     nxn16 = np.full((15, 25), 4 | 3 << 4, np.uint8)
     with pytest.raises(cnnfilter.ConfigError, match="frame 0: .*PartMode 3 not allowed"):
         run("c.hevc", [nxn16, nxn16])
+    with pytest.raises(cnnfilter.ConfigError, match="frame 0: a CU tree holds bytes"):
+        run("c.hevc", [x.astype(np.int32) + 256 for x in a.cu_trees])
     assert not (tmp_path / "c.hevc").exists() and not (tmp_path / "c.hevc.part").exists()
