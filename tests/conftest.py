@@ -50,6 +50,15 @@ def dec265() -> str:
     return need_tool("libde265-dec265")
 
 
+# CMake options of the sanitizer builds (AddressSanitizer + UBSan, aborting on the first report).
+SANITIZE = ["-DCNNFILTER_SANITIZE=ON", "-DCMAKE_BUILD_TYPE=RelWithDebInfo"]
+
+
+def sanitizer_report(stderr: str) -> bool:
+    """Whether a sanitizer build reported an error (ASan, LSan: "Sanitizer"; UBSan)."""
+    return "Sanitizer" in stderr or "runtime error" in stderr
+
+
 def cmake_build(name: str, options: list[str], target: str | None = None) -> Path:
     """Configures and builds the C++ tree in build/<name> with extra CMake options."""
     if not shutil.which("cmake"):

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "../deblock.h"
@@ -84,8 +85,8 @@ struct Encoder::Impl {
   int frame_index = 0;
   CnnProvider cnn;
   CnnSei cnn_sei;
-  CuTree last_tree, forced_tree;
-  bool forced = false;
+  CuTree last_tree;
+  std::optional<CuTree> forced;  // for the next picture only
 
   explicit Impl(const EncoderConfig& c) : cfg(c) {
     const std::string err = cfg.validate();
@@ -261,7 +262,7 @@ struct Encoder::Impl {
     // Mode decision and reconstruction, CTU by CTU.
     const PicGeometry& g = info.geo();
     IntraSearch search(pic, st);
-    if (forced) search.force_tree(&forced_tree);
+    if (forced) search.force_tree(&*forced);
     ContextSet ctx, wpp;
     ctx.init(pic.type, false, pic.qp);
     for (int rs = 0; rs < g.num_ctb; ++rs) {
@@ -272,7 +273,7 @@ struct Encoder::Impl {
       if (pps.entropy_coding_sync && rx == 1) wpp = ctx;
     }
     last_tree = cu_tree_of(info);
-    forced = false;
+    forced.reset();
 
     // In-loop filters.
     std::unique_ptr<Frame> pre;
@@ -375,8 +376,7 @@ const CuTree& Encoder::cu_tree() const { return impl_->last_tree; }
 void Encoder::force_cu_tree(CuTree tree) {
   const std::string err = check_cu_tree(tree, impl_->sps);
   if (!err.empty()) throw std::invalid_argument(err);
-  impl_->forced_tree = std::move(tree);
-  impl_->forced = true;
+  impl_->forced = std::move(tree);
 }
 const Sps& Encoder::sps() const { return impl_->sps; }
 const Pps& Encoder::pps() const { return impl_->pps; }
