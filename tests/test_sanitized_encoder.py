@@ -34,6 +34,11 @@ SETTINGS = [
     ("hm-decisions", 30, ["--max_cu_log2_tried=6", "--rmd_fast=0", "--rmd_candidates_small=8"]),
     ("early-skips", 30, ["--skip_split_if_no_residual=1", "--skip_nxn_if_no_residual=1"]),
     ("no-shortcuts", 30, ["--exact_shortcuts=0", "--reuse_trials=0"]),
+    (
+        "prev-tree",
+        30,
+        ["--prev_tree_down=1", "--prev_tree_up=1", "--prev_tree_nxn=1", "--prev_tree_max_diff=20"],
+    ),
 ]
 
 

@@ -47,6 +47,16 @@ struct EncoderConfig {
   bool transform_skip_final_only = true;  // try transform skip for the chosen mode only
   int max_cu_log2_tried = 5;              // larger CUs are split without a trial as a whole (HM: 6)
   bool rmd_fast = true;  // rough decision over every second angle, then the best's neighbours
+  // CU sizes searched only from `up` levels above the largest the previous picture chose over
+  // the same area down to `down` levels below its smallest (-1: no limit that way; both -1: off),
+  // where the source's mean absolute change from the previous picture is at most `max_diff`
+  // (-1: anywhere). A picture every `prev_tree_refresh` (0: only the first) gets the full search.
+  int prev_tree_up = -1;
+  int prev_tree_down = -1;
+  int prev_tree_max_diff = -1;
+  int prev_tree_refresh = 0;
+  bool prev_tree_nxn = false;
+  bool prev_tree_on() const { return prev_tree_up >= 0 || prev_tree_down >= 0; }
   // In-loop CNN (needs a provider, see Encoder::set_cnn): 0 off, 1 picture-level switch,
   // 2 CTU-level switch, 3 CNN everywhere. cnn_force_off signals "off" whatever the costs (tests).
   int cnn_mode = 2;

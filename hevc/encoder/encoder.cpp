@@ -72,6 +72,11 @@ std::string EncoderConfig::validate() const {
   if (rmd_candidates_small < 1 || rmd_candidates_small > 35 || rmd_candidates_large < 1 ||
       rmd_candidates_large > 35)
     return "the number of RD mode candidates must be in 1..35";
+  if (prev_tree_up < -1 || prev_tree_up > 3 || prev_tree_down < -1 || prev_tree_down > 3)
+    return "PrevTreeUp/PrevTreeDown must be in -1..3";
+  if (prev_tree_max_diff < -1 || prev_tree_max_diff > 255)
+    return "PrevTreeMaxDiff must be in -1..255";
+  if (prev_tree_refresh < 0) return "PrevTreeRefresh must be 0 or more";
   (void)pow2;
   return "";
 }
@@ -86,6 +91,7 @@ struct Encoder::Impl {
   CnnProvider cnn;
   CnnSei cnn_sei;
   CuTree last_tree;
+  Frame prev_src;                // the previous picture's source, when the prev_tree_* keys use it
   std::optional<CuTree> forced;  // for the next picture only
 
   explicit Impl(const EncoderConfig& c) : cfg(c) {
@@ -263,6 +269,9 @@ struct Encoder::Impl {
     const PicGeometry& g = info.geo();
     IntraSearch search(pic, st);
     if (forced) search.force_tree(&*forced);
+    const int refresh = cfg.prev_tree_refresh;
+    if (cfg.prev_tree_on() && poc > 0 && (refresh <= 0 || poc % refresh))
+      search.hint_tree(&last_tree, &prev_src.planes[0]);
     ContextSet ctx, wpp;
     ctx.init(pic.type, false, pic.qp);
     for (int rs = 0; rs < g.num_ctb; ++rs) {
@@ -274,6 +283,7 @@ struct Encoder::Impl {
     }
     last_tree = cu_tree_of(info);
     forced.reset();
+    if (cfg.prev_tree_on()) prev_src = pic.src;
 
     // In-loop filters.
     std::unique_ptr<Frame> pre;

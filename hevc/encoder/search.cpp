@@ -129,6 +129,18 @@ void IntraSearch::compress_ctu(int rx, int ry, ContextSet& ctx) {
   compress_cu(rx << sps_.ctb_log2(), ry << sps_.ctb_log2(), sps_.ctb_log2(), 0, ctx);
 }
 
+bool IntraSearch::hint_applies(int x0, int y0, int size) const {
+  if (cfg_.prev_tree_max_diff < 0) return true;
+  const Plane& a = pic_.src.planes[0];
+  int64_t sad = 0;
+  for (int j = 0; j < size; ++j) {
+    const Pel* p = a.row(y0 + j) + x0;
+    const Pel* q = hint_src_->row(y0 + j) + x0;
+    for (int i = 0; i < size; ++i) sad += std::abs(p[i] - q[i]);
+  }
+  return sad <= static_cast<int64_t>(cfg_.prev_tree_max_diff) * size * size;
+}
+
 double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx,
                                 Bound parent) {
   const int size = 1 << log2;
@@ -148,6 +160,20 @@ double IntraSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet&
     try_split = log2 > flog2;
     try_2nx2n = forced_->part_at(x0, y0) == 0;
     nxn = nxn && !try_2nx2n;
+  } else if (hint_ && inside && hint_applies(x0, y0, size)) {
+    // The sizes the previous picture chose over this CU's area.
+    int lo = 15, hi = 0;
+    for (int y = y0; y < y0 + size; y += 8)
+      for (int x = x0; x < x0 + size; x += 8) {
+        // NxN at 8x8 counts as a level below 8x8.
+        const int l = hint_->log2_at(x, y) - (cfg_.prev_tree_nxn && hint_->part_at(x, y) ? 1 : 0);
+        lo = std::min(lo, l);
+        hi = std::max(hi, l);
+      }
+    const int up = cfg_.prev_tree_up, down = cfg_.prev_tree_down;
+    if (up >= 0 && can_split && log2 > hi + up) try_whole = false;
+    if (down >= 0 && try_whole && log2 <= lo - down) try_split = false;
+    if (cfg_.prev_tree_nxn && down >= 0 && nxn && try_2nx2n && log2 - 1 < lo - down) nxn = false;
   }
   const ContextSet in = ctx;
   double best = kInf;

@@ -27,6 +27,12 @@ class IntraSearch {
   void compress_ctu(int rx, int ry, ContextSet& ctx);
   // CU sizes and PartModes from `tree` instead of searched (null: searched).
   void force_tree(const CuTree* tree) { forced_ = tree; }
+  // CU sizes searched near those of the previous picture's `tree`, whose source was `src`, as
+  // the prev_tree_* keys say (null: all sizes).
+  void hint_tree(const CuTree* tree, const Plane* src) {
+    hint_ = tree;
+    hint_src_ = src;
+  }
 
  private:
   struct Area;  // saved recon / levels / block info of a square luma area
@@ -55,6 +61,8 @@ class IntraSearch {
   void rough_decision(int* out, int xp, int yp, int log2t, int ncand, uint8_t prev_state,
                       const int* mpm);
   bool area_has(int x0, int y0, int size, uint8_t flags);
+  // Whether the previous picture's tree is a guide here: the source changed little.
+  bool hint_applies(int x0, int y0, int size) const;
   // The bound of a trial that adds to `before` against `best` (none without exact shortcuts).
   Bound trial_bound(double before, double best) const {
     return cfg_.exact_shortcuts ? Bound{before, best} : Bound{};
@@ -66,6 +74,8 @@ class IntraSearch {
   EncPicture& pic_;
   SliceState& st_;
   const CuTree* forced_ = nullptr;
+  const CuTree* hint_ = nullptr;
+  const Plane* hint_src_ = nullptr;
   const Sps& sps_;
   const Pps& pps_;
   const EncoderConfig& cfg_;
