@@ -31,9 +31,9 @@ def clip(tmp_path_factory) -> Path:
     return path
 
 
-def run(clip: Path, out: Path, keys: dict, recon: Path | None = None):
+def run(clip: Path, out: Path, keys: dict, recon: Path | None = None, frames: int = FRAMES):
     return cnnfilter.encode(
-        clip, out, recon, cfg=CFG, width=W, height=H, frames=FRAMES, qp=27, overrides=keys
+        clip, out, recon, cfg=CFG, width=W, height=H, frames=frames, qp=27, overrides=keys
     )
 
 
@@ -119,11 +119,8 @@ def test_an_unchanged_picture_keeps_its_tree(tmp_path):
     path.write_bytes(path.read_bytes() * 2)
 
     def still(name: str, keys: dict):
-        out = tmp_path / name
-        res = cnnfilter.encode(
-            path, out, cfg=CFG, width=W, height=H, frames=2, qp=27, overrides=keys
-        )
-        return res, out.read_bytes()
+        res = run(path, tmp_path / name, keys, frames=2)
+        return res, (tmp_path / name).read_bytes()
 
     res, guided = still("s.hevc", {"PrevTreeUp": 0, "PrevTreeDown": 0, "PrevTreeMaxDiff": 0})
     assert np.array_equal(res.cu_trees[0], res.cu_trees[1])
@@ -138,9 +135,7 @@ def two_pictures(tmp_path: Path, first: str, keys: dict) -> list[np.ndarray]:
     path = tmp_path / "two.yuv"
     second = "flat" if first == "textured" else "textured"
     path.write_bytes(pics[first] + pics[second])
-    res = cnnfilter.encode(
-        path, tmp_path / "t.hevc", cfg=CFG, width=W, height=H, frames=2, qp=27, overrides=keys
-    )
+    res = run(path, tmp_path / "t.hevc", keys, frames=2)
     return [t[: H // 32 * 4, : W // 32 * 4] & 15 for t in res.cu_trees]
 
 
@@ -180,8 +175,19 @@ def test_out_of_range_is_an_error(clip, tmp_path, key, value):
     ],
 )
 def test_the_tool_refuses_out_of_range_values(clip, tmp_path, field, expect):
-    exe = build_encoder("native", True)
-    cmd = [str(exe), "-i", str(clip), "-wdt", str(W), "-hgt", str(H), "-f", "2", "-b", "s.bin"]
+    cmd = [
+        str(build_encoder("native", True)),
+        "-i",
+        str(clip),
+        "-wdt",
+        str(W),
+        "-hgt",
+        str(H),
+        "-f",
+        "2",
+        "-b",
+        "s.bin",
+    ]
     r = subprocess.run([*cmd, field], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and r.stderr == f"error: {expect}\n", r.stderr
     assert not (tmp_path / "s.bin").exists()

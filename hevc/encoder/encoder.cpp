@@ -91,7 +91,7 @@ struct Encoder::Impl {
   CnnProvider cnn;
   CnnSei cnn_sei;
   CuTree last_tree;
-  Frame prev_src;                // the previous picture's source, when the prev_tree_* keys use it
+  Plane prev_luma;               // the previous picture's source luma, for PrevTreeMaxDiff
   std::optional<CuTree> forced;  // for the next picture only
 
   explicit Impl(const EncoderConfig& c) : cfg(c) {
@@ -271,7 +271,7 @@ struct Encoder::Impl {
     if (forced) search.force_tree(&*forced);
     const int refresh = cfg.prev_tree_refresh;
     if (cfg.prev_tree_on() && poc > 0 && (refresh <= 0 || poc % refresh))
-      search.hint_tree(&last_tree, &prev_src.planes[0]);
+      search.hint_tree(&last_tree, cfg.prev_tree_max_diff >= 0 ? &prev_luma : nullptr);
     ContextSet ctx, wpp;
     ctx.init(pic.type, false, pic.qp);
     for (int rs = 0; rs < g.num_ctb; ++rs) {
@@ -283,7 +283,7 @@ struct Encoder::Impl {
     }
     last_tree = cu_tree_of(info);
     forced.reset();
-    if (cfg.prev_tree_on()) prev_src = pic.src;
+    if (cfg.prev_tree_on() && cfg.prev_tree_max_diff >= 0) prev_luma = pic.src.planes[0];
 
     // In-loop filters.
     std::unique_ptr<Frame> pre;

@@ -130,7 +130,7 @@ void IntraSearch::compress_ctu(int rx, int ry, ContextSet& ctx) {
 }
 
 bool IntraSearch::hint_applies(int x0, int y0, int size) const {
-  if (cfg_.prev_tree_max_diff < 0) return true;
+  if (!hint_src_) return true;
   const Plane& a = pic_.src.planes[0];
   int64_t sad = 0;
   for (int j = 0; j < size; ++j) {

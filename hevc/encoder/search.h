@@ -27,8 +27,8 @@ class IntraSearch {
   void compress_ctu(int rx, int ry, ContextSet& ctx);
   // CU sizes and PartModes from `tree` instead of searched (null: searched).
   void force_tree(const CuTree* tree) { forced_ = tree; }
-  // CU sizes searched near those of the previous picture's `tree`, whose source was `src`, as
-  // the prev_tree_* keys say (null: all sizes).
+  // CU sizes searched near those of the previous picture's `tree` (null: all sizes), as the
+  // prev_tree_* keys say; only where the luma changed little from `src` (null: everywhere).
   void hint_tree(const CuTree* tree, const Plane* src) {
     hint_ = tree;
     hint_src_ = src;
