@@ -13,8 +13,15 @@ from run to run) and the speed-up over HM-16.9 estimated from the ratio to x265;
 ``--ablation`` measures what each early termination costs; ``--variant KEY=V,...`` measures a
 combination of encoder keys.
 
+A BD-rate from one run is one draw: any change of decisions, even lambda scaled by 1.001,
+moves the four-clip mean by up to 0.1-0.2 %. ``--jitter K`` runs the encoder (and every
+variant) K more times with lambda scaled by 1 +- 0.002, 0.004, ... (``LambdaModifier0``) and
+reports the mean and spread of the K + 1 BD-rates, which is what a cost below 0.2 % must be
+judged by.
+
     python bench/rd_intra.py --out bench/results/rd_intra.json
     python bench/rd_intra.py --ablation --frames 4
+    python bench/rd_intra.py --jitter 4 --variant PrevTreeDown=1
 """
 
 from __future__ import annotations
@@ -73,6 +80,13 @@ ABLATION = [
 ]
 # Keys whose smaller value is the shortcut (fewer trials).
 FEWER_IS_ON = ("RDCandidates", "TriedCULog2MaxSize")
+# Lambda scale steps of --jitter: 1 +- JITTER_STEP * i.
+JITTER_STEP = 0.002
+
+
+def jitter_modifiers(k: int) -> list[float]:
+    """The k lambda modifiers of --jitter around 1 (1 itself is the plain run)."""
+    return [round(1 + JITTER_STEP * s * i, 6) for i in range(1, k // 2 + 1) for s in (-1, 1)]
 
 
 def cpu_children() -> float:
@@ -188,10 +202,20 @@ def main() -> int:
         help="also run the encoder with these keys changed; BD-rate against x265 and CPU time "
         "against the default (repeatable)",
     )
+    ap.add_argument(
+        "--jitter",
+        type=int,
+        default=0,
+        metavar="K",
+        help="K more runs (even) of the encoder and every variant with lambda scaled by 1 +- "
+        f"{JITTER_STEP}, {2 * JITTER_STEP}, ...: BD-rate mean and spread over the K + 1 runs",
+    )
     ap.add_argument("--out", help="write the numbers as JSON")
     args = ap.parse_args()
     if args.speed_repeats < 0:
         ap.error("--speed-repeats must be 0 or more")
+    if args.jitter < 0 or args.jitter % 2:
+        ap.error("--jitter must be an even number, 0 or more")
     data = Path(args.data)
     exe = tool("x265")
     clips = [(n, data / f, w, h, fps) for n, f, w, h, fps in CLIPS if (data / f).exists()]
@@ -237,6 +261,8 @@ def main() -> int:
             f"mean BD-rate vs x265 veryslow: Y {report['mean_bd_y']:+.2f} %  "
             f"YUV {report['mean_bd_yuv']:+.2f} %"
         )
+        if args.jitter:
+            report["jitter"] = jitter(clips, args.frames, tmp, report, {}, args.jitter, "default")
         if args.speed_1080p:
             name, src, w, h, fps = next(c for c in clips if c[0] == "bigbuckbunny")
             big = upscale_1080p(src, w, h, 2, tmp / "1080p.yuv")
@@ -257,7 +283,9 @@ def main() -> int:
         if args.ablation:
             report["ablation"] = ablation(clips, args.frames, tmp, ours_runs)
         if args.variant:
-            report["variants"] = variants(args.variant, clips, args.frames, tmp, report)
+            report["variants"] = variants(
+                args.variant, clips, args.frames, tmp, report, args.jitter
+            )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=1))
@@ -328,9 +356,42 @@ def speed_repeats(exe, clip, frames, n, tmp) -> dict:
     return out
 
 
-def variants(specs, clips, frames, tmp, report) -> dict:
+def jitter(clips, frames, tmp, report, overrides, k, label, first=None) -> dict:
+    """Mean and spread of the four-clip BD-rates (Y, YUV) over the plain run (`first`: the
+    per-clip points of the run with lambda unscaled, else the report's) and k runs with lambda
+    scaled by jitter_modifiers(k)."""
+    runs = [first or {n: r["ours"] for n, r in report["sequences"].items()}]
+    for m in jitter_modifiers(k):
+        ov = {**overrides, "LambdaModifier0": m}
+        runs.append(
+            {n: [ours(s, w, h, f, frames, q, tmp, ov) for q in QPS] for n, s, w, h, f in clips}
+        )
+    x = {n: r["x265"] for n, r in report["sequences"].items()}
+    y = [float(np.mean([bd(x[n], r[n], lambda p: p["y"]) for n in x])) for r in runs]
+    yuv = [float(np.mean([bd(x[n], r[n], yuv_psnr) for n in x])) for r in runs]
+    out = {
+        "modifiers": [1.0, *jitter_modifiers(k)],
+        "bd_y": y,
+        "bd_yuv": yuv,
+        "bd_y_mean": float(np.mean(y)),
+        "bd_y_sd": float(np.std(y, ddof=1)),
+        "bd_yuv_mean": float(np.mean(yuv)),
+        "bd_yuv_sd": float(np.std(yuv, ddof=1)),
+    }
+    print(
+        f"{label} over {k + 1} lambda modifiers ({min(out['modifiers'])}..."
+        f"{max(out['modifiers'])}): BD-rate Y {out['bd_y_mean']:+.3f} % (sd "
+        f"{out['bd_y_sd']:.3f}, {min(y):+.2f}..{max(y):+.2f}), YUV {out['bd_yuv_mean']:+.3f} % "
+        f"(sd {out['bd_yuv_sd']:.3f})",
+        flush=True,
+    )
+    return out
+
+
+def variants(specs, clips, frames, tmp, report, k=0) -> dict:
     """Combinations of encoder keys: BD-rate Y against x265, CPU time against the default's and
-    against x265's (both timed earlier in the run), and the speed-up over HM-16.9 that implies."""
+    against x265's (both timed earlier in the run), and the speed-up over HM-16.9 that implies.
+    With k > 0, also the BD-rates' mean and spread over k lambda modifiers (see jitter())."""
     base_cpu = sum(p["cpu_s_per_frame"] for r in report["sequences"].values() for p in r["ours"])
     x265_cpu = sum(p["cpu_s_per_frame"] for r in report["sequences"].values() for p in r["x265"])
     out = {}
@@ -342,11 +403,12 @@ def variants(specs, clips, frames, tmp, report) -> dict:
             }
         except ValueError:
             raise SystemExit(f"--variant {spec!r}: expected KEY=NUMBER[,KEY=NUMBER...]") from None
-        bds, cpu = [], 0.0
+        bds, cpu, points = [], 0.0, {}
         for n, s, w, h, f in clips:
             o = [ours(s, w, h, f, frames, q, tmp, ov) for q in QPS]
             bds.append(bd(report["sequences"][n]["x265"], o, lambda p: p["y"]))
             cpu += sum(p["cpu_s_per_frame"] for p in o)
+            points[n] = o
         out[spec] = {
             "bd_y": float(np.mean(bds)),
             "cpu_vs_default": cpu / base_cpu,
@@ -359,6 +421,17 @@ def variants(specs, clips, frames, tmp, report) -> dict:
             f"(about {out[spec]['hm_speedup_estimate']:.1f}x less than HM-16.9)",
             flush=True,
         )
+        if k:
+            j = jitter(clips, frames, tmp, report, ov, k, spec, first=points)
+            out[spec]["jitter"] = j
+            if "jitter" in report:
+                base = report["jitter"]
+                d = j["bd_y_mean"] - base["bd_y_mean"]
+                # Standard error of the difference of two means of k + 1 runs.
+                se = float(np.hypot(j["bd_y_sd"], base["bd_y_sd"]) / np.sqrt(k + 1))
+                out[spec]["bd_y_cost"] = d
+                out[spec]["bd_y_cost_se"] = se
+                print(f"{spec}: costs {d:+.3f} % BD-rate Y against the default (+- {se:.3f})")
     return out
 
 

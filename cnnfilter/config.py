@@ -86,6 +86,8 @@ def _keys() -> list[Key]:
         K("MaxCuDQPDepth", int, 0, None, only=(0,), why="cu_qp_delta is not used by this encoder"),
         K("DeltaQpRD", int, 0, None, only=(0,), why="multi-QP RD is not implemented"),
         K("RDOQ", bool, True, "rdoq"),
+        # HM's lambda modifier of temporal layer 0 (every All-Intra picture).
+        K("LambdaModifier0", float, 1.0, "lambda_modifier", 0.1, 10),
         K("RDOQTS", bool, True, "rdoq_ts"),
         K("CbQpOffset", int, 0, "cb_qp_offset", -12, 12),
         K("CrQpOffset", int, 0, "cr_qp_offset", -12, 12),

@@ -67,6 +67,7 @@ def test_hm_style_run(clip, tmp_path):
         (["-wdt", "320", "-hgt", "192", "--NoSuchKey=1"], "unknown configuration key 'NoSuchKey'"),
         (["-wdt", "320", "-hgt", "192", "--SAOO=1"], "did you mean SAO"),
         (["-wdt", "320", "-hgt", "192", "-q", "60"], "out of range"),
+        (["-wdt", "320", "-hgt", "192", "--LambdaModifier0=0"], "LambdaModifier0 = 0 is out of"),
         (["-wdt", "320", "-hgt", "192", "--IntraPeriod=32"], "not supported"),
         (["-wdt", "320", "-hgt", "192", "--SAO=maybe"], "not a valid bool"),
     ],

@@ -281,3 +281,27 @@ def test_frame_skip_and_count(shared_data, tmp_path):
         wr.write(next(yuv.read_frames(src, 320, 192, skip=2, count=1)))
     b = cnnfilter.encode(clip, tmp_path / "b.hevc", None, cfg=CFG, width=320, height=192, qp=37)
     assert a.bitstream.read_bytes() == b.bitstream.read_bytes()
+
+
+def test_lambda_modifier(small, ffmpeg, tmp_path):
+    # HM's LambdaModifier0 scales lambda: 1 is the default encoder bit for bit, a larger lambda
+    # trades distortion for fewer bits, and the stream still decodes to the reconstruction.
+    path, w, h = small
+
+    def run(name, m=None):
+        over = {} if m is None else {"LambdaModifier0": m}
+        return cnnfilter.encode(
+            path,
+            tmp_path / f"{name}.hevc",
+            tmp_path / f"{name}.yuv",
+            cfg=CFG,
+            width=w,
+            height=h,
+            qp=32,
+            overrides=over,
+        )
+
+    base, one, big = run("base"), run("one", 1.0), run("big", 2.0)
+    assert one.bitstream.read_bytes() == base.bitstream.read_bytes()
+    assert big.bytes < base.bytes and big.psnr_y < base.psnr_y
+    check_roundtrip(ffmpeg, big, w, h)

@@ -40,6 +40,7 @@ const Field kFields[] = {
     {"cb_qp_offset", &EncoderConfig::cb_qp_offset, nullptr, nullptr},
     {"cr_qp_offset", &EncoderConfig::cr_qp_offset, nullptr, nullptr},
     {"wpp", nullptr, &EncoderConfig::wpp, nullptr},
+    {"lambda_modifier", nullptr, nullptr, &EncoderConfig::lambda_modifier},
     {"hash", &EncoderConfig::hash, nullptr, nullptr},
     {"rmd_candidates_4x4", &EncoderConfig::rmd_candidates_4x4, nullptr, nullptr},
     {"rmd_candidates_small", &EncoderConfig::rmd_candidates_small, nullptr, nullptr},

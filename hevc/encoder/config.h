@@ -34,6 +34,7 @@ struct EncoderConfig {
   int cb_qp_offset = 0;                   // CbQpOffset
   int cr_qp_offset = 0;                   // CrQpOffset
   bool wpp = false;                       // WaveFrontSynchro
+  double lambda_modifier = 1;             // LambdaModifier0: scales lambda (temporal layer 0)
   int hash = 1;                           // SEIDecodedPictureHash: 0 off, 1 MD5, 2 CRC, 3 checksum
   // Decision effort (HM's fast-intra choices, documented in docs/encoder.md).
   int rmd_candidates_small = 3;  // full-RD candidates after the rough decision, 8x8 PUs

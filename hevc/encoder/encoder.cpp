@@ -69,6 +69,8 @@ std::string EncoderConfig::validate() const {
   if (beta_offset_div2 < -6 || beta_offset_div2 > 6 || tc_offset_div2 < -6 || tc_offset_div2 > 6)
     return "deblocking offsets must be in -6..6";
   if (frame_rate <= 0) return "FrameRate must be positive";
+  if (!(lambda_modifier >= 0.1 && lambda_modifier <= 10))
+    return "LambdaModifier0 must be in 0.1..10";
   if (rmd_candidates_small < 1 || rmd_candidates_small > 35 || rmd_candidates_large < 1 ||
       rmd_candidates_large > 35)
     return "the number of RD mode candidates must be in 1..35";
@@ -240,7 +242,7 @@ struct Encoder::Impl {
     pic.qp_c[0] = cfg.qp;
     pic.qp_c[1] = chroma_qp_y_to_c(cfg.qp, cfg.cb_qp_offset);
     pic.qp_c[2] = chroma_qp_y_to_c(cfg.qp, cfg.cr_qp_offset);
-    pic.rd = RdParams::for_qp(cfg.qp, pic.qp_c[1], pic.qp_c[2]);
+    pic.rd = RdParams::for_qp(cfg.qp, pic.qp_c[1], pic.qp_c[2], 0.57 * cfg.lambda_modifier);
     const int W = static_cast<int>(sps.width), H = static_cast<int>(sps.height);
     pic.rec.alloc(W, H);
     pic.info.init(sps, pps);
