@@ -82,63 +82,65 @@ void note_level(const Geometry& g, int i, QuantResult& r) {
   r.max_y = std::max(r.max_y, i >> g.log2n);
 }
 
-QuantResult summarise(const Geometry& g, int last, const int16_t* lv) {
+// Also lists the scan positions of the nonzero levels, in scan order.
+QuantResult summarise(const Geometry& g, int last, const int16_t* lv, uint16_t* nz_pos) {
   QuantResult r;
-  for (int pos = 0; pos <= last; ++pos)
-    if (lv[g.blkpos(pos)]) note_level(g, g.blkpos(pos), r);
+  for (int pos = 0; pos <= last; ++pos) {
+    if (!lv[g.blkpos(pos)]) continue;
+    nz_pos[r.nonzero] = static_cast<uint16_t>(pos);
+    note_level(g, g.blkpos(pos), r);
+  }
   return r;
 }
 
-// `last`: scan position of the last nonzero level. Keeps `r` up to date: the count exact, the
+// `nz_pos`: the scan positions of the `n_nz` nonzero levels in scan order, which give each
+// sub-block's levels without visiting its zeros. Keeps `r` up to date: the count exact, the
 // bounding box covering every nonzero level (a level set to zero leaves it as it was, which only
 // makes the inverse transform visit a few more zeros).
 void hide_signs(const QuantJob& job, const Geometry& g, const int32_t* level_double, int qbits,
-                double err_scale, const RateDelta& rate, int last, int16_t* lv, QuantResult& r) {
-  if (last < 0) return;
+                double err_scale, const RateDelta& rate, const uint16_t* nz_pos, int n_nz,
+                int16_t* lv, QuantResult& r) {
   const double lambda = job.lambda / kBitScale;
-  for (int sb = last >> 4; sb >= 0; --sb) {
-    int first_nz = -1, last_nz = -1, sum = 0;
-    for (int p = 0; p < 16; ++p) {
-      const int pos = sb * 16 + p;
-      const int v = lv[g.blkpos(pos)];
-      if (!v) continue;
-      if (first_nz < 0) first_nz = p;
-      last_nz = p;
-      sum += std::abs(v);
-    }
-    if (first_nz < 0 || last_nz - first_nz < 4) continue;
-    const bool neg = lv[g.blkpos(sb * 16 + first_nz)] < 0;
-    if ((sum & 1) == static_cast<int>(neg)) continue;
+  const int last_sb = nz_pos[n_nz - 1] >> 4;
+  for (int k = n_nz - 1; k >= 0;) {
+    const int sb = nz_pos[k] >> 4;
+    const int last_nz = nz_pos[k] & 15;
+    int parity = 0;  // of the sum of the levels (a level and its negation have the same)
+    for (; k >= 0 && nz_pos[k] >> 4 == sb; --k) parity ^= lv[g.blkpos(nz_pos[k])];
+    const int first_nz = nz_pos[k + 1] & 15;
+    if (last_nz - first_nz < 4) continue;
+    const bool neg = lv[g.blkpos(nz_pos[k + 1])] < 0;
+    if ((parity & 1) == static_cast<int>(neg)) continue;
     double best = kInf;
     int best_pos = -1, best_dir = 0;
-    const int end = (sb == (last >> 4)) ? last_nz : 15;
+    const int end = sb == last_sb ? last_nz : 15;
+    // The errors of the neighbouring levels from the current level's: every difference is an
+    // integer below 2^53, so each double subtraction is exact.
+    const double step = static_cast<double>(int64_t{1} << qbits);
     for (int p = end; p >= 0; --p) {
       const int pos = sb * 16 + p;
       const int bp = g.blkpos(pos);
       const int a = std::abs(lv[bp]);
-      const int64_t ld = level_double[bp];
-      auto err = [&](int l) {
-        const double d = static_cast<double>(ld - (static_cast<int64_t>(l) << qbits));
-        return d * d * err_scale;
-      };
-      const double e0 = err(a);
+      // In front of the first nonzero level only a level of the hidden sign may appear.
+      if (p < first_nz && (job.coef[bp] < 0) != neg) continue;
+      const double d = static_cast<double>(level_double[bp] - (static_cast<int64_t>(a) << qbits));
+      const double e0 = d * d * err_scale;
       int32_t rate_up, rate_down;
       rate.deltas(bp, a, rate_up, rate_down);
       // Up by one.
       if (a < 32767) {
-        const bool src_neg = job.coef[bp] < 0;
-        if (!(a == 0 && p < first_nz && src_neg != neg)) {
-          const double c = err(a + 1) - e0 + lambda * rate_up;
-          if (c < best) {
-            best = c;
-            best_pos = bp;
-            best_dir = 1;
-          }
+        const double du = d - step;
+        const double c = du * du * err_scale - e0 + lambda * rate_up;
+        if (c < best) {
+          best = c;
+          best_pos = bp;
+          best_dir = 1;
         }
       }
       // Down by one (never the first nonzero to zero: that would move the hidden sign).
-      if (a > 0 && !(a == 1 && p == first_nz) && !(a == 1 && sb == (last >> 4) && p == last_nz)) {
-        const double c = err(a - 1) - e0 + lambda * rate_down;
+      if (a > 0 && !(a == 1 && p == first_nz) && !(a == 1 && sb == last_sb && p == last_nz)) {
+        const double dd = d + step;
+        const double c = dd * dd * err_scale - e0 + lambda * rate_down;
         if (c < best) {
           best = c;
           best_pos = bp;
@@ -205,9 +207,10 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
       lv[i] = static_cast<int16_t>(job.coef[i] < 0 ? -a : a);
     }
     const int last = last_nonzero(lv, g.log2n, job.scan_idx);
-    QuantResult r = summarise(g, last, lv);
+    uint16_t nz_pos[32 * 32];
+    QuantResult r = summarise(g, last, lv, nz_pos);
     if (job.sign_hide && r.nonzero >= 2)
-      hide_signs(job, g, level_double, qbits, err_scale, RateDelta{}, last, lv, r);
+      hide_signs(job, g, level_double, qbits, err_scale, RateDelta{}, nz_pos, r.nonzero, lv, r);
     return r;
   }
 
@@ -386,7 +389,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   // zero costs over every position (`uncoded`) is the last running sum. The per-position costs
   // are not read again, so the sums take their places.
   double acc_coef = 0, acc_zero = 0, acc_csbf = 0;
-  uint16_t nonzero_bp[32 * 32];
+  uint16_t nonzero_bp[32 * 32], nonzero_pos[32 * 32];
   int n_nonzero = 0;
   for (int sb = 0; sb <= last_init >> 4; ++sb) {
     // The coded_sub_block_flags of the sub-blocks between the first and this one.
@@ -400,6 +403,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
       cost_sig[bp] = acc_coef - cost_sig[bp];
       cost_coef[bp] = acc_zero;
       cost_zero[bp] = acc_csbf;
+      nonzero_pos[n_nonzero] = static_cast<uint16_t>(pos);
       nonzero_bp[n_nonzero++] = static_cast<uint16_t>(bp);
     }
   }
@@ -418,7 +422,6 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
       best_k = k;
     }
   }
-  const int best_last = best_k < 0 ? -1 : scan_pos[nonzero_bp[best_k]];
   for (int k = best_k + 1; k < n_nonzero; ++k) lv[nonzero_bp[k]] = 0;
   QuantResult r;
   for (int k = 0; k <= best_k; ++k) {
@@ -431,7 +434,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     rd.cs = &cs;
     rd.state = states;
     rd.sig = sig_state;
-    hide_signs(job, g, level_double, qbits, err_scale, rd, best_last, lv, r);
+    hide_signs(job, g, level_double, qbits, err_scale, rd, nonzero_pos, r.nonzero, lv, r);
   }
   return r;
 }
