@@ -183,6 +183,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     }
   } kErrScale;
   const double err_scale = kErrScale.v[job.qp % 6][ts];
+  const double step = static_cast<double>(int64_t{1} << qbits);  // one level in level_double
 
   // |coef| * q < 2^30 and the rounding offset <= 2^26, so 32-bit arithmetic is exact here and
   // the loop vectorises, the last position included (a running maximum of scan positions).
@@ -286,10 +287,6 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
         continue;
       }
       const bool is_last = pos == last_init;
-      auto err = [&](int l) {
-        const double d = static_cast<double>(level_double[bp] - (static_cast<int64_t>(l) << qbits));
-        return d * d * err_scale;
-      };
       int best_l = 0;
       double best = kInf, best_sig = 0;
       if (!is_last) {
@@ -297,14 +294,18 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
         best_sig = lambda * bin_cost(sig, 0);
       }
       const double sig1 = is_last ? 0 : lambda * bin_cost(sig, 1);
-      for (int l = ma; l >= std::max(1, ma - 1); --l) {
-        const double c = err(l) + sig1 + lambda * level_bits(cs, st, l);
+      // d: the coefficient's distance from ma's level; from ma - 1's it is one exact step more.
+      auto consider = [&](int l, double d) {
+        const double c = d * d * err_scale + sig1 + lambda * level_bits(cs, st, l);
         if (c < best) {
           best = c;
           best_l = l;
           best_sig = sig1;
         }
-      }
+      };
+      const double d = static_cast<double>(level_double[bp] - (static_cast<int64_t>(ma) << qbits));
+      consider(ma, d);
+      if (ma > 1) consider(ma - 1, d + step);
       cost_coef[bp] = best;
       cost_sig[bp] = best_sig;
       lv[bp] = static_cast<int16_t>(best_l);
