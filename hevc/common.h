@@ -81,6 +81,18 @@ void with_block_size(int log2n, F&& f) {
   }
 }
 
+// Copies an n x n block (n = 1 << log2n) between strided buffers, the size a constant.
+template <class T>
+void copy_block(T* dst, int dst_stride, const T* src, int src_stride, int log2n) {
+  with_block_size(log2n, [=](auto n) {
+    // Locals, which the rows written cannot alias (the closure's members could be).
+    T* to = dst;
+    const T* from = src;
+    const int ds = dst_stride, ss = src_stride;
+    for (int y = 0; y < n; ++y, to += ds, from += ss) std::memcpy(to, from, sizeof(T) * n);
+  });
+}
+
 inline int ceil_log2(uint32_t v) {
   int n = 0;
   while ((1u << n) < v) ++n;

@@ -39,10 +39,8 @@ struct CoeffSink {
   EncPicture& pic;
   alignas(16) int16_t buf[32 * 32];
   int16_t* coeffs(const TbInfo& tb) {
-    const int n = 1 << tb.log2n;
-    const int16_t* s = pic.coef_at(tb.cidx, tb.x, tb.y);
-    const int st = pic.coef_stride(tb.cidx);
-    for (int y = 0; y < n; ++y) copy_row(buf + y * n, s + y * st, 2 * n);
+    copy_block(buf, 1 << tb.log2n, pic.coef_at(tb.cidx, tb.x, tb.y), pic.coef_stride(tb.cidx),
+               tb.log2n);
     return buf;
   }
   void tb(const TbInfo&) {}

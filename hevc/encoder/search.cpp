@@ -768,9 +768,7 @@ uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, 
   job.cbf_ctx = cbf_ctx;
   const QuantResult q = quantize(job, lv);
   nonzero = q.nonzero;
-  int16_t* store = pic_.coef_at(cidx, x, y);
-  const int cs = pic_.coef_stride(cidx);
-  for (int j = 0; j < n; ++j) copy_row(store + j * cs, lv + j * n, 2 * n);
+  copy_block(pic_.coef_at(cidx, x, y), pic_.coef_stride(cidx), lv, n, log2n);
   if (nonzero) {
     dequantize(lv, log2n, pic_.qp_c[cidx], nullptr, q.max_x, q.max_y);
     if (tskip)
