@@ -192,13 +192,17 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   const int32_t half = int32_t{1} << (qbits - 1);
   const uint16_t* scan_pos = coeff_scan_pos(g.log2n, job.scan_idx);
   uint16_t rank = 0;
-  for (int i = 0; i < total; ++i) {
-    const int32_t ld = std::abs(static_cast<int32_t>(job.coef[i])) * q;
-    level_double[i] = ld;
-    max_abs[i] = std::min<int32_t>(32767, (ld + half) >> qbits);
-    rank = std::max(rank, scan_rank_if(scan_pos, i, max_abs[i] != 0));
-    lv[i] = 0;
-  }
+  // This and the other passes over a whole block take its size as a constant: small blocks'
+  // loops unroll.
+  with_block_size(g.log2n, [&](auto n) {
+    for (int i = 0; i < n * n; ++i) {
+      const int32_t ld = std::abs(static_cast<int32_t>(job.coef[i])) * q;
+      level_double[i] = ld;
+      max_abs[i] = std::min<int32_t>(32767, (ld + half) >> qbits);
+      rank = std::max(rank, scan_rank_if(scan_pos, i, max_abs[i] != 0));
+    }
+    std::memset(lv, 0, sizeof(int16_t) * n * n);
+  });
   const int last_init = rank - 1;
 
   if (!job.rdoq || !job.ctx) {
@@ -226,7 +230,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   uint8_t sig_state[32 * 32];
   double csbf_cost[64];  // written for every sub-block between the first and the last
   uint8_t coded_sb[64];
-  std::memset(coded_sb, 0, static_cast<size_t>(g.nsb) * g.nsb);
+  with_block_size(g.log2n, [&](auto n) { std::memset(coded_sb, 0, (n / 4) * (n / 4)); });
   const int sig_base = kCtxSig + (cidx ? 27 : 0);
   const int last_sb = last_init >> 4;
   int prev_c1 = 1;
@@ -359,19 +363,21 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   // Last position decision: cost with the last coefficient at each candidate position.
   int offs, shift;
   last_ctx(g.log2n, cidx, offs, shift);
-  const int cmax = (g.log2n << 1) - 1;
   uint32_t prefix_cost[2][10];  // bits of each last_sig_coeff_{x,y}_prefix value with its suffix
-  for (int axis = 0; axis < 2; ++axis) {
-    const int base = axis ? kCtxLastY : kCtxLastX;
-    uint32_t ones = 0;
-    for (int prefix = 0; prefix <= cmax; ++prefix) {
-      uint32_t b = ones;
-      if (prefix < cmax) b += bin_cost(cs.s[base + offs + (prefix >> shift)], 0);
-      if (prefix > 3) b += kBitScale * ((prefix >> 1) - 1);
-      prefix_cost[axis][prefix] = b;
-      if (prefix < cmax) ones += bin_cost(cs.s[base + offs + (prefix >> shift)], 1);
+  with_block_size(g.log2n, [&](auto n) {
+    constexpr int cmax = n == 4 ? 3 : n == 8 ? 5 : n == 16 ? 7 : 9;  // 2 log2(n) - 1
+    for (int axis = 0; axis < 2; ++axis) {
+      const int base = axis ? kCtxLastY : kCtxLastX;
+      uint32_t ones = 0;
+      for (int prefix = 0; prefix <= cmax; ++prefix) {
+        uint32_t b = ones;
+        if (prefix < cmax) b += bin_cost(cs.s[base + offs + (prefix >> shift)], 0);
+        if (prefix > 3) b += kBitScale * ((prefix >> 1) - 1);
+        prefix_cost[axis][prefix] = b;
+        if (prefix < cmax) ones += bin_cost(cs.s[base + offs + (prefix >> shift)], 1);
+      }
     }
-  }
+  });
   // last_sig_coeff prefix of each coordinate value (0..31).
   static const struct LastPrefixes {
     uint8_t v[32];
