@@ -24,13 +24,14 @@ struct Geometry {
   int blkpos(int pos) const { return scan[pos]; }
 };
 
-// Level-coding state in front of one coefficient (the syntax's greater1/greater2/Rice state).
+// Level-coding state in front of one coefficient (the syntax's greater1/greater2/Rice state), in
+// four bytes: RDOQ stores one per position for sign hiding. The gt2 context follows from the gt1
+// one.
 struct LevelState {
-  int gt1_ctx;  // ctxSet * 4 + min(3, greater1Ctx) (+16 for chroma): context of its gt1 flag
-  int gt2_ctx;  // ctxSet (+4 for chroma)
-  int c1_idx;   // greater1 flags already coded in the sub-block
-  int c2_idx;   // greater2 flags already coded in the sub-block
-  int rice;
+  uint8_t gt1_ctx;  // ctxSet * 4 + min(3, greater1Ctx) (+16 for chroma): context of its gt1 flag
+  uint8_t c1_idx;   // greater1 flags already coded in the sub-block
+  uint8_t c2_idx;   // greater2 flags already coded in the sub-block
+  uint8_t rice;
 };
 
 // Bits (1/32768) of a nonzero level's gt1/gt2/remaining/sign coding.
@@ -42,7 +43,7 @@ struct LevelState {
     if (level == 1) return bits + bin_cost(g1, 0);
     bits += bin_cost(g1, 1);
     if (s.c2_idx < 1) {
-      const uint8_t g2 = cs.s[kCtxGt2 + s.gt2_ctx];
+      const uint8_t g2 = cs.s[kCtxGt2 + (s.gt1_ctx >> 2)];  // ctxSet (+4 for chroma)
       if (level == 2) return bits + bin_cost(g2, 0);
       return bits + bin_cost(g2, 1) +
              kBitScale * remaining_bins(static_cast<uint32_t>(level - 3), s.rice);
@@ -263,7 +264,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     // The level-coding state in front of the next position; it changes only after a nonzero
     // level.
     int c1 = 1;
-    LevelState st{ctx_set * 4 + 1 + (cidx ? 16 : 0), ctx_set + (cidx ? 4 : 0), 0, 0, 0};
+    LevelState st{static_cast<uint8_t>(ctx_set * 4 + 1 + (cidx ? 16 : 0)), 0, 0, 0};
     bool any_gt1_coded = false;
     // Only sub-blocks with a coded_sub_block_flag of their own weigh coding against zeroing.
     const bool csbf_coded = sb > 0 && sb < last_sb;
