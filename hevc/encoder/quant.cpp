@@ -25,32 +25,34 @@ struct Geometry {
 };
 
 // Level-coding state in front of one coefficient (the syntax's greater1/greater2/Rice state), in
-// four bytes: RDOQ stores one per position for sign hiding. The gt2 context follows from the gt1
-// one.
+// one word: RDOQ stores one per position for sign hiding, a single store. The gt2 context follows
+// from the gt1 one.
 struct LevelState {
-  uint8_t gt1_ctx;  // ctxSet * 4 + min(3, greater1Ctx) (+16 for chroma): context of its gt1 flag
-  uint8_t c1_idx;   // greater1 flags already coded in the sub-block
-  uint8_t c2_idx;   // greater2 flags already coded in the sub-block
-  uint8_t rice;
+  uint32_t v;  // bytes, from the lowest: gt1_ctx, c1_idx (gt1 flags so far), c2_idx, rice
+  // ctxSet * 4 + min(3, greater1Ctx) (+16 for chroma): context of its gt1 flag
+  int gt1_ctx() const { return static_cast<int>(v & 0xff); }
+  bool gt1_coded() const { return (v & 0xff00) < (8u << 8); }  // fewer than 8 gt1 flags so far
+  bool gt2_coded() const { return (v & 0xff0000) == 0; }       // no gt2 flag so far
+  int rice() const { return static_cast<int>(v >> 24); }
 };
 
 // Bits (1/32768) of a nonzero level's gt1/gt2/remaining/sign coding.
 [[gnu::always_inline]] inline uint32_t level_bits(const ContextSet& cs, const LevelState& s,
                                                   int level) {
   uint32_t bits = kBitScale;  // sign
-  if (s.c1_idx < 8) {
-    const uint8_t g1 = cs.s[kCtxGt1 + s.gt1_ctx];
+  if (s.gt1_coded()) {
+    const uint8_t g1 = cs.s[kCtxGt1 + s.gt1_ctx()];
     if (level == 1) return bits + bin_cost(g1, 0);
     bits += bin_cost(g1, 1);
-    if (s.c2_idx < 1) {
-      const uint8_t g2 = cs.s[kCtxGt2 + (s.gt1_ctx >> 2)];  // ctxSet (+4 for chroma)
+    if (s.gt2_coded()) {
+      const uint8_t g2 = cs.s[kCtxGt2 + (s.gt1_ctx() >> 2)];  // ctxSet (+4 for chroma)
       if (level == 2) return bits + bin_cost(g2, 0);
       return bits + bin_cost(g2, 1) +
-             kBitScale * remaining_bins(static_cast<uint32_t>(level - 3), s.rice);
+             kBitScale * remaining_bins(static_cast<uint32_t>(level - 3), s.rice());
     }
-    return bits + kBitScale * remaining_bins(static_cast<uint32_t>(level - 2), s.rice);
+    return bits + kBitScale * remaining_bins(static_cast<uint32_t>(level - 2), s.rice());
   }
-  return bits + kBitScale * remaining_bins(static_cast<uint32_t>(level - 1), s.rice);
+  return bits + kBitScale * remaining_bins(static_cast<uint32_t>(level - 1), s.rice());
 }
 
 // Sign data hiding (applied per 4x4 sub-block): makes the parity of the sum of levels carry the
@@ -264,7 +266,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     // The level-coding state in front of the next position; it changes only after a nonzero
     // level.
     int c1 = 1;
-    LevelState st{static_cast<uint8_t>(ctx_set * 4 + 1 + (cidx ? 16 : 0)), 0, 0, 0};
+    LevelState st{static_cast<uint32_t>(ctx_set * 4 + 1 + (cidx ? 16 : 0))};
     bool any_gt1_coded = false;
     // Only sub-blocks with a coded_sub_block_flag of their own weigh coding against zeroing.
     const bool csbf_coded = sb > 0 && sb < last_sb;
@@ -320,18 +322,18 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
       }
       if (best_l > 0) {
         ++nz_in_sb;
-        const int base = st.c1_idx < 8 ? (st.c2_idx < 1 ? 3 : 2) : 1;
-        if (best_l >= base && best_l > 3 * (1 << st.rice)) st.rice = std::min(st.rice + 1, 4);
-        if (st.c1_idx < 8) {
+        const int base = st.gt1_coded() ? (st.gt2_coded() ? 3 : 2) : 1;
+        if (best_l >= base && best_l > 3 * (1 << st.rice()) && st.rice() < 4) st.v += 1u << 24;
+        if (st.gt1_coded()) {
           any_gt1_coded = true;
           if (best_l > 1) {
             c1 = 0;
-            if (st.c2_idx < 1) ++st.c2_idx;
+            if (st.gt2_coded()) st.v += 1u << 16;
           } else if (c1 > 0) {
             ++c1;
           }
-          ++st.c1_idx;
-          st.gt1_ctx = ctx_set * 4 + std::min(3, c1) + (cidx ? 16 : 0);
+          st.v = ((st.v & ~0xffu) + (1u << 8)) |
+                 static_cast<uint32_t>(ctx_set * 4 + std::min(3, c1) + (cidx ? 16 : 0));
         }
       }
     }
