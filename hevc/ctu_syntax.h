@@ -46,6 +46,9 @@ struct TbInfo {
   int qp_y = 26;       // QpY of the coding unit
   int16_t* coeff = nullptr;
   int max_x = 0, max_y = 0;  // extent of nonzero coefficients
+  // Writer and counter: the scan position of the last nonzero coefficient when the caller knows
+  // it (the encoder counting a block it just quantised), else -1.
+  int last = -1;
 };
 
 inline int chroma_qp_y_to_c(int qp_y, int offset) {
@@ -529,7 +532,7 @@ class CtuCoder {
     uint32_t lx = 0, ly = 0;
     int last_sb = 0, last_pos = 0;
     if (!R) {
-      const int last = std::max(0, last_nonzero(coef, log2, scan_idx));
+      const int last = tb.last >= 0 ? tb.last : std::max(0, last_nonzero(coef, log2, scan_idx));
       last_sb = last >> 4;
       last_pos = last & 15;
       lx = static_cast<uint32_t>((scs[last_sb].x << 2) + sc4[last_pos].x);

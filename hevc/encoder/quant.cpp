@@ -217,6 +217,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     const int last = last_nonzero(lv, g.log2n, job.scan_idx);
     uint16_t nz_pos[32 * 32];
     QuantResult r = summarise(g, last, lv, nz_pos);
+    r.last = last;
     if (job.sign_hide && r.nonzero >= 2)
       hide_signs(job, g, level_double, qbits, err_scale, RateDelta{}, nz_pos, r.nonzero, lv, r);
     return r;
@@ -434,6 +435,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   }
   for (int k = best_k + 1; k < n_nonzero; ++k) lv[nonzero_bp[k]] = 0;
   QuantResult r;
+  if (best_k >= 0) r.last = nonzero_pos[best_k];
   for (int k = 0; k <= best_k; ++k) {
     const int i = nonzero_bp[k];
     note_level(g, i, r);

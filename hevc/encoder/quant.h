@@ -22,10 +22,12 @@ struct QuantJob {
   int cbf_ctx = -1;  // index of the block's cbf context when its flag is coded, else -1
 };
 
-// The nonzero levels: their number and bounding box (columns 0..max_x, rows 0..max_y).
+// The nonzero levels: their number, bounding box (columns 0..max_x, rows 0..max_y) and the scan
+// position of the last one (-1: none).
 struct QuantResult {
   int nonzero = 0;
   int max_x = 0, max_y = 0;
+  int last = -1;
 };
 
 // Quantises into `levels` (n x n).

@@ -660,7 +660,8 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
       c = &trial_.ctx;
       cost = trial_.cost;
     } else {
-      const uint64_t d = encode_block(0, x, y, log2t, mode, ts != 0, ctx, cbf_ctx, nz);
+      int last = -1;
+      const uint64_t d = encode_block(0, x, y, log2t, mode, ts != 0, ctx, cbf_ctx, nz, &last);
       // (encode_block reads no block flags: they are set once it knows the cbf.)
       pic_.info.for_each(x, y, n, n, [&](BlockInfo& bi) {
         bi.tu_log2 = static_cast<uint8_t>(log2t);
@@ -673,7 +674,8 @@ double IntraSearch::code_luma_tb(int x, int y, int log2t, int depth, int mode, b
         cost = kInf;
       } else {
         ContextSet* t = new (trial_ctx[ts]) ContextSet(ctx);
-        cost = static_cast<double>(d) + pic_.rd.bits_cost(luma_tb_bits(*t, x, y, log2t, depth, rb));
+        cost = static_cast<double>(d) +
+               pic_.rd.bits_cost(luma_tb_bits(*t, x, y, log2t, depth, last, rb));
         c = t;
       }
     }
@@ -712,8 +714,9 @@ void IntraSearch::set_first_refs(int cidx, int x, int y, int log2) {
   f.valid = true;
 }
 
-uint64_t IntraSearch::luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth,
-                                   uint64_t& res_bits) {
+// Inline: called once, in code_luma_tb's hot path.
+inline uint64_t IntraSearch::luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth,
+                                          int last, uint64_t& res_bits) {
   CabacCounter cnt;
   Counter coder(cnt, ctx, sink_, st_);
   const BlockInfo& bi = pic_.info.blk(x, y);
@@ -728,6 +731,7 @@ uint64_t IntraSearch::luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int
     tb.log2n = log2t;
     tb.cbf = true;
     tb.intra_mode = bi.intra_mode;
+    tb.last = last;
     coder.residual_coding(tb);
   }
   res_bits = cnt.bits() - cbf_bits;
@@ -735,7 +739,7 @@ uint64_t IntraSearch::luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int
 }
 
 uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, bool tskip,
-                                   const ContextSet& ctx, int cbf_ctx, int& nonzero) {
+                                   const ContextSet& ctx, int cbf_ctx, int& nonzero, int* last) {
   const int n = 1 << log2n;
   Plane& rec = pic_.rec.planes[cidx];
   const Plane& src = pic_.src.planes[cidx];
@@ -768,6 +772,7 @@ uint64_t IntraSearch::encode_block(int cidx, int x, int y, int log2n, int mode, 
   job.cbf_ctx = cbf_ctx;
   const QuantResult q = quantize(job, lv);
   nonzero = q.nonzero;
+  if (last) *last = q.last;
   copy_block(pic_.coef_at(cidx, x, y), pic_.coef_stride(cidx), lv, n, log2n);
   if (nonzero) {
     dequantize(lv, log2n, pic_.qp_c[cidx], nullptr, q.max_x, q.max_y);

@@ -53,9 +53,10 @@ class IntraSearch {
   uint64_t code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx);
   uint64_t chroma_tb(int cidx, int xc, int yc, int log2c, int mode, bool tskip_allowed,
                      const ContextSet& ctx);
-  // Predicts, transforms, quantises and reconstructs one block; returns its SSE.
+  // Predicts, transforms, quantises and reconstructs one block; returns its SSE. `last`, when
+  // given, receives the scan position of its last nonzero level (QuantResult::last).
   uint64_t encode_block(int cidx, int x, int y, int log2n, int mode, bool tskip,
-                        const ContextSet& ctx, int cbf_ctx, int& nonzero);
+                        const ContextSet& ctx, int cbf_ctx, int& nonzero, int* last = nullptr);
   // The rough decision: the ncand luma modes of least SATD plus estimated mode bits, using the
   // PU's reference samples (first_[0]), into `out`.
   void rough_decision(int* out, int xp, int yp, int log2t, int ncand, uint8_t prev_state,
@@ -68,8 +69,10 @@ class IntraSearch {
     return cfg_.exact_shortcuts ? Bound{before, best} : Bound{};
   }
   int preselect_chroma(int x0, int y0, int log2cu, int* cands, int keep);
-  // Bits of a luma block's cbf and residual; `res_bits`: those of the residual.
-  uint64_t luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth, uint64_t& res_bits);
+  // Bits of a luma block's cbf and residual; `res_bits`: those of the residual. `last`: the scan
+  // position of its last nonzero level.
+  uint64_t luma_tb_bits(ContextSet& ctx, int x, int y, int log2t, int depth, int last,
+                        uint64_t& res_bits);
 
   EncPicture& pic_;
   SliceState& st_;
