@@ -130,8 +130,9 @@ class CabacCounter {
  public:
   static constexpr bool reading = false;
   uint32_t bin(uint8_t& ctx, uint32_t b) {
-    bits_ += kEntropyBits[ctx][b];
-    ctx = next_state(ctx, b);
+    const uint8_t s = ctx;  // read once: bits_ could alias it
+    bits_ += kEntropyBits[s][b];
+    ctx = next_state(s, b);
     return b;
   }
   uint32_t bypass(uint32_t b) {

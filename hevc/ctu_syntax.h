@@ -584,28 +584,34 @@ class CtuCoder {
       if (xs < nsb - 1) prev_csbf |= csbf[xs + 1][ys];
       if (ys < nsb - 1) prev_csbf |= csbf[xs][ys + 1] << 1;
       const uint8_t* sig_ctx_of = sig_ctx_sub_block(log2, cidx, scan_idx, prev_csbf, i == 0);
+      // The significant positions and (writer, counter) their absolute levels, gathered as the
+      // flags are coded.
       int sig_pos[16], nsig = 0;
       int absl[16];
       const int start = (i == last_sb) ? last_pos - 1 : 15;
       if (i == last_sb) {
+        absl[nsig] = R ? 1 : std::abs(coef[scan[last_pos]]);
         sig_pos[nsig++] = last_pos;
       }
+      // Locals: the contexts' stores (bytes) could alias the members.
+      Cabac& cabac = c_;
+      uint8_t* const sig_ctx = &ctx_.s[sig_base];
       for (int p = start; p >= 0; --p) {
+        const int v = R ? 0 : coef[scan[p]];
         uint32_t sig;
         if (p > 0 || !infer_dc) {
-          sig = c_.bin(ctx_.s[sig_base + sig_ctx_of[p]], R ? 0 : coef[scan[p]] != 0);
+          sig = cabac.bin(sig_ctx[sig_ctx_of[p]], v != 0);
           if (sig) infer_dc = false;
         } else {
           sig = 1;  // inferred DC of a coded sub-block with no other significant coefficient
         }
-        if (sig) sig_pos[nsig++] = p;
+        if (sig) {
+          absl[nsig] = R ? 1 : std::abs(v);
+          sig_pos[nsig++] = p;
+        }
       }
       if (nsig == 0) continue;  // the DC sub-block may carry no coefficient at all
       // Levels: greater1 for the first eight, greater2 for the first greater1.
-      for (int k = 0; k < nsig; ++k) {
-        const int p = sig_pos[k];
-        absl[k] = R ? 1 : std::abs(coef[scan[p]]);
-      }
       int ctx_set = (i == 0 || cidx > 0) ? 0 : 2;
       if (!first_sb && greater1_state == 0) ++ctx_set;
       first_sb = false;
@@ -613,9 +619,9 @@ class CtuCoder {
       int g1_first = -1;
       const int n_g1 = std::min(nsig, 8);
       uint8_t g1[16] = {0}, g2 = 0;
+      uint8_t* const gt1_ctx = &ctx_.s[kCtxGt1 + ctx_set * 4 + (cidx ? 16 : 0)];
       for (int k = 0; k < n_g1; ++k) {
-        const int inc = ctx_set * 4 + std::min(3, greater1_state) + (cidx ? 16 : 0);
-        g1[k] = static_cast<uint8_t>(c_.bin(ctx_.s[kCtxGt1 + inc], absl[k] > 1));
+        g1[k] = static_cast<uint8_t>(cabac.bin(gt1_ctx[std::min(3, greater1_state)], absl[k] > 1));
         if (g1[k]) {
           greater1_state = 0;
           if (g1_first < 0) g1_first = k;
