@@ -560,6 +560,7 @@ class CtuCoder {
     bool first_sb = true;
     int max_x = 0, max_y = 0;
     const int sig_base = kCtxSig + (cidx ? 27 : 0);
+    const SigCtxBlock& sig_ctx_blk = sig_ctx_block(log2, cidx, scan_idx);
     const uint16_t* const block_scan = coeff_scan(log2, scan_idx);
     for (int i = last_sb; i >= 0; --i) {
       const int xs = scs[i].x, ys = scs[i].y;
@@ -583,7 +584,7 @@ class CtuCoder {
       int prev_csbf = 0;
       if (xs < nsb - 1) prev_csbf |= csbf[xs + 1][ys];
       if (ys < nsb - 1) prev_csbf |= csbf[xs][ys + 1] << 1;
-      const uint8_t* sig_ctx_of = sig_ctx_sub_block(log2, cidx, scan_idx, prev_csbf, i == 0);
+      const uint8_t* sig_ctx_of = sig_ctx_blk[prev_csbf][i == 0 ? 1 : 0];
       // The significant positions and (writer, counter) their absolute levels, gathered as the
       // flags are coded.
       int sig_pos[16], nsig = 0;

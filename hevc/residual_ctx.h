@@ -56,10 +56,11 @@ inline int sig_ctx(int log2, int cidx, int xc, int yc, int prev_csbf, int scan_i
 // [block-size class: 4x4, 8x8, larger][luma, chroma][scan_idx][prev_csbf][first sub-block][pos]
 using SigCtxTable = uint8_t[3][2][3][4][2][16];
 const SigCtxTable& sig_ctx_table();
-inline const uint8_t* sig_ctx_sub_block(int log2, int cidx, int scan_idx, int prev_csbf,
-                                        bool first_sb) {
+// One block's part of the table, [prev_csbf][first sub-block][pos], looked up once per block.
+using SigCtxBlock = uint8_t[4][2][16];
+inline const SigCtxBlock& sig_ctx_block(int log2, int cidx, int scan_idx) {
   static const SigCtxTable& t = sig_ctx_table();
-  return t[log2 >= 4 ? 2 : log2 - 2][cidx ? 1 : 0][scan_idx][prev_csbf][first_sb ? 1 : 0];
+  return t[log2 >= 4 ? 2 : log2 - 2][cidx ? 1 : 0][scan_idx];
 }
 
 // Context offset and shift of last_sig_coeff_{x,y}_prefix.

@@ -229,13 +229,15 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   const double lambda = job.lambda / kBitScale;
   if (last_init < 0) return {};
 
-  double cost_coef[32 * 32], cost_zero[32 * 32], cost_sig[32 * 32];
+  double cost_coef[32 * 32], cost_zero[32 * 32];
+  double cost_sig[32 * 32];  // written and read at nonzero levels only
   LevelState states[32 * 32];
   uint8_t sig_state[32 * 32];
   double csbf_cost[64];  // written for every sub-block between the first and the last
   uint8_t coded_sb[64];
   with_block_size(g.log2n, [&](auto n) { std::memset(coded_sb, 0, (n / 4) * (n / 4)); });
-  const int sig_base = kCtxSig + (cidx ? 27 : 0);
+  const uint8_t* sig_states = &cs.s[kCtxSig + (cidx ? 27 : 0)];
+  const SigCtxBlock& sig_ctx_blk = sig_ctx_block(g.log2n, cidx, job.scan_idx);
   const int last_sb = last_init >> 4;
   int prev_c1 = 1;
   bool first_sb = true;
@@ -253,7 +255,6 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
           const int bp = g.blkpos(sb * 16 + p);
           cost_coef[bp] = cost_zero[bp] =
               static_cast<double>(level_double[bp]) * level_double[bp] * err_scale;
-          cost_sig[bp] = 0;
         }
         const int cs_inc = (prev_csbf & 1) + ((prev_csbf >> 1) & 1);
         csbf_cost[sb] = lambda * bin_cost(cs.s[kCtxCsbf + std::min(cs_inc, 1) + (cidx ? 2 : 0)], 0);
@@ -261,7 +262,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
         continue;
       }
     }
-    const uint8_t* sig_ctx_of = sig_ctx_sub_block(g.log2n, cidx, job.scan_idx, prev_csbf, sb == 0);
+    const uint8_t* sig_ctx_of = sig_ctx_blk[prev_csbf][sb == 0 ? 1 : 0];
     int ctx_set = (sb == 0 || cidx > 0) ? 0 : 2;
     if (!first_sb && prev_c1 == 0) ++ctx_set;
     // The level-coding state in front of the next position; it changes only after a nonzero
@@ -274,12 +275,13 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     double sb_coded = 0, sb_zero = 0;
     int nz_in_sb = 0;
     // Positions after the last one are never read again.
-    for (int p = sb == last_sb ? last_init & 15 : 15; p >= 0; --p) {
-      const int pos = sb * 16 + p;
-      const int bp = g.blkpos(pos);
+    const int last_p = sb == last_sb ? last_init & 15 : -1;
+    const uint16_t* sb_scan = g.scan + sb * 16;  // raster index of each position
+    for (int p = sb == last_sb ? last_p : 15; p >= 0; --p) {
+      const int bp = sb_scan[p];
       const double cz = static_cast<double>(level_double[bp]) * level_double[bp] * err_scale;
       cost_zero[bp] = cz;
-      const uint8_t sig = cs.s[sig_base + sig_ctx_of[p]];
+      const uint8_t sig = sig_states[sig_ctx_of[p]];
       states[bp] = st;
       sig_state[bp] = sig;
       const int ma = max_abs[bp];
@@ -287,14 +289,13 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
         // Zero is the only choice (never at the last position); the level is already zero.
         const double s0 = lambda * bin_cost(sig, 0);
         cost_coef[bp] = cz + s0;
-        cost_sig[bp] = s0;
         if (csbf_coded) {
           sb_coded += cz + s0;
           sb_zero += cz;
         }
         continue;
       }
-      const bool is_last = pos == last_init;
+      const bool is_last = p == last_p;
       int best_l = 0;
       double best = kInf, best_sig = 0;
       if (!is_last) {
@@ -349,7 +350,6 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
           const int bp = g.blkpos(sb * 16 + p);
           lv[bp] = 0;
           cost_coef[bp] = cost_zero[bp];
-          cost_sig[bp] = 0;
         }
         csbf_cost[sb] = lambda * bin_cost(csbf_ctx, 0);
         nz_in_sb = 0;
