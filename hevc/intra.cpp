@@ -17,6 +17,12 @@ namespace hevc {
 
 namespace {
 
+constexpr int8_t kAngle[35] = {0,  0,  32,  26,  21,  17,  13,  9,   5,   2,   0,   -2,
+                               -5, -9, -13, -17, -21, -26, -32, -26, -21, -17, -13, -9,
+                               -5, -2, 0,   2,   5,   9,   13,  17,  21,  26,  32};
+constexpr int16_t kInvAngle[15] = {-4096, -1638, -910, -630, -482, -390,  -315, -256,
+                                   -315,  -390,  -482, -630, -910, -1638, -4096};
+
 #if defined(__SSSE3__)
 // Two rows of 4 (or one row of 8) weighted pairs: ab holds the interleaved samples (r[i],
 // r[i + 1]), w the per-row weights; returns the eight rounded predictions as 16-bit lanes
@@ -33,6 +39,95 @@ inline __m256i angular_lanes(__m256i ab, __m256i w) {
 inline __m128i pair_weights(int fact) {
   return _mm_set1_epi16(static_cast<int16_t>(((fact & 0xff) << 8) | (32 - fact)));
 }
+
+// 4x4 and 8x8 angular blocks from byte shuffles of two registers: the main side's first 16
+// samples (from its sample 1 for the positive angles, which read none before it) and the other
+// side's, whose samples the negative angles project onto the main side's extension. No
+// extension is built, nor any position or weight computed: per mode, a table holds for each
+// byte of the interleaved pairs (r[i], r[i + 1]) that angular_lanes weighs its sample in either
+// register and its weight. (A sample of weight 0, the second of a pair where fact is 0, is
+// taken as 0: it is the only one that could lie beyond the 16.)
+template <int N>
+struct AngularShuffles {
+  // Vectors of 16 bytes (eight pairs): two rows of 4, or one row of 8; an 8x8 block's in the
+  // order its AVX2 kernel packs them, rows 0, 2, 1, 3, 4, 6, 5, 7.
+  static constexpr int kVectors = N * N / 8;
+  alignas(32) int8_t main[33][kVectors][16];  // the byte of the main side's register, or -128
+  alignas(32) int8_t side[33][kVectors][16];  // the byte of the other side's register, or -128
+  alignas(32) int8_t weight[33][kVectors][16];
+};
+
+template <int N>
+constexpr AngularShuffles<N> make_angular_shuffles() {
+  AngularShuffles<N> t{};
+  constexpr int kRow8[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+  for (int mode = 2; mode < 35; ++mode) {
+    const int angle = kAngle[mode];
+    for (int v = 0; v < AngularShuffles<N>::kVectors; ++v)
+      for (int b = 0; b < 16; ++b) {
+        const int row = N == 4 ? 2 * v + b / 8 : kRow8[v];
+        const int i = (b % (2 * N)) / 2, second = b & 1;
+        const int pos = (row + 1) * angle, fact = pos & 31;
+        const int at = (pos >> 5) + 1 + i + second;  // in the (extended) main side
+        const int w = second ? fact : 32 - fact;
+        int from_main = -128, from_side = -128;
+        if (w != 0) {
+          if (angle >= 0)
+            from_main = at - 1;
+          else if (at >= 0)
+            from_main = at;
+          else
+            from_side = (at * kInvAngle[mode - 11] + 128) >> 8;
+        }
+        t.main[mode - 2][v][b] = static_cast<int8_t>(from_main);
+        t.side[mode - 2][v][b] = static_cast<int8_t>(from_side);
+        t.weight[mode - 2][v][b] = static_cast<int8_t>(w);
+      }
+  }
+  return t;
+}
+
+constexpr AngularShuffles<4> kAngular4 = make_angular_shuffles<4>();
+
+inline __m128i load16(const void* p) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
+
+void angular_shuffled4(const Pel* main_side, const Pel* side, int mode, Pel* out) {
+  const bool negative = kAngle[mode] < 0;
+  const __m128i m = load16(main_side + (negative ? 0 : 1)), s = load16(side);
+  const int k = mode - 2;
+  __m128i rows[2];
+  for (int v = 0; v < 2; ++v) {
+    __m128i ab = _mm_shuffle_epi8(m, load16(kAngular4.main[k][v]));
+    if (negative) ab = _mm_or_si128(ab, _mm_shuffle_epi8(s, load16(kAngular4.side[k][v])));
+    rows[v] = angular_lanes(ab, load16(kAngular4.weight[k][v]));
+  }
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_packus_epi16(rows[0], rows[1]));
+}
+
+#if defined(__AVX2__)
+constexpr AngularShuffles<8> kAngular8 = make_angular_shuffles<8>();
+
+void angular_shuffled8(const Pel* main_side, const Pel* side, int mode, Pel* out) {
+  const bool negative = kAngle[mode] < 0;
+  const __m256i m = _mm256_broadcastsi128_si256(load16(main_side + (negative ? 0 : 1)));
+  const __m256i s = _mm256_broadcastsi128_si256(load16(side));
+  const int k = mode - 2;
+  auto load32 = [](const void* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  };
+  // Two vectors per register: rows 0 and 2, 1 and 3 (packed: rows 0..3), then 4 and 6, 5 and 7.
+  auto rows = [&](int v) {
+    __m256i ab = _mm256_shuffle_epi8(m, load32(kAngular8.main[k][v]));
+    if (negative) ab = _mm256_or_si256(ab, _mm256_shuffle_epi8(s, load32(kAngular8.side[k][v])));
+    return angular_lanes(ab, load32(kAngular8.weight[k][v]));
+  };
+  for (int h = 0; h < 2; ++h)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * h),
+                        _mm256_packus_epi16(rows(4 * h), rows(4 * h + 2)));
+}
+#endif
 #endif
 
 // One row of angular prediction: d[i] = ((32 - fact) * r[i] + fact * r[i + 1] + 16) >> 5;
@@ -58,21 +153,6 @@ void angular_row(const Pel* r, int fact, Pel* d, int n) {
 template <int N>
 void angular_block(const Pel* ref, int angle, Pel* out) {
 #if defined(__SSSE3__)
-  if constexpr (N == 4) {
-    __m128i rows[2];
-    for (int h = 0; h < 2; ++h) {
-      __m128i ab[2], w[2];
-      for (int k = 0; k < 2; ++k) {
-        const int pos = (2 * h + k + 1) * angle;
-        const Pel* r = ref + (pos >> 5) + 1;
-        ab[k] = _mm_unpacklo_epi8(load4(r), load4(r + 1));
-        w[k] = pair_weights(pos & 31);
-      }
-      rows[h] = angular_lanes(_mm_unpacklo_epi64(ab[0], ab[1]), _mm_unpacklo_epi64(w[0], w[1]));
-    }
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_packus_epi16(rows[0], rows[1]));
-    return;
-  }
   if constexpr (N == 8) {
     for (int j = 0; j < 8; j += 2) {
       __m128i v[2];
@@ -215,11 +295,59 @@ void transpose_into(const Pel* block, Pel* dst, int stride) {
     for (int x = 0; x < N; ++x) dst[y * stride + x] = block[x * N + y];
 }
 
-const int8_t kAngle[35] = {0,  0,  32,  26,  21,  17,  13,  9,   5,   2,   0,   -2,
-                           -5, -9, -13, -17, -21, -26, -32, -26, -21, -17, -13, -9,
-                           -5, -2, 0,   2,   5,   9,   13,  17,  21,  26,  32};
-const int16_t kInvAngle[15] = {-4096, -1638, -910, -630, -482, -390,  -315, -256,
-                               -315,  -390,  -482, -630, -910, -1638, -4096};
+// The shuffled kernels where the instruction set has them; false for the other sizes.
+bool angular_shuffled(int log2n, const Pel* main_side, const Pel* side, int mode, Pel* out) {
+#if defined(__SSSE3__)
+  if (log2n == 2) {
+    angular_shuffled4(main_side, side, mode, out);
+    return true;
+  }
+#endif
+#if defined(__AVX2__)
+  if (log2n == 3) {
+    angular_shuffled8(main_side, side, mode, out);
+    return true;
+  }
+#endif
+  return false;
+}
+
+// The pure horizontal and vertical modes' first column (of `out`, along the main direction)
+// of a luma block, with the gradient of the other side.
+inline void filter_edge(int log2n, int cidx, const Pel* main_side, const Pel* side, int mode,
+                        Pel* out) {
+  const int n = 1 << log2n;
+  if (cidx == 0 && n < 32 && (mode == 26 || mode == 10))
+    for (int j = 0; j < n; ++j)
+      out[j * n] = static_cast<Pel>(clip_pel(main_side[1] + ((side[1 + j] - side[0]) >> 1)));
+}
+
+// intra_pred_main for the other sizes, through the main side extended in a copy. Not inlined:
+// its frame (the copy, the AVX2 registers) would be set up for every block, the small ones too.
+[[gnu::noinline]] bool angular_extended(int log2n, int cidx, const Pel* main_side, const Pel* side,
+                                        int mode, Pel* out) {
+  const int n = 1 << log2n;
+  const int angle = kAngle[mode];
+  // ref[0 .. 2n] is the main side itself for the positive angles; the negative ones extend it
+  // to ref[-n .. -1] from the other side, in a copy. (The last row of angle 32 also reads
+  // ref[2n + 1] with weight 0: it stays inside the reference arrays.)
+  Pel buf[3 * 64 + 1];
+  const Pel* ref = main_side;
+  if (angle < 0) {
+    Pel* ext = buf + n;
+    copy_row(ext, main_side, n);
+    ext[n] = main_side[n];
+    const int last = (n * angle) >> 5;
+    if (last < -1) {
+      const int inv = kInvAngle[mode - 11];
+      for (int i = last; i <= -1; ++i) ext[i] = side[(i * inv + 128) >> 8];
+    }
+    ref = ext;
+  }
+  with_block_size(log2n, [&](auto size) { angular_block<size()>(ref, angle, out); });
+  filter_edge(log2n, cidx, main_side, side, mode, out);
+  return mode < 18;
+}
 
 }  // namespace
 
@@ -355,33 +483,14 @@ void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
 }
 
 bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
-  const int n = 1 << r.log2n;
-  const int angle = kAngle[mode];
   const bool vertical = mode >= 18;
   const Pel* main_side = vertical ? r.top : r.left;
   const Pel* side = vertical ? r.left : r.top;
-  // ref[0 .. 2n] is the main side itself for the positive angles; the negative ones extend it
-  // to ref[-n .. -1] from the other side, in a copy. (The last row of angle 32 also reads
-  // ref[2n + 1] with weight 0: it stays inside the reference arrays.)
-  Pel buf[3 * 64 + 1];
-  const Pel* ref = main_side;
-  if (angle < 0) {
-    Pel* ext = buf + n;
-    copy_row(ext, main_side, n);
-    ext[n] = main_side[n];
-    const int last = (n * angle) >> 5;
-    if (last < -1) {
-      const int inv = kInvAngle[mode - 11];
-      for (int i = last; i <= -1; ++i) ext[i] = side[(i * inv + 128) >> 8];
-    }
-    ref = ext;
-  }
   // Rows of `out` run along the main direction: out = pred for vertical modes, its transpose
   // for horizontal ones.
-  with_block_size(r.log2n, [&](auto size) { angular_block<size()>(ref, angle, out); });
-  if (cidx == 0 && n < 32 && (mode == 26 || mode == 10))
-    for (int j = 0; j < n; ++j)
-      out[j * n] = static_cast<Pel>(clip_pel(main_side[1] + ((side[1 + j] - side[0]) >> 1)));
+  if (!angular_shuffled(r.log2n, main_side, side, mode, out))
+    return angular_extended(r.log2n, cidx, main_side, side, mode, out);
+  filter_edge(r.log2n, cidx, main_side, side, mode, out);
   return !vertical;
 }
 
