@@ -134,36 +134,46 @@ uint64_t sse_block(const Pel* a, int as, const Pel* b, int bs, int w, int h) {
 namespace {
 
 #if defined(__SSSE3__)
-// Sum of absolute values of the 4x4 Hadamard transform of the difference, two rows per register.
-// The horizontal butterflies keep both outputs of each pair, so every value appears twice and the
-// sum is halved (exactly, being even); signs do not matter under the absolute value.
+// Sum of absolute values of the 4x4 Hadamard transform of the difference, halved and rounded,
+// two rows per register. The last stage (vertical) is not computed: |a + b| + |a - b| =
+// 2 max(|a|, |b|), so the halved sum is exactly the sum of the pairs' maxima.
 uint32_t hadamard4(const Pel* o, int os, const Pel* p, int ps) {
   const __m128i zero = _mm_setzero_si128();
-  __m128i d[4];
-  for (int y = 0; y < 4; ++y)
-    d[y] = _mm_sub_epi16(_mm_unpacklo_epi8(load4(o + y * os), zero),
-                         _mm_unpacklo_epi8(load4(p + y * ps), zero));
-  const __m128i r01 = _mm_unpacklo_epi64(d[0], d[1]), r23 = _mm_unpacklo_epi64(d[2], d[3]);
-  // Vertical: rows 0 +- 2 and 1 +- 3, then (0 +- 2) +- (1 +- 3).
-  const __m128i s = _mm_add_epi16(r01, r23), t = _mm_sub_epi16(r01, r23);
-  const __m128i u = _mm_unpacklo_epi64(s, t), v = _mm_unpackhi_epi64(s, t);
-  const __m128i rows[2] = {_mm_add_epi16(u, v), _mm_sub_epi16(u, v)};
-  const __m128i keep = _mm_setr_epi16(-1, -1, 0, 0, -1, -1, 0, 0);
-  __m128i acc = zero;
-  for (const __m128i& r : rows) {
-    // Horizontal: lanes 0 +- 2, 1 +- 3 (blended into one register), then 0 +- 1, 2 +- 3.
-    const __m128i sw = _mm_shufflehi_epi16(_mm_shufflelo_epi16(r, 0x4e), 0x4e);
-    const __m128i h = _mm_or_si128(_mm_and_si128(keep, _mm_add_epi16(r, sw)),
-                                   _mm_andnot_si128(keep, _mm_sub_epi16(r, sw)));
-    const __m128i hs = _mm_shufflehi_epi16(_mm_shufflelo_epi16(h, 0xb1), 0xb1);
-    const __m128i a =
-        _mm_add_epi16(_mm_abs_epi16(_mm_add_epi16(h, hs)), _mm_abs_epi16(_mm_sub_epi16(h, hs)));
-    acc = _mm_add_epi32(acc, _mm_madd_epi16(a, _mm_set1_epi16(1)));
+  __m128i r01, r23;  // rows 0, 1 and 2, 3 of the difference
+  if (os == 4 && ps == 4) {
+    // Contiguous blocks (the rough decision's): one load each.
+    const __m128i vo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(o));
+    const __m128i vp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    r01 = _mm_sub_epi16(_mm_unpacklo_epi8(vo, zero), _mm_unpacklo_epi8(vp, zero));
+    r23 = _mm_sub_epi16(_mm_unpackhi_epi8(vo, zero), _mm_unpackhi_epi8(vp, zero));
+  } else {
+    auto rows = [&](int y) {
+      const __m128i vo = _mm_unpacklo_epi32(load4(o + y * os), load4(o + (y + 1) * os));
+      const __m128i vp = _mm_unpacklo_epi32(load4(p + y * ps), load4(p + (y + 1) * ps));
+      return _mm_sub_epi16(_mm_unpacklo_epi8(vo, zero), _mm_unpacklo_epi8(vp, zero));
+    };
+    r01 = rows(0);
+    r23 = rows(2);
   }
+  // Vertical, first stage: rows 0 +- 2 and 1 +- 3.
+  __m128i v[2] = {_mm_add_epi16(r01, r23), _mm_sub_epi16(r01, r23)};
+  // Horizontal, per row of four: lanes 0 +- 2, 1 +- 3, then 0 +- 1, 2 +- 3 (a lane plus its
+  // partner, sign-flipped where it is the subtrahend).
+  const __m128i swap_halves = _mm_setr_epi8(4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+  const __m128i swap_pairs = _mm_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  const __m128i sign_halves = _mm_setr_epi16(1, 1, -1, -1, 1, 1, -1, -1);
+  const __m128i sign_pairs = _mm_setr_epi16(1, -1, 1, -1, 1, -1, 1, -1);
+  for (__m128i& r : v) {
+    r = _mm_add_epi16(_mm_shuffle_epi8(r, swap_halves), _mm_sign_epi16(r, sign_halves));
+    r = _mm_abs_epi16(
+        _mm_add_epi16(_mm_shuffle_epi8(r, swap_pairs), _mm_sign_epi16(r, sign_pairs)));
+  }
+  // Vertical, second stage, as the maxima: the rows (0 + 2, 1 + 3) and (0 - 2, 1 - 3).
+  const __m128i m = _mm_max_epi16(_mm_unpacklo_epi64(v[0], v[1]), _mm_unpackhi_epi64(v[0], v[1]));
+  __m128i acc = _mm_madd_epi16(m, _mm_set1_epi16(1));
   acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4e));
   acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xb1));
-  const uint32_t sum = static_cast<uint32_t>(_mm_cvtsi128_si32(acc)) >> 1;
-  return (sum + 1) >> 1;
+  return static_cast<uint32_t>(_mm_cvtsi128_si32(acc));
 }
 #else
 uint32_t hadamard4(const Pel* o, int os, const Pel* p, int ps) {
@@ -219,9 +229,10 @@ inline void unpack(__m256i a, __m256i b, __m256i& lo, __m256i& hi) {
 }
 #endif
 
+// The stages of half-distance 4, 2 and (unless `last` is false) 1.
 template <class V>
-inline void butterfly8x8(V r[8]) {
-  for (int h = 4; h >= 1; h >>= 1)
+inline void butterfly8x8(V r[8], bool last = true) {
+  for (int h = 4; h >= (last ? 1 : 2); h >>= 1)
     for (int i = 0; i < 8; ++i)
       if (!(i & h)) {
         const V a = r[i], b = r[i + h];
@@ -242,7 +253,10 @@ inline void transpose8x8(V r[8]) {
   for (int i = 0; i < 4; ++i) unpack<64>(b[i], b[i + 4], r[2 * i], r[2 * i + 1]);
 }
 
-// The 8x8 Hadamard transform of the difference, summed in absolute value (values fit int16).
+// The 8x8 Hadamard transform of the difference, summed in absolute value (values fit int16),
+// quartered and rounded. As in hadamard4, the last stage is not computed: the sum of a pair's
+// two outputs in absolute value is twice the larger of its inputs', so the sum halved is that of
+// the maxima.
 uint32_t hadamard8(const Pel* o, int os, const Pel* p, int ps) {
   const __m128i zero = _mm_setzero_si128();
   __m128i r[8];
@@ -255,17 +269,16 @@ uint32_t hadamard8(const Pel* o, int os, const Pel* p, int ps) {
   }
   butterfly8x8(r);
   transpose8x8(r);
-  butterfly8x8(r);
+  butterfly8x8(r, false);
   __m128i acc = _mm_setzero_si128();
   const __m128i ones = _mm_set1_epi16(1);
-  for (int i = 0; i < 8; ++i) {
-    const __m128i v = _mm_max_epi16(r[i], _mm_sub_epi16(zero, r[i]));
-    acc = _mm_add_epi32(acc, _mm_madd_epi16(v, ones));
-  }
+  auto abs16 = [&](__m128i v) { return _mm_max_epi16(v, _mm_sub_epi16(zero, v)); };
+  for (int i = 0; i < 8; i += 2)
+    acc = _mm_add_epi32(acc, _mm_madd_epi16(_mm_max_epi16(abs16(r[i]), abs16(r[i + 1])), ones));
   acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4e));
   acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xb1));
-  const uint32_t sum = static_cast<uint32_t>(_mm_cvtsi128_si32(acc));
-  return (sum + 2) >> 2;
+  const uint32_t half_sum = static_cast<uint32_t>(_mm_cvtsi128_si32(acc));
+  return (half_sum + 1) >> 1;
 }
 #if defined(__AVX2__)
 // Two horizontally adjacent 8x8 blocks at once, one per 128-bit lane; each block is rounded
@@ -282,16 +295,18 @@ uint32_t hadamard8_pair(const Pel* o, int os, const Pel* p, int ps) {
   // cvtepu8 puts samples 0..7 in the low lane and 8..15 in the high one: block per lane.
   butterfly8x8(r);
   transpose8x8(r);
-  butterfly8x8(r);
+  butterfly8x8(r, false);
   __m256i acc = _mm256_setzero_si256();
   const __m256i ones = _mm256_set1_epi16(1);
-  for (int i = 0; i < 8; ++i)
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_abs_epi16(r[i]), ones));
+  for (int i = 0; i < 8; i += 2)
+    acc = _mm256_add_epi32(
+        acc, _mm256_madd_epi16(_mm256_max_epi16(_mm256_abs_epi16(r[i]), _mm256_abs_epi16(r[i + 1])),
+                               ones));
   acc = _mm256_add_epi32(acc, _mm256_shuffle_epi32(acc, 0x4e));
   acc = _mm256_add_epi32(acc, _mm256_shuffle_epi32(acc, 0xb1));
   const uint32_t lo = static_cast<uint32_t>(_mm256_cvtsi256_si32(acc));
   const uint32_t hi = static_cast<uint32_t>(_mm256_extract_epi32(acc, 4));
-  return ((lo + 2) >> 2) + ((hi + 2) >> 2);
+  return ((lo + 1) >> 1) + ((hi + 1) >> 1);  // halved sums (hadamard8)
 }
 #endif
 #else
@@ -327,11 +342,12 @@ uint32_t hadamard8(const Pel* o, int os, const Pel* p, int ps) {
 }
 #endif
 
-}  // namespace
-
-uint32_t satd_block(const Pel* org, int os, const Pel* pred, int ps, int n) {
+// satd_block of the blocks of 8 and more. Not inlined: its frame would be set up for every 4x4
+// block too.
+[[gnu::noinline]] uint32_t satd8_up(const Pel* org, int os, const Pel* pred, int ps, int n) {
+  // (An 8x8 block on its own: the loops' set-up would cost as much as its transform.)
+  if (n == 8) return hadamard8(org, os, pred, ps);
   uint32_t s = 0;
-  if (n == 4) return hadamard4(org, os, pred, ps);
 #if defined(__AVX2__)
   if (n >= 16) {
     for (int y = 0; y < n; y += 8)
@@ -343,6 +359,12 @@ uint32_t satd_block(const Pel* org, int os, const Pel* pred, int ps, int n) {
   for (int y = 0; y < n; y += 8)
     for (int x = 0; x < n; x += 8) s += hadamard8(org + y * os + x, os, pred + y * ps + x, ps);
   return s;
+}
+
+}  // namespace
+
+uint32_t satd_block(const Pel* org, int os, const Pel* pred, int ps, int n) {
+  return n == 4 ? hadamard4(org, os, pred, ps) : satd8_up(org, os, pred, ps, n);
 }
 
 }  // namespace hevc
