@@ -349,41 +349,47 @@ inline void filter_edge(int log2n, int cidx, const Pel* main_side, const Pel* si
   return mode < 18;
 }
 
-}  // namespace
-
-void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n, IntraRefs& r) {
-  r.log2n = log2n;
-  const int n = 1 << log2n, n2 = 2 * n;
-  const int sh = cidx ? 1 : 0, unit = cidx ? 2 : 4, units = n2 / unit;
+// intra_build_refs of an N x N luma (Unit 4) or chroma (Unit 2) block: the samples per minimum
+// block and their number constants, so that the loops over them unroll.
+template <int Unit, int N>
+void build_refs(const IntraContext& ctx, int x, int y, IntraRefs& r) {
+  r.log2n = N == 4 ? 2 : N == 8 ? 3 : N == 16 ? 4 : 5;
+  constexpr int n2 = 2 * N;
+  constexpr int sh = Unit == 2 ? 1 : 0, unit = Unit;
+  constexpr int units = n2 / unit;
   const int xl = x << sh, yl = y << sh;
   const Plane& p = *ctx.plane;
   const CodingInfo& info = *ctx.info;
-  auto ok = [&](int xn, int yn) {
-    if (!info.available(xl, yl, xn, yn)) return false;
-    return !ctx.constrained_intra ||
-           info.blk(xn, yn).pred_mode == static_cast<uint8_t>(PredMode::Intra);
-  };
   // Availability per minimum block (4 luma samples): left units top to bottom, top units left
-  // to right; available samples go straight to r.left[1 + i] = p[-1][i], r.top[1 + i] = p[i][-1].
-  bool av_left[32], av_top[32];
-  int count = 0;
+  // to right. Available samples go straight to r.left[1 + i] = p[-1][i], r.top[1 + i] = p[i][-1].
+  bool av_left[32], av_top[32], av_corner;
+  info.available_run(xl, yl, xl - 1, yl, 0, 4, units, av_left);
+  info.available_run(xl, yl, xl - 1, yl - 1, 0, 0, 1, &av_corner);
+  info.available_run(xl, yl, xl, yl - 1, 4, 0, units, av_top);
+  if (ctx.constrained_intra) {
+    auto intra = [&](bool& av, int xn, int yn) {
+      av = av && info.blk(xn, yn).pred_mode == static_cast<uint8_t>(PredMode::Intra);
+    };
+    for (int u = 0; u < units; ++u) {
+      intra(av_left[u], xl - 1, yl + 4 * u);
+      intra(av_top[u], xl + 4 * u, yl - 1);
+    }
+    intra(av_corner, xl - 1, yl - 1);
+  }
+  int count = av_corner;
+  for (int u = 0; u < units; ++u) count += av_left[u] + av_top[u];
+  // (Locals: a sample's store, a byte, could alias the plane's members.)
+  const Pel* const samples = p.row(0);
+  const ptrdiff_t stride = p.stride;
+  Pel* const left = r.left;
   for (int u = 0; u < units; ++u) {
-    av_left[u] = ok(xl - 1, (y + u * unit) << sh);
     if (!av_left[u]) continue;
-    ++count;
-    for (int j = 0; j < unit; ++j) r.left[1 + u * unit + j] = p.at(x - 1, y + u * unit + j);
+    for (int j = 0; j < unit; ++j)
+      left[1 + u * unit + j] = samples[(y + u * unit + j) * stride + x - 1];
   }
-  const bool av_corner = ok(xl - 1, yl - 1);
-  if (av_corner) {
-    ++count;
-    r.left[0] = p.at(x - 1, y - 1);
-  }
-  for (int u = 0; u < units; ++u) {
-    av_top[u] = ok((x + u * unit) << sh, yl - 1);
-    if (!av_top[u]) continue;
-    ++count;
-    copy_row(r.top + 1 + u * unit, p.row(y - 1) + x + u * unit, unit);
-  }
+  if (av_corner) left[0] = samples[(y - 1) * stride + x - 1];
+  for (int u = 0; u < units; ++u)
+    if (av_top[u]) copy_row(r.top + 1 + u * unit, samples + (y - 1) * stride + x + u * unit, unit);
   if (count == 0) {
     std::memset(r.left, 128, n2 + 1);
     std::memset(r.top, 128, n2 + 1);
@@ -421,6 +427,17 @@ void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n
     }
   }
   r.top[0] = r.left[0];
+}
+
+}  // namespace
+
+void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n, IntraRefs& r) {
+  with_block_size(log2n, [&](auto n) {
+    if (cidx)
+      build_refs<2, n>(ctx, x, y, r);
+    else
+      build_refs<4, n>(ctx, x, y, r);
+  });
 }
 
 const IntraRefs& intra_filter_refs(const IntraRefs& raw, int cidx, int mode, bool strong_enabled,

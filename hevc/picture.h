@@ -102,12 +102,14 @@ class CodingInfo {
 
   // z-scan availability (6.4.1) of the block containing (xn, yn) for the block at (xc, yc).
   bool available(int xc, int yc, int xn, int yn) const {
-    if (xn < 0 || yn < 0 || xn >= geo_.width || yn >= geo_.height) return false;
-    if (zs(xn, yn) > zs(xc, yc)) return false;
-    int a = ctb_rs(xn, yn), b = ctb_rs(xc, yc);
-    if (a == b) return true;
-    return ctb_slice_[a] == ctb_slice_[b] && ctb_slice_[a] >= 0 &&
-           geo_.tile_id_rs(a) == geo_.tile_id_rs(b);
+    return available_for(zs(xc, yc), ctb_rs(xc, yc), xn, yn);
+  }
+  // available() of the n blocks at (xn + k * dx, yn + k * dy), into out[k]; the current block's
+  // z-scan address and CTB looked up once.
+  void available_run(int xc, int yc, int xn, int yn, int dx, int dy, int n, bool* out) const {
+    const uint32_t zc = zs(xc, yc);
+    const int ctb = ctb_rs(xc, yc);
+    for (int k = 0; k < n; ++k) out[k] = available_for(zc, ctb, xn + k * dx, yn + k * dy);
   }
 
   // Per-CTB state.
@@ -117,6 +119,15 @@ class CodingInfo {
   std::vector<SaoParams> sao_;
 
  private:
+  // available() given the current block's z-scan address and CTB.
+  bool available_for(uint32_t zc, int ctb, int xn, int yn) const {
+    if (xn < 0 || yn < 0 || xn >= geo_.width || yn >= geo_.height) return false;
+    if (zs(xn, yn) > zc) return false;
+    const int a = ctb_rs(xn, yn);
+    if (a == ctb) return true;
+    return ctb_slice_[a] == ctb_slice_[ctb] && ctb_slice_[a] >= 0 &&
+           geo_.tile_id_rs(a) == geo_.tile_id_rs(ctb);
+  }
   PicGeometry geo_;
   int w4_ = 0, h4_ = 0;
   std::vector<BlockInfo> blocks_;
