@@ -16,12 +16,21 @@ namespace {
 
 using Counter = CtuCoder<CabacCounter, CoeffSink>;
 
-// Bits of a luma mode's syntax: prev_intra_luma_pred_flag, then mpm_idx or
+// Which syntax codes a luma mode: 0 the first most probable mode, 1 the other two, 2 the rest.
+int mpm_class(const int* mpm, int mode) {
+  return mode == mpm[0] ? 0 : (mode == mpm[1] || mode == mpm[2]) ? 1 : 2;
+}
+
+// Bits of a luma mode's syntax by its class: prev_intra_luma_pred_flag, then mpm_idx or
 // rem_intra_luma_pred_mode.
-uint32_t intra_mode_bits(uint8_t prev_state, const int* mpm, int mode) {
-  if (mode == mpm[0]) return bin_cost(prev_state, 1) + kBitScale;
-  if (mode == mpm[1] || mode == mpm[2]) return bin_cost(prev_state, 1) + 2 * kBitScale;
+uint32_t mode_class_bits(uint8_t prev_state, int cls) {
+  if (cls == 0) return bin_cost(prev_state, 1) + kBitScale;
+  if (cls == 1) return bin_cost(prev_state, 1) + 2 * kBitScale;
   return bin_cost(prev_state, 0) + 5 * kBitScale;
+}
+
+uint32_t intra_mode_bits(uint8_t prev_state, const int* mpm, int mode) {
+  return mode_class_bits(prev_state, mpm_class(mpm, mode));
 }
 
 // A 4x4 block's reconstruction and levels, kept across a transform-skip trial.
@@ -409,6 +418,10 @@ void IntraSearch::rough_decision(int* out, int xp, int yp, int log2t, int ncand,
   // Over flat references every mode predicts the same block: one SATD serves them all.
   const bool flat = cfg_.exact_shortcuts && flat_refs(first_[0].raw);
   int64_t flat_satd = -1;
+  // The estimated bits' cost of each class of mode (mpm_class).
+  double bits_cost[3];
+  for (int k = 0; k < 3; ++k)
+    bits_cost[k] = pic_.rd.sqrt_lambda * mode_class_bits(prev_state, k) / kBitScale;
   auto rough = [&](int mode) {
     const IntraRefs& r = first_[0].for_mode(0, mode);
     bool transposed = false;
@@ -423,46 +436,52 @@ void IntraSearch::rough_decision(int* out, int xp, int yp, int log2t, int ncand,
       satd = satd_block(transposed ? org_t : org, nt, pred, nt, nt);
       if (flat) flat_satd = satd;
     }
-    rmd_cost[mode] =
-        satd + pic_.rd.sqrt_lambda * intra_mode_bits(prev_state, mpm, mode) / kBitScale;
+    rmd_cost[mode] = satd + bits_cost[mpm_class(mpm, mode)];
   };
-  // The ncand lowest costs, ties to the lower mode, by insertion (ncand is small).
+  // The ncand lowest costs, ties to the lower mode, kept sorted as the modes are scored (ncand
+  // is small): a mode goes in front of those it beats, in (cost, mode) order.
   int order[35];
-  auto best_modes = [&]() {
-    double kept[35];  // rmd_cost[order[i]], kept alongside to spare the indirect loads
-    int n = 0;
-    for (int m = 0; m < 35; ++m) {
-      const double c = rmd_cost[m];
-      if (n == ncand && !(c < kept[n - 1])) continue;
-      int i = n < ncand ? n++ : ncand;
-      for (; i > 0 && c < kept[i - 1]; --i)
-        if (i < ncand) {
-          order[i] = order[i - 1];
-          kept[i] = kept[i - 1];
-        }
-      if (i < ncand) {
-        order[i] = m;
-        kept[i] = c;
-      }
+  double kept[35];  // rmd_cost[order[i]], kept alongside to spare the indirect loads
+  int n = 0;
+  const int keep = std::max(ncand, 1);  // (ncand is at least 1)
+  auto offer = [&](int m) {
+    const double c = rmd_cost[m];
+    auto beats = [&](int i) { return c < kept[i] || (c == kept[i] && m < order[i]); };
+    if (n == keep && !beats(n - 1)) return;
+    int i = n < keep ? n++ : keep - 1;
+    for (; i > 0 && beats(i - 1); --i) {
+      order[i] = order[i - 1];
+      kept[i] = kept[i - 1];
     }
+    order[i] = m;
+    kept[i] = c;
+  };
+  auto score = [&](int m) {
+    rough(m);
+    offer(m);
   };
   if (cfg_.rmd_fast) {
     // Coarse: planar, DC and every second angle; then the neighbours of the best few angles.
+    // The best of all are the best of the coarse ones' best and the neighbours.
     for (int m = 0; m < 35; ++m) rmd_cost[m] = kInf;
-    rough(0);
-    rough(1);
-    for (int m = 2; m < 35; m += 2) rough(m);
-    best_modes();
-    for (int i = 0; i < ncand; ++i) {
-      const int m = order[i];
+    score(0);
+    score(1);
+    for (int m = 2; m < 35; m += 2) score(m);
+    int coarse[35];
+    const int n_coarse = n;
+    std::copy(order, order + n, coarse);
+    for (int i = 0; i < n_coarse; ++i) {
+      const int m = coarse[i];
       if (m < 2) continue;
-      if (m > 2 && rmd_cost[m - 1] == kInf) rough(m - 1);
-      if (m < 34 && rmd_cost[m + 1] == kInf) rough(m + 1);
+      if (m > 2 && rmd_cost[m - 1] == kInf) score(m - 1);
+      if (m < 34 && rmd_cost[m + 1] == kInf) score(m + 1);
     }
+    // Fewer modes scored than candidates asked for: the others follow (cost kInf, by mode).
+    for (int m = 0; n < ncand && m < 35; ++m)
+      if (rmd_cost[m] == kInf) order[n++] = m;
   } else {
-    for (int m = 0; m < 35; ++m) rough(m);
+    for (int m = 0; m < 35; ++m) score(m);
   }
-  best_modes();
   std::copy(order, order + ncand, out);
 }
 
