@@ -203,46 +203,57 @@ template <int N>
 void planar(const Pel* left, const Pel* top, Pel* dst, int stride) {
   constexpr int Log2 = N == 4 ? 2 : (N == 8 ? 3 : (N == 16 ? 4 : 5));
 #if defined(__SSE2__)
-  if constexpr (N <= 8) {
-    // Too short for the compiler's vectoriser: eight 16-bit lanes per step, two rows of 4 or
-    // one row of 8 (lane x of a row: vert[x] + (N-1-x) * left + (x+1) * tr).
-    const __m128i zero = _mm_setzero_si128();
-    const __m128i tr = _mm_set1_epi16(top[1 + N]), bl = _mm_set1_epi16(left[1 + N]);
-    const __m128i x1 =
-        N == 4 ? _mm_setr_epi16(1, 2, 3, 4, 1, 2, 3, 4) : _mm_setr_epi16(1, 2, 3, 4, 5, 6, 7, 8);
-    const __m128i wl = _mm_sub_epi16(_mm_set1_epi16(N), x1), wr = _mm_mullo_epi16(x1, tr);
+  // Eight 16-bit lanes per step, two rows of 4 or eight columns of a row (lane x of a row:
+  // vert[x] + (N-1-x) * left + (x+1) * tr); the compiler's vectoriser does worse even with
+  // the wider blocks.
+  constexpr int rows = N == 4 ? 2 : 1, groups = N == 4 ? 1 : N / 8;
+  const __m128i zero = _mm_setzero_si128();
+  const __m128i tr = _mm_set1_epi16(top[1 + N]), bl = _mm_set1_epi16(left[1 + N]);
+  __m128i wl[groups], wr[groups], step[groups], vert[groups];
+  for (int g = 0; g < groups; ++g) {
+    const __m128i x1 = N == 4 ? _mm_setr_epi16(1, 2, 3, 4, 1, 2, 3, 4)
+                              : _mm_add_epi16(_mm_setr_epi16(1, 2, 3, 4, 5, 6, 7, 8),
+                                              _mm_set1_epi16(static_cast<int16_t>(8 * g)));
+    wl[g] = _mm_sub_epi16(_mm_set1_epi16(N), x1);
+    wr[g] = _mm_mullo_epi16(x1, tr);
     __m128i t;  // the top row, repeated for each row held
     if constexpr (N == 4) {
       t = _mm_unpacklo_epi8(load4(top + 1), zero);
       t = _mm_unpacklo_epi64(t, t);
     } else {
-      t = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(top + 1)), zero);
+      t = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(top + 1 + 8 * g)),
+                            zero);
     }
-    constexpr int rows = N == 4 ? 2 : 1;
-    const __m128i step = _mm_mullo_epi16(_mm_sub_epi16(bl, t), _mm_set1_epi16(rows));
+    step[g] = _mm_mullo_epi16(_mm_sub_epi16(bl, t), _mm_set1_epi16(rows));
     // (N - 1 - y) * top + (y + 1) * bl + N for the first row(s).
-    __m128i vert = _mm_add_epi16(_mm_mullo_epi16(t, _mm_set1_epi16(N - 1)),
-                                 _mm_add_epi16(bl, _mm_set1_epi16(N)));
+    vert[g] = _mm_add_epi16(_mm_mullo_epi16(t, _mm_set1_epi16(N - 1)),
+                            _mm_add_epi16(bl, _mm_set1_epi16(N)));
     if constexpr (N == 4)  // the second row of each pair is one step further
-      vert = _mm_add_epi16(vert, _mm_unpacklo_epi64(zero, _mm_sub_epi16(bl, t)));
-    for (int y = 0; y < N; y += rows) {
-      const __m128i l =
-          N == 4 ? _mm_unpacklo_epi64(_mm_set1_epi16(left[1 + y]), _mm_set1_epi16(left[2 + y]))
-                 : _mm_set1_epi16(left[1 + y]);
-      const __m128i v =
-          _mm_srli_epi16(_mm_add_epi16(_mm_add_epi16(vert, _mm_mullo_epi16(wl, l)), wr), Log2 + 1);
-      const __m128i bytes = _mm_packus_epi16(v, v);
-      if constexpr (N == 4) {
-        store4(dst + y * stride, bytes);
-        store4(dst + (y + 1) * stride, _mm_srli_si128(bytes, 4));
-      } else {
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + y * stride), bytes);
-      }
-      vert = _mm_add_epi16(vert, step);
-    }
-    return;
+      vert[g] = _mm_add_epi16(vert[g], _mm_unpacklo_epi64(zero, _mm_sub_epi16(bl, t)));
   }
-#endif
+  for (int y = 0; y < N; y += rows) {
+    const __m128i l =
+        N == 4 ? _mm_unpacklo_epi64(_mm_set1_epi16(left[1 + y]), _mm_set1_epi16(left[2 + y]))
+               : _mm_set1_epi16(left[1 + y]);
+    __m128i v[groups];
+    for (int g = 0; g < groups; ++g) {
+      v[g] = _mm_srli_epi16(_mm_add_epi16(_mm_add_epi16(vert[g], _mm_mullo_epi16(wl[g], l)), wr[g]),
+                            Log2 + 1);
+      vert[g] = _mm_add_epi16(vert[g], step[g]);
+    }
+    Pel* d = dst + y * stride;
+    if constexpr (N == 4) {
+      const __m128i bytes = _mm_packus_epi16(v[0], v[0]);
+      store4(d, bytes);
+      store4(d + stride, _mm_srli_si128(bytes, 4));
+    } else if constexpr (N == 8) {
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(d), _mm_packus_epi16(v[0], v[0]));
+    } else {
+      for (int g = 0; g < groups; g += 2)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 8 * g), _mm_packus_epi16(v[g], v[g + 1]));
+    }
+  }
+#else
   const int16_t tr = top[1 + N], bl = left[1 + N];
   int16_t vert[N], step[N], wl[N], wr[N];
   for (int x = 0; x < N; ++x) {
@@ -258,6 +269,7 @@ void planar(const Pel* left, const Pel* top, Pel* dst, int stride) {
       d[x] = static_cast<Pel>(static_cast<uint16_t>(vert[x] + wl[x] * l + wr[x]) >> (Log2 + 1));
     for (int x = 0; x < N; ++x) vert[x] = static_cast<int16_t>(vert[x] + step[x]);
   }
+#endif
 }
 
 // dst (rows of `stride`) = the transpose of the contiguous N x N block.
@@ -429,6 +441,58 @@ void build_refs(const IntraContext& ctx, int x, int y, IntraRefs& r) {
   r.top[0] = r.left[0];
 }
 
+// Sum of the n samples at p (n = 4, 8, 16 or 32).
+template <int N>
+int sum_samples(const Pel* p) {
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  if constexpr (N <= 8) {
+    const __m128i v = N == 4 ? load4(p) : _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    return _mm_cvtsi128_si32(_mm_sad_epu8(v, zero));
+  } else {
+    __m128i acc = zero;
+    for (int i = 0; i < N; i += 16)
+      acc = _mm_add_epi64(
+          acc, _mm_sad_epu8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), zero));
+    return _mm_cvtsi128_si32(_mm_add_epi64(acc, _mm_unpackhi_epi64(acc, acc)));
+  }
+#else
+  int sum = 0;
+  for (int i = 0; i < N; ++i) sum += p[i];
+  return sum;
+#endif
+}
+
+// DC prediction (8.4.4.2.6), the first row and column of a luma block filtered.
+template <int N>
+void dc(const Pel* left, const Pel* top, int cidx, Pel* dst, int stride) {
+  constexpr int Log2 = N == 4 ? 2 : (N == 8 ? 3 : (N == 16 ? 4 : 5));
+  const int dc = (N + sum_samples<N>(top + 1) + sum_samples<N>(left + 1)) >> (Log2 + 1);
+  for (int y = 0; y < N; ++y) std::memset(dst + y * stride, dc, N);
+  if (cidx == 0 && N < 32) {
+    for (int x = 1; x < N; ++x) dst[x] = static_cast<Pel>((top[1 + x] + 3 * dc + 2) >> 2);
+    dst[0] = static_cast<Pel>((left[1] + 2 * dc + top[1] + 2) >> 2);
+    for (int y = 1; y < N; ++y) dst[y * stride] = static_cast<Pel>((left[1 + y] + 3 * dc + 2) >> 2);
+  }
+}
+
+// intra_pred of an N x N block.
+template <int N>
+void predict(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
+  if (mode == 0) {
+    planar<N>(r.left, r.top, dst, stride);
+  } else if (mode == 1) {
+    dc<N>(r.left, r.top, cidx, dst, stride);
+  } else {
+    Pel block[N * N];
+    if (intra_pred_main(r, cidx, mode, block)) {
+      transpose_into<N>(block, dst, stride);
+    } else {
+      for (int y = 0; y < N; ++y) std::memcpy(dst + y * stride, block + y * N, N);
+    }
+  }
+}
+
 }  // namespace
 
 void intra_build_refs(const IntraContext& ctx, int cidx, int x, int y, int log2n, IntraRefs& r) {
@@ -468,35 +532,7 @@ const IntraRefs& intra_filter_refs(const IntraRefs& raw, int cidx, int mode, boo
 }
 
 void intra_pred(const IntraRefs& r, int cidx, int mode, Pel* dst, int stride) {
-  const int log2n = r.log2n, n = 1 << log2n;
-  const Pel* left = r.left;
-  const Pel* top = r.top;
-  if (mode == 0) {
-    with_block_size(log2n, [&](auto size) { planar<size()>(left, top, dst, stride); });
-    return;
-  }
-  if (mode == 1) {
-    int sum = n;
-    for (int i = 1; i <= n; ++i) sum += top[i] + left[i];
-    const int dc = sum >> (log2n + 1);
-    with_block_size(log2n, [&](auto size) {
-      for (int y = 0; y < n; ++y) std::memset(dst + y * stride, dc, size());
-    });
-    if (cidx == 0 && n < 32) {
-      dst[0] = static_cast<Pel>((left[1] + 2 * dc + top[1] + 2) >> 2);
-      for (int x = 1; x < n; ++x) dst[x] = static_cast<Pel>((top[1 + x] + 3 * dc + 2) >> 2);
-      for (int y = 1; y < n; ++y)
-        dst[y * stride] = static_cast<Pel>((left[1 + y] + 3 * dc + 2) >> 2);
-    }
-    return;
-  }
-  Pel block[32 * 32];
-  const bool transposed = intra_pred_main(r, cidx, mode, block);
-  if (!transposed) {
-    for (int y = 0; y < n; ++y) copy_row(dst + y * stride, block + y * n, n);
-  } else {
-    transpose_block(block, log2n, dst, stride);
-  }
+  with_block_size(r.log2n, [&](auto size) { predict<size()>(r, cidx, mode, dst, stride); });
 }
 
 bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
