@@ -304,13 +304,13 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
       }
       const double sig1 = is_last ? 0 : lambda * bin_cost(sig, 1);
       // d: the coefficient's distance from ma's level; from ma - 1's it is one exact step more.
+      // (Selects, not a branch: which level wins is hard to predict.)
       auto consider = [&](int l, double d) {
         const double c = d * d * err_scale + sig1 + lambda * level_bits(cs, st, l);
-        if (c < best) {
-          best = c;
-          best_l = l;
-          best_sig = sig1;
-        }
+        const bool better = c < best;
+        best_l = better ? l : best_l;
+        best_sig = better ? sig1 : best_sig;
+        best = better ? c : best;
       };
       const double d = static_cast<double>(level_double[bp] - (static_cast<int64_t>(ma) << qbits));
       consider(ma, d);
@@ -396,10 +396,12 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     cbf0 = lambda * bin_cost(cs.s[job.cbf_ctx], 0);
     cbf1 = lambda * bin_cost(cs.s[job.cbf_ctx], 1);
   }
-  // One pass gathers, at each nonzero level, the running sums its cost needs; the sum of the
-  // zero costs over every position (`uncoded`) is the last running sum. The per-position costs
-  // are not read again, so the sums take their places.
+  // One pass gathers, at each nonzero level (the k-th), the running sums its cost needs; the
+  // sum of the zero costs over every position (`uncoded`) is the last running sum. Without a
+  // branch on the level (it would be mispredicted at about every nonzero one): every position
+  // writes the sums and its indices at the next free k, which a nonzero level then keeps.
   double acc_coef = 0, acc_zero = 0, acc_csbf = 0;
+  double sum_coef[32 * 32], sum_zero[32 * 32], sum_csbf[32 * 32];
   uint16_t nonzero_bp[32 * 32], nonzero_pos[32 * 32];
   int n_nonzero = 0;
   for (int sb = 0; sb <= last_init >> 4; ++sb) {
@@ -410,12 +412,12 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
       const int bp = g.blkpos(pos);
       acc_coef += cost_coef[bp];
       acc_zero += cost_zero[bp];
-      if (!lv[bp]) continue;
-      cost_sig[bp] = acc_coef - cost_sig[bp];
-      cost_coef[bp] = acc_zero;
-      cost_zero[bp] = acc_csbf;
+      sum_coef[n_nonzero] = acc_coef;
+      sum_zero[n_nonzero] = acc_zero;
+      sum_csbf[n_nonzero] = acc_csbf;
       nonzero_pos[n_nonzero] = static_cast<uint16_t>(pos);
-      nonzero_bp[n_nonzero++] = static_cast<uint16_t>(bp);
+      nonzero_bp[n_nonzero] = static_cast<uint16_t>(bp);
+      n_nonzero += lv[bp] != 0;
     }
   }
   const double uncoded = acc_zero;
@@ -427,7 +429,8 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     if (swap_xy) std::swap(x, y);
     const double lb =
         lambda * (prefix_cost[0][kLastPrefix.v[x]] + prefix_cost[1][kLastPrefix.v[y]]);
-    const double c = cost_sig[bp] + (uncoded - cost_coef[bp]) + cost_zero[bp] + lb + cbf1;
+    const double c =
+        (sum_coef[k] - cost_sig[bp]) + (uncoded - sum_zero[k]) + sum_csbf[k] + lb + cbf1;
     if (c < best) {
       best = c;
       best_k = k;
@@ -439,7 +442,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
   for (int k = 0; k <= best_k; ++k) {
     const int i = nonzero_bp[k];
     note_level(g, i, r);
-    if (job.coef[i] < 0) lv[i] = static_cast<int16_t>(-lv[i]);
+    lv[i] = static_cast<int16_t>(job.coef[i] < 0 ? -lv[i] : lv[i]);  // (a select, not a branch)
   }
   if (job.sign_hide && r.nonzero >= 2) {
     RateDelta rd;
