@@ -272,6 +272,25 @@ void planar(const Pel* left, const Pel* top, Pel* dst, int stride) {
 #endif
 }
 
+#if defined(__SSE2__)
+// dst (rows of `ds`) = the transpose of the 8x8 block at src (rows of `ss`).
+inline void transpose8(const Pel* src, int ss, Pel* dst, int ds) {
+  __m128i r[8];
+  for (int j = 0; j < 8; ++j)
+    r[j] = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + ss * j));
+  const __m128i a0 = _mm_unpacklo_epi8(r[0], r[1]), a1 = _mm_unpacklo_epi8(r[2], r[3]);
+  const __m128i a2 = _mm_unpacklo_epi8(r[4], r[5]), a3 = _mm_unpacklo_epi8(r[6], r[7]);
+  const __m128i b0 = _mm_unpacklo_epi16(a0, a1), b1 = _mm_unpackhi_epi16(a0, a1);
+  const __m128i b2 = _mm_unpacklo_epi16(a2, a3), b3 = _mm_unpackhi_epi16(a2, a3);
+  const __m128i c[4] = {_mm_unpacklo_epi32(b0, b2), _mm_unpackhi_epi32(b0, b2),
+                        _mm_unpacklo_epi32(b1, b3), _mm_unpackhi_epi32(b1, b3)};
+  for (int k = 0; k < 4; ++k) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + (2 * k) * ds), c[k]);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + (2 * k + 1) * ds), _mm_srli_si128(c[k], 8));
+  }
+}
+#endif
+
 // dst (rows of `stride`) = the transpose of the contiguous N x N block.
 template <int N>
 void transpose_into(const Pel* block, Pel* dst, int stride) {
@@ -285,21 +304,13 @@ void transpose_into(const Pel* block, Pel* dst, int stride) {
     store4(dst + 3 * stride, _mm_srli_si128(t, 12));
     return;
   }
-  if constexpr (N == 8) {
-    __m128i r[8];
-    for (int j = 0; j < 8; ++j)
-      r[j] = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 8 * j));
-    const __m128i a0 = _mm_unpacklo_epi8(r[0], r[1]), a1 = _mm_unpacklo_epi8(r[2], r[3]);
-    const __m128i a2 = _mm_unpacklo_epi8(r[4], r[5]), a3 = _mm_unpacklo_epi8(r[6], r[7]);
-    const __m128i b0 = _mm_unpacklo_epi16(a0, a1), b1 = _mm_unpackhi_epi16(a0, a1);
-    const __m128i b2 = _mm_unpacklo_epi16(a2, a3), b3 = _mm_unpackhi_epi16(a2, a3);
-    const __m128i c[4] = {_mm_unpacklo_epi32(b0, b2), _mm_unpackhi_epi32(b0, b2),
-                          _mm_unpacklo_epi32(b1, b3), _mm_unpackhi_epi32(b1, b3)};
-    for (int k = 0; k < 4; ++k) {
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + (2 * k) * stride), c[k]);
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + (2 * k + 1) * stride),
-                       _mm_srli_si128(c[k], 8));
-    }
+#endif
+#if defined(__SSE2__)
+  if constexpr (N >= 8) {
+    // 8x8 tiles: tile (ty, tx) of the block goes to tile (tx, ty).
+    for (int ty = 0; ty < N; ty += 8)
+      for (int tx = 0; tx < N; tx += 8)
+        transpose8(block + ty * N + tx, N, dst + tx * stride + ty, stride);
     return;
   }
 #endif

@@ -418,10 +418,12 @@ void IntraSearch::rough_decision(int* out, int xp, int yp, int log2t, int ncand,
   // Over flat references every mode predicts the same block: one SATD serves them all.
   const bool flat = cfg_.exact_shortcuts && flat_refs(first_[0].raw);
   int64_t flat_satd = -1;
-  // The estimated bits' cost of each class of mode (mpm_class).
-  double bits_cost[3];
+  // Each mode's estimated bits, weighted: computed per class (mpm_class), set out per mode.
+  double bits_cost[35];
+  const double rest = pic_.rd.sqrt_lambda * mode_class_bits(prev_state, 2) / kBitScale;
+  std::fill(bits_cost, bits_cost + 35, rest);
   for (int k = 0; k < 3; ++k)
-    bits_cost[k] = pic_.rd.sqrt_lambda * mode_class_bits(prev_state, k) / kBitScale;
+    bits_cost[mpm[k]] = pic_.rd.sqrt_lambda * mode_class_bits(prev_state, k ? 1 : 0) / kBitScale;
   auto rough = [&](int mode) {
     const IntraRefs& r = first_[0].for_mode(0, mode);
     bool transposed = false;
@@ -436,7 +438,7 @@ void IntraSearch::rough_decision(int* out, int xp, int yp, int log2t, int ncand,
       satd = satd_block(transposed ? org_t : org, nt, pred, nt, nt);
       if (flat) flat_satd = satd;
     }
-    rmd_cost[mode] = satd + bits_cost[mpm_class(mpm, mode)];
+    rmd_cost[mode] = satd + bits_cost[mode];
   };
   // The ncand lowest costs, ties to the lower mode, kept sorted as the modes are scored (ncand
   // is small): a mode goes in front of those it beats, in (cost, mode) order.
@@ -446,7 +448,8 @@ void IntraSearch::rough_decision(int* out, int xp, int yp, int log2t, int ncand,
   const int keep = std::max(ncand, 1);  // (ncand is at least 1)
   auto offer = [&](int m) {
     const double c = rmd_cost[m];
-    auto beats = [&](int i) { return c < kept[i] || (c == kept[i] && m < order[i]); };
+    // (The common case, a higher cost, decided by one comparison.)
+    auto beats = [&](int i) { return c <= kept[i] && (c < kept[i] || m < order[i]); };
     if (n == keep && !beats(n - 1)) return;
     int i = n < keep ? n++ : keep - 1;
     for (; i > 0 && beats(i - 1); --i) {
