@@ -336,17 +336,10 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
     last_evaluated = syntax;
     pic_.info.for_each(x0, y0, size, size,
                        [&](BlockInfo& bi) { bi.chroma_syntax = static_cast<uint8_t>(syntax); });
-    const uint64_t dc_bits = code_chroma(x0, y0, log2, part, ctx);
-    (void)dc_bits;
+    uint64_t sse[2];
+    code_chroma(x0, y0, log2, part, ctx, sse);
     double dist = static_cast<double>(d_luma);
-    for (int c = 1; c < 3; ++c) {
-      const Plane& s = pic_.src.planes[c];
-      const Plane& r = pic_.rec.planes[c];
-      const int xc = x0 >> 1, yc = y0 >> 1, n = size >> 1;
-      dist +=
-          pic_.rd.chroma_weight[c] *
-          static_cast<double>(sse_block(s.row(yc) + xc, s.stride, r.row(yc) + xc, r.stride, n, n));
-    }
+    for (int c = 1; c < 3; ++c) dist += pic_.rd.chroma_weight[c] * static_cast<double>(sse[c - 1]);
     // Its chroma bits can only add to that.
     if (cfg_.exact_shortcuts && !(dist + pic_.rd.bits_cost(luma_syntax_bits) < best)) continue;
     ContextSet c = ctx;
@@ -920,11 +913,12 @@ int IntraSearch::preselect_chroma(int x0, int y0, int log2cu, int* cands, int ke
   return std::max(1, std::min(keep, 5));
 }
 
-uint64_t IntraSearch::code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx) {
+void IntraSearch::code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx,
+                              uint64_t* sse) {
   const BlockInfo& cu = pic_.info.blk(x0, y0);
   const int mode = chroma_mode_from_syntax(cu.chroma_syntax, cu.intra_mode);
   const bool ts_allowed = pps_.transform_skip && (!cfg_.transform_skip_fast || part == 3);
-  uint64_t total = 0;
+  sse[0] = sse[1] = 0;
   // Walk the luma transform tree; chroma blocks sit at leaves of 8x8 and larger, and at the
   // 8x8 node above four 4x4 luma blocks.
   auto walk = [&](auto&& self, int x, int y, int log2t) -> void {
@@ -935,10 +929,9 @@ uint64_t IntraSearch::code_chroma(int x0, int y0, int log2cu, int part, const Co
       return;
     }
     for (int c = 1; c < 3; ++c)
-      total += chroma_tb(c, x >> 1, y >> 1, log2t - 1, mode, ts_allowed, ctx);
+      sse[c - 1] += chroma_tb(c, x >> 1, y >> 1, log2t - 1, mode, ts_allowed, ctx);
   };
   walk(walk, x0, y0, log2cu);
-  return total;
 }
 
 }  // namespace hevc

@@ -50,7 +50,10 @@ class IntraSearch {
   // Returns kInf (bits not counted) once its distortion makes `bound` lost.
   double code_luma_tb(int x, int y, int log2t, int depth, int mode, bool tskip_allowed,
                       ContextSet& ctx, uint64_t& res_bits, Bound bound = {});
-  uint64_t code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx);
+  // Codes the CU's chroma blocks; sse[c - 1]: plane c's distortion over the CU (the sum of its
+  // blocks', each returned by chroma_tb: it need not be measured again).
+  void code_chroma(int x0, int y0, int log2cu, int part, const ContextSet& ctx, uint64_t* sse);
+  // Returns the block's distortion.
   uint64_t chroma_tb(int cidx, int xc, int yc, int log2c, int mode, bool tskip_allowed,
                      const ContextSet& ctx);
   // Predicts, transforms, quantises and reconstructs one block; returns its SSE. `last`, when
