@@ -1,6 +1,7 @@
 // Shared types, limits and error reporting for the HEVC core.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -37,29 +38,45 @@ constexpr T clip3(T lo, T hi, T v) {
 }
 inline int clip_pel(int v) { return v < 0 ? 0 : (v > 255 ? 255 : v); }
 
-// memcpy of one block row (a power of two of 4..64 bytes, or any other size). The rows are short
-// and copied very often: constant sizes let the compiler emit plain moves instead of library calls.
-inline void copy_row(void* d, const void* s, int bytes) {
+// Calls f(size) with a block row's size in bytes: a constant where it is a power of two of
+// 4..64, else a size_t. The rows are short and copied very often: constant sizes let the
+// compiler emit plain moves instead of library calls (and inlined always, so that the size is
+// known at the call wherever it is).
+template <class F>
+[[gnu::always_inline]] inline void with_row_bytes(int bytes, F&& f) {
   switch (bytes) {
     case 4:
-      std::memcpy(d, s, 4);
+      f(std::integral_constant<size_t, 4>{});
       break;
     case 8:
-      std::memcpy(d, s, 8);
+      f(std::integral_constant<size_t, 8>{});
       break;
     case 16:
-      std::memcpy(d, s, 16);
+      f(std::integral_constant<size_t, 16>{});
       break;
     case 32:
-      std::memcpy(d, s, 32);
+      f(std::integral_constant<size_t, 32>{});
       break;
     case 64:
-      std::memcpy(d, s, 64);
+      f(std::integral_constant<size_t, 64>{});
       break;
     default:
-      std::memcpy(d, s, static_cast<size_t>(bytes));
+      f(static_cast<size_t>(bytes));
       break;
   }
+}
+// memcpy of one block row.
+[[gnu::always_inline]] inline void copy_row(void* d, const void* s, int bytes) {
+  with_row_bytes(bytes, [&](auto size) { std::memcpy(d, s, size); });
+}
+// copy_row over `rows` rows, strides in bytes: the size dispatched once for all of them.
+inline void copy_rows(void* d, ptrdiff_t d_stride, const void* s, ptrdiff_t s_stride, int bytes,
+                      int rows) {
+  with_row_bytes(bytes, [&](auto size) {
+    char* to = static_cast<char*>(d);
+    const char* from = static_cast<const char*>(s);
+    for (int r = 0; r < rows; ++r, to += d_stride, from += s_stride) std::memcpy(to, from, size);
+  });
 }
 // Calls f(std::integral_constant<int, N>{}) for a block of log2 size 2..5 (N = 4..32), so that
 // a kernel written as a template on N is dispatched from a run-time size in one place.

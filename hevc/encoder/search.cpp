@@ -98,27 +98,29 @@ struct IntraSearch::Area {
       rec[c].resize(static_cast<size_t>(cw) * ch);
       coef[c].resize(static_cast<size_t>(cw) * ch);
       const Plane& pl = p.rec.planes[c];
-      for (int j = 0; j < ch; ++j) {
-        copy_row(&rec[c][j * cw], pl.row(cy + j) + cx, cw);
-        copy_row(&coef[c][j * cw], p.coef_at(c, cx, cy + j), 2 * cw);
-      }
+      copy_rows(rec[c].data(), cw, pl.row(cy) + cx, pl.stride, cw, ch);
+      copy_rows(coef[c].data(), 2 * cw, p.coef_at(c, cx, cy), 2 * ptrdiff_t{p.coef_stride(c)},
+                2 * cw, ch);
     }
-    info.clear();
-    for (int j = 0; j < h; j += 4)
-      for (int i = 0; i < w; i += 4) info.push_back(p.info.blk(x + i, y + j));
+    // A row of the area's blocks is contiguous in the picture's block info.
+    const int bw = (w + 3) >> 2, bh = (h + 3) >> 2;
+    info.resize(static_cast<size_t>(bw) * bh);
+    for (int r = 0; r < bh; ++r)
+      std::memcpy(&info[static_cast<size_t>(r) * bw], &p.info.blk(x, y + 4 * r),
+                  sizeof(BlockInfo) * bw);
   }
   void restore(EncPicture& p) const {
     for (int c = first; c < end; ++c) {
       const int sh = c ? 1 : 0, cw = w >> sh, ch = h >> sh, cx = x >> sh, cy = y >> sh;
       Plane& pl = p.rec.planes[c];
-      for (int j = 0; j < ch; ++j) {
-        copy_row(pl.row(cy + j) + cx, &rec[c][j * cw], cw);
-        copy_row(p.coef_at(c, cx, cy + j), &coef[c][j * cw], 2 * cw);
-      }
+      copy_rows(pl.row(cy) + cx, pl.stride, rec[c].data(), cw, cw, ch);
+      copy_rows(p.coef_at(c, cx, cy), 2 * ptrdiff_t{p.coef_stride(c)}, coef[c].data(), 2 * cw,
+                2 * cw, ch);
     }
-    size_t k = 0;
-    for (int j = 0; j < h; j += 4)
-      for (int i = 0; i < w; i += 4) p.info.blk(x + i, y + j) = info[k++];
+    const int bw = (w + 3) >> 2, bh = (h + 3) >> 2;
+    for (int r = 0; r < bh; ++r)
+      std::memcpy(&p.info.blk(x, y + 4 * r), &info[static_cast<size_t>(r) * bw],
+                  sizeof(BlockInfo) * bw);
   }
 };
 
