@@ -172,6 +172,8 @@ def test_out_of_range_is_an_error(clip, tmp_path, key, value):
         ("--prev_tree_up=-2", "PrevTreeUp/PrevTreeDown must be in -1..3"),
         ("--prev_tree_max_diff=256", "PrevTreeMaxDiff must be in -1..255"),
         ("--prev_tree_refresh=-1", "PrevTreeRefresh must be 0 or more"),
+        ("--rmd_candidates_4x4=0", "the number of RD mode candidates must be in 1..35"),
+        ("--rmd_candidates_4x4=36", "the number of RD mode candidates must be in 1..35"),
     ],
 )
 def test_the_tool_refuses_out_of_range_values(clip, tmp_path, field, expect):

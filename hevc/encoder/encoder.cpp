@@ -71,8 +71,8 @@ std::string EncoderConfig::validate() const {
   if (frame_rate <= 0) return "FrameRate must be positive";
   if (!(lambda_modifier >= 0.1 && lambda_modifier <= 10))
     return "LambdaModifier0 must be in 0.1..10";
-  if (rmd_candidates_small < 1 || rmd_candidates_small > 35 || rmd_candidates_large < 1 ||
-      rmd_candidates_large > 35)
+  if (rmd_candidates_4x4 < 1 || rmd_candidates_4x4 > 35 || rmd_candidates_small < 1 ||
+      rmd_candidates_small > 35 || rmd_candidates_large < 1 || rmd_candidates_large > 35)
     return "the number of RD mode candidates must be in 1..35";
   if (prev_tree_up < -1 || prev_tree_up > 3 || prev_tree_down < -1 || prev_tree_down > 3)
     return "PrevTreeUp/PrevTreeDown must be in -1..3";
