@@ -345,10 +345,10 @@ inline void filter_edge(int log2n, int cidx, const Pel* main_side, const Pel* si
       out[j * n] = static_cast<Pel>(clip_pel(main_side[1] + ((side[1 + j] - side[0]) >> 1)));
 }
 
-// intra_pred_main for the other sizes, through the main side extended in a copy. Not inlined:
+// The angular block of the other sizes, through the main side extended in a copy. Not inlined:
 // its frame (the copy, the AVX2 registers) would be set up for every block, the small ones too.
-[[gnu::noinline]] bool angular_extended(int log2n, int cidx, const Pel* main_side, const Pel* side,
-                                        int mode, Pel* out) {
+[[gnu::noinline]] void angular_extended(int log2n, const Pel* main_side, const Pel* side, int mode,
+                                        Pel* out) {
   const int n = 1 << log2n;
   const int angle = kAngle[mode];
   // ref[0 .. 2n] is the main side itself for the positive angles; the negative ones extend it
@@ -368,8 +368,6 @@ inline void filter_edge(int log2n, int cidx, const Pel* main_side, const Pel* si
     ref = ext;
   }
   with_block_size(log2n, [&](auto size) { angular_block<size()>(ref, angle, out); });
-  filter_edge(log2n, cidx, main_side, side, mode, out);
-  return mode < 18;
 }
 
 // intra_build_refs of an N x N luma (Unit 4) or chroma (Unit 2) block: the samples per minimum
@@ -553,7 +551,7 @@ bool intra_pred_main(const IntraRefs& r, int cidx, int mode, Pel* out) {
   // Rows of `out` run along the main direction: out = pred for vertical modes, its transpose
   // for horizontal ones.
   if (!angular_shuffled(r.log2n, main_side, side, mode, out))
-    return angular_extended(r.log2n, cidx, main_side, side, mode, out);
+    angular_extended(r.log2n, main_side, side, mode, out);
   filter_edge(r.log2n, cidx, main_side, side, mode, out);
   return !vertical;
 }

@@ -36,6 +36,14 @@ struct LevelState {
   int rice() const { return static_cast<int>(v >> 24); }
 };
 
+// A coefficient's distance from level l in level_double's units (`level_double` minus l steps of
+// 2^qbits): an integer below 2^53, so the distances from l + 1 and l - 1 are exactly one
+// level_step less and more, without computing them again.
+inline double level_distance(int32_t level_double, int l, int qbits) {
+  return static_cast<double>(level_double - (static_cast<int64_t>(l) << qbits));
+}
+inline double level_step(int qbits) { return static_cast<double>(int64_t{1} << qbits); }
+
 // Bits (1/32768) of a nonzero level's gt1/gt2/remaining/sign coding.
 [[gnu::always_inline]] inline uint32_t level_bits(const ContextSet& cs, const LevelState& s,
                                                   int level) {
@@ -117,16 +125,14 @@ void hide_signs(const QuantJob& job, const Geometry& g, const int32_t* level_dou
     double best = kInf;
     int best_pos = -1, best_dir = 0;
     const int end = sb == last_sb ? last_nz : 15;
-    // The errors of the neighbouring levels from the current level's: every difference is an
-    // integer below 2^53, so each double subtraction is exact.
-    const double step = static_cast<double>(int64_t{1} << qbits);
+    const double step = level_step(qbits);
     for (int p = end; p >= 0; --p) {
       const int pos = sb * 16 + p;
       const int bp = g.blkpos(pos);
       const int a = std::abs(lv[bp]);
       // In front of the first nonzero level only a level of the hidden sign may appear.
       if (p < first_nz && (job.coef[bp] < 0) != neg) continue;
-      const double d = static_cast<double>(level_double[bp] - (static_cast<int64_t>(a) << qbits));
+      const double d = level_distance(level_double[bp], a, qbits);
       const double e0 = d * d * err_scale;
       int32_t rate_up, rate_down;
       rate.deltas(bp, a, rate_up, rate_down);
@@ -186,7 +192,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
     }
   } kErrScale;
   const double err_scale = kErrScale.v[job.qp % 6][ts];
-  const double step = static_cast<double>(int64_t{1} << qbits);  // one level in level_double
+  const double step = level_step(qbits);
 
   // |coef| * q < 2^30 and the rounding offset <= 2^26, so 32-bit arithmetic is exact here and
   // the loop vectorises, the last position included (a running maximum of scan positions).
@@ -312,7 +318,7 @@ QuantResult quantize(const QuantJob& job, int16_t* lv) {
         best_sig = better ? sig1 : best_sig;
         best = better ? c : best;
       };
-      const double d = static_cast<double>(level_double[bp] - (static_cast<int64_t>(ma) << qbits));
+      const double d = level_distance(level_double[bp], ma, qbits);
       consider(ma, d);
       if (ma > 1) consider(ma - 1, d + step);
       cost_coef[bp] = best;

@@ -381,17 +381,8 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
     return best_dist + pic_.rd.bits_cost(cnt.bits() + luma_syntax_bits + best_bits + luma_res_bits);
   }
   coder.coding_unit(x0, y0, log2);
-  double dist = static_cast<double>(d_luma);
-  for (int cc = 1; cc < 3; ++cc) {
-    const Plane& s = pic_.src.planes[cc];
-    const Plane& r = pic_.rec.planes[cc];
-    const int xc = x0 >> 1, yc = y0 >> 1, n = size >> 1;
-    dist +=
-        pic_.rd.chroma_weight[cc] *
-        static_cast<double>(sse_block(s.row(yc) + xc, s.stride, r.row(yc) + xc, r.stride, n, n));
-  }
   ctx = c;
-  return dist + pic_.rd.bits_cost(cnt.bits());
+  return best_dist + pic_.rd.bits_cost(cnt.bits());
 }
 
 bool IntraSearch::area_has(int x0, int y0, int size, uint8_t flags) {
