@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 
+from ..errors import EXIT_BUG, EXIT_USER, UserError
 from . import ctc as _ctc
 from . import dataset as _dataset
 from . import decode as _decode
@@ -18,8 +20,8 @@ from . import train as _train
 _SUBCOMMANDS = [_encode, _decode, _ctc, _models, _dataset, _train, _export, _modelset, _filter]
 
 
-class CliError(Exception):
-    """A user error: printed as one line, exit code 2."""
+# A user error: printed as one line, exit code 2 (the name the subcommands use).
+CliError = UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,9 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .. import BitstreamError
+def _user_error(e: BaseException) -> str | None:
+    """The one-line message of a user error, or None when ``e`` is a bug."""
+    from .. import BitstreamError, UnsupportedError
 
+    if isinstance(e, (UserError, BitstreamError, UnsupportedError, ValueError)):
+        return str(e)
+    if isinstance(e, OSError) and e.filename is not None:
+        # PermissionError, IsADirectoryError, FileNotFoundError, ... on a file the user named.
+        return f"{e.filename}: {e.strerror or e}"
+    if isinstance(e, FileNotFoundError):
+        return str(e)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one command. Exit codes, the same for every command (README, "Exit codes"): 0
+    success, 1 decoded-picture hash mismatch, 2 user error (one ``error:`` line), 3 a bug."""
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown and not getattr(args, "accepts_unknown", False):
@@ -43,9 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     args.unknown = unknown
     try:
         return int(args.func(args) or 0)
-    except (CliError, BitstreamError, FileNotFoundError, ValueError) as e:
-        print(f"cnnfilter {args.command}: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -53,6 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         # The reader of our output went away (e.g. `| head`): not an error of ours.
         sys.stderr.close()
         return 0
+    except Exception as e:
+        message = _user_error(e)
+        if message is None:
+            traceback.print_exc()
+            print(
+                f"cnnfilter {args.command}: internal error (a bug in cnnfilter, not in your "
+                "input): please report it with the traceback above",
+                file=sys.stderr,
+            )
+            return EXIT_BUG
+        line = " ".join(message.split()) or type(e).__name__
+        print(f"cnnfilter {args.command}: error: {line}", file=sys.stderr)
+        return EXIT_USER
 
 
 if __name__ == "__main__":
