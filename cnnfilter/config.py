@@ -8,6 +8,7 @@ clear message otherwise; unknown keys and out-of-range values are errors, never 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +198,8 @@ def _convert(key: Key, raw: Any, origin: str) -> Any:
             value = int(text, 0)
         elif key.kind is float:
             value = float(text)
+            if not math.isfinite(value):
+                raise ValueError
         else:
             value = text
     except ValueError:
@@ -212,13 +215,37 @@ def _convert(key: Key, raw: Any, origin: str) -> Any:
     return value
 
 
+def shipped_cfg_dirs() -> list[Path]:
+    """Where the shipped cfg files are: the source tree's cfg/, or the wheel's copy."""
+    here = Path(__file__).resolve().parent
+    return [d for d in (here.parent / "cfg", here / "cfg") if d.is_dir()]
+
+
+def find_cfg(path: str | Path) -> Path:
+    """A cfg file by path, or by the name of a shipped one (``encoder_intra_main.cfg``, also
+    given as ``cfg/encoder_intra_main.cfg`` from any folder)."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a folder, not a configuration file")
+    for d in shipped_cfg_dirs():
+        if (d / p.name).is_file() and (len(p.parts) == 1 or p.parent.name == "cfg"):
+            return d / p.name
+    shipped = sorted(f.name for d in shipped_cfg_dirs() for f in d.glob("*.cfg"))
+    hint = f" (shipped: {', '.join(shipped)})" if shipped else ""
+    raise ConfigError(f"configuration file not found: {p}{hint}")
+
+
 def parse_cfg_file(path: str | Path) -> dict[str, Any]:
     """Reads an HM cfg file into {canonical key: value}."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"configuration file not found: {path}")
+    path = find_cfg(path)
     out: dict[str, Any] = {}
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+    try:
+        text_lines = path.read_text().splitlines()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text configuration file") from None
+    for lineno, line in enumerate(text_lines, 1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue

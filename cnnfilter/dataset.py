@@ -315,6 +315,8 @@ def build_dataset(
     if not qps or any(not 0 <= q <= 51 for q in qps):
         raise ValueError(f"QPs must be within 0..51, got {list(qps)}")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a folder")
     if (out / "dataset.json").exists():
         raise ValueError(f"{out} already holds a dataset; remove it or choose another --out")
     items = scan_sources(source, limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -14,6 +15,7 @@ import numpy as np
 
 from . import _hevc, yuv
 from .config import ConfigError, Settings, resolve
+from .outputs import atomic_output, check_output_path
 
 
 def psnr(sse: int, samples: int) -> float:
@@ -145,6 +147,11 @@ def encode(
     if not src:
         raise ConfigError("no input file (-i / InputFile)")
     is_y4m = Path(src).suffix.lower() == ".y4m"
+    if not is_y4m and (s["SourceWidth"] % 2 or s["SourceHeight"] % 2):
+        raise ConfigError(
+            f"{src}: 4:2:0 input needs an even width and height, got "
+            f"{s['SourceWidth']}x{s['SourceHeight']}"
+        )
     info = yuv.probe(src, s["SourceWidth"] or None, s["SourceHeight"] or None)
     w, h = info.width, info.height
     if (
@@ -155,11 +162,6 @@ def encode(
         raise ConfigError(f"{src} is {w}x{h}, but {s['SourceWidth']}x{s['SourceHeight']} was given")
     if w % 2 or h % 2:
         raise ConfigError(f"{src}: 4:2:0 input needs an even width and height, got {w}x{h}")
-    if not is_y4m and os.path.getsize(src) % yuv.frame_size(w, h):
-        raise ConfigError(
-            f"{src}: size {os.path.getsize(src)} bytes is not a whole number of {w}x{h} I420 "
-            "frames (wrong -wdt/-hgt?)"
-        )
     rate = (
         info.fps
         if is_y4m and "FrameRate" not in (overrides or {}) and fps is None
@@ -193,8 +195,11 @@ def encode(
 
     out_bs = Path(s["BitstreamFile"]) if s["BitstreamFile"] else None
     out_rec = Path(s["ReconFile"]) if s["ReconFile"] else None
-    tmp_bs = out_bs.with_name(out_bs.name + ".part") if out_bs else None
-    tmp_rec = out_rec.with_name(out_rec.name + ".part") if out_rec else None
+    for out, what in ((out_bs, "bitstream"), (out_rec, "reconstruction")):
+        if out is not None:
+            check_output_path(out, inputs=[src], what=what)
+    if out_bs is not None and out_rec is not None and out_bs.resolve() == out_rec.resolve():
+        raise ConfigError(f"{out_bs}: the bitstream and the reconstruction need different files")
     result = EncodeResult(frame_rate=rate, settings=dict(s.values))
     if loop is not None:
         result.settings.update(
@@ -204,9 +209,16 @@ def encode(
             CnnMode=cnn_mode,
         )
     t0 = time.perf_counter()
-    fbs = tmp_bs.open("wb") if tmp_bs else None
-    frec = yuv.YuvWriter(tmp_rec) if tmp_rec else None
-    try:
+    with contextlib.ExitStack() as stack:
+        fbs = frec = None
+        if out_bs is not None:
+            tmp_bs = stack.enter_context(atomic_output(out_bs, inputs=[src], what="bitstream"))
+            fbs = stack.enter_context(tmp_bs.open("wb"))
+        if out_rec is not None:
+            tmp_rec = stack.enter_context(
+                atomic_output(out_rec, inputs=[src], what="reconstruction")
+            )
+            frec = stack.enter_context(yuv.YuvWriter(tmp_rec))
         for i, planes in enumerate(yuv.read_frames(src, w, h, skip=skip, count=count)):
             if cu_trees is not None:
                 units = np.asarray(cu_trees[i])
@@ -246,22 +258,8 @@ def encode(
             result.frames.append(st)
             if on_frame:
                 on_frame(st)
-    except BaseException:
-        for f in (fbs, frec):
-            if f:
-                f.close()
-        for t in (tmp_bs, tmp_rec):
-            if t:
-                t.unlink(missing_ok=True)
-        raise
-    if fbs:
-        fbs.close()
-        os.replace(tmp_bs, out_bs)
-        result.bitstream = out_bs
-    if frec:
-        frec.close()
-        os.replace(tmp_rec, out_rec)
-        result.recon = out_rec
+    # Leaving the block closed the files and renamed them to their final names.
+    result.bitstream, result.recon = out_bs, out_rec
     result.seconds = time.perf_counter() - t0
     return result
 

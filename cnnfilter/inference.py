@@ -116,6 +116,16 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "model card") -> ModelCard:
+        if not isinstance(d, dict):
+            raise ValueError(f"{where}: a model card must be a JSON object")
+        try:
+            return cls._from_dict(d, where)
+        except (TypeError, AttributeError, KeyError) as e:
+            # A field of the wrong JSON type (a list where an object belongs, ...).
+            raise ValueError(f"{where}: malformed card ({type(e).__name__}: {e})") from None
+
+    @classmethod
+    def _from_dict(cls, d: dict[str, Any], where: str) -> ModelCard:
         def need(key: str) -> Any:
             if key not in d:
                 raise ValueError(f"{where}: missing required field '{key}'")
@@ -159,6 +169,24 @@ class ModelCard:
             trained_qps=tuple(int(q) for q in d.get("trained_qps", [])),
             slice_types=slice_types,
             raw=dict(d),
+        )
+
+
+def _check_plane_input(path: Path, name: str, type_: str, shape: list) -> None:
+    """Refuses at load time an input that cannot take a (1, 1, H, W) float plane of any size."""
+    if type_ != "tensor(float)":
+        raise ValueError(f"{path}: input '{name}' is {type_}; a filter takes tensor(float)")
+    if len(shape) != 4:
+        raise ValueError(
+            f"{path}: input '{name}' has {len(shape)} dimensions; a filter takes (N, 1, H, W)"
+        )
+    if isinstance(shape[1], int) and shape[1] != 1:
+        raise ValueError(f"{path}: input '{name}' has {shape[1]} channels; a filter takes 1")
+    fixed = [d for d in shape[2:] if isinstance(d, int)]
+    if fixed:
+        raise ValueError(
+            f"{path}: input '{name}' has a fixed size {shape[2]}x{shape[3]}; export it with "
+            "dynamic height and width (docs/models.md)"
         )
 
 
@@ -209,6 +237,8 @@ class OnnxFilter:
             raise ValueError(
                 f"{self.path}: the ONNX inputs are {names}, but its card declares {want}"
             )
+        for i in self.session.get_inputs():
+            _check_plane_input(self.path, i.name, i.type, i.shape)
         outs = self.session.get_outputs()
         if len(outs) != 1:
             raise ValueError(
@@ -226,7 +256,13 @@ class OnnxFilter:
         feed = {"x": np.ascontiguousarray(x[None, None])}
         if self.card.qp_scale is not None:
             feed["qp"] = np.full_like(feed["x"], np.float32(qp / self.card.qp_scale))
-        out = self.session.run([self._out_name], feed)[0]
+        try:
+            out = self.session.run([self._out_name], feed)[0]
+        except Exception as e:  # onnxruntime's own exception types
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(
+                f"{self.path}: onnxruntime failed on a {h}x{w} plane: {first}"
+            ) from None
         if out.shape != feed["x"].shape:
             raise ValueError(
                 f"{self.path}: output shape {out.shape} differs from input shape {feed['x'].shape}"

@@ -64,6 +64,7 @@ class StreamModels:
     def __init__(self, models_dir: str | os.PathLike | None = None):
         self.dirs = default_models_dirs(models_dir)
         self._loaded: dict[bytes, LoopFilter] = {}
+        self.notes: list[str] = []  # said once per set, e.g. an onnxruntime version difference
 
     def filter_for(self, identity: bytes, inference_mode: str) -> LoopFilter:
         if identity in self._loaded:
@@ -71,11 +72,20 @@ class StreamModels:
         for manifest in _manifests(self.dirs):
             if manifest_identity(manifest) == identity:
                 ms = load_model_set(manifest.parent)  # verifies every ONNX sha256
-                if ms.inference_mode != inference_mode:
+                here, there = _mode_fields(ms.inference_mode), _mode_fields(inference_mode)
+                version = (here.pop("ort", None), there.pop("ort", None))
+                if here != there:
                     raise ValueError(
                         f"model set '{ms.name}' runs as '{ms.inference_mode}' here, but the stream "
                         f"was encoded with '{inference_mode}': the CNN output would not match the "
-                        "encoder's (use the same inference settings and onnxruntime version)"
+                        "encoder's (use the same inference settings)"
+                    )
+                if version[0] != version[1]:
+                    # Not refused: another onnxruntime version usually gives the same bits, and
+                    # the pictures' MD5 SEI decides (docs/models.md, "onnxruntime versions").
+                    self.notes.append(
+                        f"model set '{ms.name}': the stream was encoded with onnxruntime "
+                        f"{version[1]}, this is {version[0]}; the MD5 SEI checks the output"
                     )
                 self._loaded[identity] = LoopFilter(ms)
                 return self._loaded[identity]
@@ -87,6 +97,16 @@ class StreamModels:
 
     def __call__(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, info: dict):
         return self.filter_for(info["identity"], info["inference_mode"])(y, u, v, info)
+
+
+def _mode_fields(mode: str) -> dict[str, str]:
+    """'cpu;ort=1.31.1;threads=1;...' -> {'provider': 'cpu', 'ort': '1.31.1', 'threads': '1'}."""
+    parts = mode.split(";")
+    fields = {"provider": parts[0]}
+    for part in parts[1:]:
+        key, _, value = part.partition("=")
+        fields[key] = value
+    return fields
 
 
 def resolve(cnn: str | os.PathLike | ModelSet) -> ModelSet:

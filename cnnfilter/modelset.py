@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import shutil
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from .inference import (
     ModelCard,
     OnnxFilter,
 )
+from .outputs import atomic_output
 
 SET_FORMAT = "cnnfilter-modelset/1"
 MANIFEST = "modelset.json"
@@ -111,26 +111,34 @@ class ModelSet:
         settings: InferenceSettings | None = None,
         where: str = "model set",
     ) -> None:
+        if not isinstance(manifest, dict):
+            raise ValueError(f"{where}: a model set manifest must be a JSON object")
         if manifest.get("format") != SET_FORMAT:
             raise ValueError(f"{where}: format must be '{SET_FORMAT}'")
         models = manifest.get("models")
         if not isinstance(models, dict) or not models:
             raise ValueError(f"{where}: 'models' must map model names to their files")
+        for key, entry in models.items():
+            if not isinstance(entry, dict):
+                raise ValueError(f"{where}: model '{key}' must be an object with its files")
+            for field in ("onnx", "card", "sha256"):
+                if not isinstance(entry.get(field), str):
+                    raise ValueError(f"{where}: model '{key}' needs '{field}' as a string")
+        inference = manifest.get("inference", {})
+        if not isinstance(inference, dict):
+            raise ValueError(f"{where}: 'inference' must be an object")
         self.name = str(manifest.get("name", root.name))
         self.root = root
         self.manifest = manifest
         self.development_artefact = bool(manifest.get("development_artefact", False))
-        pinned = InferenceSettings.from_dict(manifest.get("inference", {}))
+        try:
+            pinned = InferenceSettings.from_dict(inference)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{where}: 'inference': {e}") from None
         self.settings = settings or pinned
-        validated = manifest.get("inference", {}).get("onnxruntime")
-        import onnxruntime
-
-        if validated and validated != onnxruntime.__version__:
-            warnings.warn(
-                f"model set '{self.name}' was validated with onnxruntime {validated}, this is "
-                f"{onnxruntime.__version__}: outputs may differ in the last bit",
-                stacklevel=2,
-            )
+        # Recorded, not enforced (docs/models.md, "onnxruntime versions"): another version
+        # usually gives the same bits, and the stream's MD5 SEI is what proves it.
+        self.validated_onnxruntime = str(inference.get("onnxruntime", "")) or None
         self.luma_rules = _parse_rules(manifest.get("luma", []), False, models, where)
         self.chroma_rules = _parse_rules(manifest.get("chroma", []), True, models, where)
         if not self.luma_rules:
@@ -143,11 +151,8 @@ class ModelSet:
         used = {r.model for r in self.luma_rules + self.chroma_rules}
         for key in sorted(models):
             entry = models[key]
-            for field in ("onnx", "card", "sha256"):
-                if field not in entry:
-                    raise ValueError(f"{where}: model '{key}' has no '{field}'")
-            onnx_path = root / entry["onnx"]
-            card_path = root / entry["card"]
+            onnx_path = _inside(root, entry["onnx"], f"{where}: model '{key}'")
+            card_path = _inside(root, entry["card"], f"{where}: model '{key}'")
             for p in (onnx_path, card_path):
                 if not p.is_file():
                     raise FileNotFoundError(f"{where}: model '{key}': file missing: {p}")
@@ -225,13 +230,26 @@ class ModelSet:
         return "\n".join(lines)
 
 
+def _inside(root: Path, name: str, where: str) -> Path:
+    """``root / name`` when ``name`` is a plain relative path that stays inside ``root``."""
+    p = Path(name)
+    if p.is_absolute() or ".." in p.parts or not name:
+        raise ValueError(f"{where}: file '{name}' must be a relative path inside the set's folder")
+    full = root / p
+    if not full.resolve().is_relative_to(root.resolve()):
+        raise ValueError(f"{where}: file '{name}' leads outside the set's folder")
+    return full
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        d = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from e
+        d = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a folder, not a JSON file") from None
     if not isinstance(d, dict):
-        raise ValueError(f"{path}: expected a JSON object")
+        raise ValueError(f"{path}: expected a JSON object, got a JSON {type(d).__name__}")
     return d
 
 
@@ -307,6 +325,8 @@ def load_model_set(
         index = d / INDEX
         if index.is_file():
             target = _read_json(index).get(name, name)
+            if not isinstance(target, str) or Path(target).name != target:
+                raise ValueError(f"{index}: '{name}' must name a set folder, got {target!r}")
         if (d / target / MANIFEST).is_file():
             return load_model_set(d / target, settings=settings)
     raise FileNotFoundError(
@@ -332,8 +352,12 @@ def make_model_set(
     neighbours (22/27/32/37 -> 0..24, 25..29, 30..34, 35..51). ``slice_types`` overrides the
     cards' slice types (e.g. apply All-Intra models to P and B slices too)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a folder")
+    if (out / MANIFEST).exists():
+        raise ValueError(f"{out / MANIFEST} exists already; choose a new folder")
     cards: dict[str, dict[str, Any]] = {}
+    sources: dict[str, Path] = {}
     for m in models:
         mp = Path(m)
         if mp.suffix != ".onnx":
@@ -349,11 +373,42 @@ def make_model_set(
         key = mp.stem
         if key in cards:
             raise ValueError(f"two models are named '{key}'")
-        if mp.parent.resolve() != out.resolve():
-            shutil.copyfile(mp, out / mp.name)
-            shutil.copyfile(cp, out / cp.name)
         cards[key] = card
+        sources[key] = mp
+    created: list[Path] = []  # removed again if anything below fails
+    made_dir = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for mp in sources.values():
+            if mp.parent.resolve() != out.resolve():
+                for src in (mp, mp.with_suffix(".json")):
+                    dst = out / src.name
+                    if dst.exists():
+                        raise ValueError(f"{dst} exists already; choose a new folder")
+                    shutil.copyfile(src, dst)
+                    created.append(dst)
+        path = _write_manifest(
+            out, name, cards, settings, slice_types, description, development_artefact
+        )
+    except BaseException:
+        for f in created:
+            f.unlink(missing_ok=True)
+        if made_dir and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    return path
 
+
+def _write_manifest(
+    out: Path,
+    name: str,
+    cards: dict[str, dict[str, Any]],
+    settings: InferenceSettings | None,
+    slice_types: list[str] | None,
+    description: str,
+    development_artefact: bool | None,
+) -> Path:
+    """Builds the manifest, verifies it by loading the set, then writes it atomically."""
     rules: dict[str, list[dict[str, Any]]] = {"luma": [], "chroma": []}
     for comp in ("luma", "chroma"):
         group = {k: c for k, c in cards.items() if c.get("component", "luma") == comp}
@@ -404,7 +459,8 @@ def make_model_set(
         "inference": inference,
         "development_artefact": development_artefact,
     }
-    path = out / MANIFEST
-    path.write_text(json.dumps(manifest, indent=2) + "\n")
-    load_model_set(out)  # verify what was written
-    return path
+    text = (json.dumps(manifest, indent=2) + "\n").encode()
+    ModelSet(manifest, text, out, where=str(out / MANIFEST))  # verify before writing
+    with atomic_output(out / MANIFEST) as tmp:
+        tmp.write_bytes(text)
+    return out / MANIFEST

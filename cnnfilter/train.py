@@ -220,7 +220,10 @@ def load_checkpoint_model(ckpt: str | Path) -> tuple[Any, dict[str, Any]]:
         p = p / "last.pt"
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint not found: {p}")
-    state = torch.load(p, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=False)
+    except Exception as e:  # pickle and zip errors of a file that is no checkpoint
+        raise ValueError(f"{p}: not a cnnfilter training checkpoint ({type(e).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != CKPT_FORMAT:
         raise ValueError(f"{p}: not a cnnfilter training checkpoint")
     model = build_model(state["arch"])

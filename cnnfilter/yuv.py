@@ -59,17 +59,22 @@ def _parse_y4m_header(line: bytes) -> tuple[int, int, float]:
     width = height = 0
     fps = 25.0
     for f in fields[1:]:
-        if f[0] == "W":
-            width = int(f[1:])
-        elif f[0] == "H":
-            height = int(f[1:])
-        elif f[0] == "F":
-            num, den = f[1:].split(":")
-            fps = int(num) / int(den)
-        elif f[0] == "C" and not f[1:].startswith("420"):
+        try:
+            if f[0] == "W":
+                width = int(f[1:])
+            elif f[0] == "H":
+                height = int(f[1:])
+            elif f[0] == "F":
+                num, den = (int(v) for v in f[1:].split(":"))
+                if num <= 0 or den <= 0:
+                    raise ValueError
+                fps = num / den
+        except ValueError:
+            raise ValueError(f"the .y4m header field '{f}' is not valid") from None
+        if f[0] == "C" and not f[1:].startswith("420"):
             raise ValueError(f"only 4:2:0 8-bit .y4m input is supported, this file is C{f[1:]}")
-    if width <= 0 or height <= 0:
-        raise ValueError("the .y4m header has no valid W/H")
+    if not 0 < width <= 16888 or not 0 < height <= 16888:
+        raise ValueError("the .y4m header has no valid W/H (1..16888)")
     return width, height, fps
 
 
@@ -82,8 +87,11 @@ def probe(
         raise FileNotFoundError(f"input file not found: {path}")
     if path.suffix.lower() == ".y4m":
         with path.open("rb") as f:
-            header = f.readline()
-            w, h, r = _parse_y4m_header(header)
+            header = f.readline(4096)
+            try:
+                w, h, r = _parse_y4m_header(header)
+            except ValueError as e:
+                raise ValueError(f"{path}: {e}") from None
             data_start = len(header)
             size = os.path.getsize(path) - data_start
             fsize = frame_size(w, h)
@@ -101,8 +109,15 @@ def probe(
         return VideoInfo(w, h, fps or r, frames)
     if not width or not height:
         raise ValueError(f"{path}: raw .yuv input needs the width and height (-wdt/-hgt)")
+    if width < 0 or height < 0:
+        raise ValueError(f"{path}: width and height must be positive, got {width}x{height}")
     fsize = frame_size(width, height)
     size = os.path.getsize(path)
+    if size % fsize:
+        raise ValueError(
+            f"{path}: size {size} bytes is not a whole number of {width}x{height} I420 frames "
+            "(wrong -wdt/-hgt?)"
+        )
     return VideoInfo(width, height, fps or 25.0, size // fsize)
 
 

@@ -82,9 +82,12 @@ def test_bad_input(clip, tmp_path, args, message):
 
 
 def test_missing_input_and_cfg(tmp_path):
-    r = run_cli("encode", "-c", CFG, "-i", str(tmp_path / "nope.yuv"), "-wdt", "64", "-hgt", "64")
+    bs = str(tmp_path / "s.bin")
+    r = run_cli(
+        "encode", "-c", CFG, "-i", str(tmp_path / "nope.yuv"), "-wdt", "64", "-hgt", "64", "-b", bs
+    )
     assert r.returncode == 2 and "not found" in r.stderr
-    r = run_cli("encode", "-c", str(tmp_path / "nope.cfg"), "-i", "x.yuv")
+    r = run_cli("encode", "-c", str(tmp_path / "nope.cfg"), "-i", "x.yuv", "-b", bs)
     assert r.returncode == 2 and "configuration file not found" in r.stderr
 
 

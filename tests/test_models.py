@@ -130,3 +130,27 @@ def test_models_cli_lists_every_network(capsys):
     for name in ARCHS:
         assert name in out
     assert "54,673" in out and "641,473" in out
+
+
+def test_cost_table_equals_the_built_networks():
+    # `cnnfilter models` prints this table without building anything; it must not go stale.
+    from cnnfilter.models import cost_table
+
+    table = cost_table()
+    assert sorted(table) == sorted(ARCHS), "run cnnfilter.models.write_cost_table()"
+    for name in ARCHS:
+        params, folded, kmac = model_cost(name)
+        assert table[name] == {"params": params, "params_folded": folded, "kmac_per_pixel": kmac}
+
+
+def test_models_cli_builds_no_network_and_lists_shipped_sets(capsys, monkeypatch):
+    import cnnfilter.models as zoo
+    from cnnfilter.cli import main
+
+    def refuse(*a, **k):
+        raise AssertionError("cnnfilter models built a network")
+
+    monkeypatch.setattr(zoo, "build_model", refuse)
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "vrcnn-ai" in out and "54.5" in out and "641,473" in out

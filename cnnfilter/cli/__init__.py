@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cnnfilter",
         description="HEVC codec with a CNN in-loop filter, for video-coding research.",
     )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"cnnfilter {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for mod in _SUBCOMMANDS:
         mod.register(sub)

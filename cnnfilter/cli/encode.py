@@ -56,6 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, accepts_unknown=True)
 
 
+def _cfg_names_output(cfg_files: list[str]) -> bool:
+    from ..config import parse_cfg_file
+
+    return any(v.get("BitstreamFile") or v.get("ReconFile") for v in map(parse_cfg_file, cfg_files))
+
+
 def _line(f: FrameStats) -> str:
     line = (
         f"POC {f.poc:4d} ( {f.slice_type}-SLICE, QP {f.qp:2d} ) {f.bits:10d} bits "
@@ -77,6 +83,12 @@ def run(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None:
             overrides[key] = value
+    if (
+        not overrides.get("BitstreamFile")
+        and not overrides.get("ReconFile")
+        and not _cfg_names_output(args.cfg)
+    ):
+        raise ValueError("nothing to write: give -b (bitstream) and/or -o (reconstruction)")
     on_frame = None if args.quiet else (lambda f: print(_line(f), flush=True))
     res = encode(
         None,

@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from ..export import export_checkpoint
     from ..models import require_torch
 
+    if args.opset < 17:
+        raise ValueError(f"--opset {args.opset}: the contract needs opset 17 or newer")
     require_torch().set_num_threads(1)
     onnx_path, card_path = export_checkpoint(
         args.checkpoint,

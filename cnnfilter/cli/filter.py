@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..modelset import load_model_set
+    from ..outputs import atomic_output, check_output_path
     from ..yuv import YuvWriter, probe, read_frames
 
     if not 0 <= args.qp <= 51:
@@ -56,26 +57,27 @@ def run(args: argparse.Namespace) -> int:
         )
     ms.model_for(0, args.qp, args.slice_type)  # fail before touching the output
     info = probe(args.input, args.width, args.height)
+    if info.width % 2 or info.height % 2:
+        raise ValueError(f"{args.input}: 4:2:0 input needs an even width and height")
     n = info.frames if args.frames is None else args.frames
     if n < 1:
         raise ValueError(f"{args.input}: no complete frame of {info.width}x{info.height}")
+    if n > info.frames:
+        raise ValueError(f"{args.input}: holds {info.frames} frame(s), {n} were asked for")
+    check_output_path(args.output, inputs=[args.input], what="-o")
     print(f"model set {ms.name} [{ms.identity.hex()}] {ms.inference_mode}")
     if ms.development_artefact:
         print("note: this model set is a development artefact (under-trained), not a useful filter")
     out = Path(args.output)
     t0 = time.perf_counter()
-    try:
-        with YuvWriter(out) as w:
-            frames = read_frames(args.input, info.width, info.height, count=n)
-            for y, u, v in tqdm(frames, total=n, desc="filter", unit="frame"):
-                fy = ms.filter_luma(y, args.qp, args.slice_type)
-                if ms.has_chroma:
-                    u = ms.filter_chroma(u, 1, args.qp, args.slice_type)
-                    v = ms.filter_chroma(v, 2, args.qp, args.slice_type)
-                w.write((fy, u, v))
-    except BaseException:
-        out.unlink(missing_ok=True)
-        raise
+    with atomic_output(out, inputs=[args.input], what="-o") as tmp, YuvWriter(tmp) as w:
+        frames = read_frames(args.input, info.width, info.height, count=n)
+        for y, u, v in tqdm(frames, total=n, desc="filter", unit="frame"):
+            fy = ms.filter_luma(y, args.qp, args.slice_type)
+            if ms.has_chroma:
+                u = ms.filter_chroma(u, 1, args.qp, args.slice_type)
+                v = ms.filter_chroma(v, 2, args.qp, args.slice_type)
+            w.write((fy, u, v))
     dt = time.perf_counter() - t0
     print(
         f"{n} frame(s) of {info.width}x{info.height} filtered in {dt:.2f} s "

@@ -8,7 +8,9 @@ extra (``pip install 'cnnfilter[train]'``). Every network maps 8-bit luma normal
 from __future__ import annotations
 
 import importlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,8 +215,29 @@ def model_cost(name: str) -> tuple[int, int, float]:
     return count_params(model), count_params(folded), macs_per_pixel(folded) / 1000.0
 
 
+COST_TABLE = Path(__file__).with_name("costs.json")
+
+
+def cost_table() -> dict[str, dict[str, float]]:
+    """Each network's cost as ``model_cost`` measured it, read from ``costs.json`` (no torch);
+    tests/test_models.py checks the table against the built networks."""
+    return json.loads(COST_TABLE.read_text())
+
+
+def write_cost_table() -> Path:
+    """Measures every network again and rewrites ``costs.json`` (run after changing a network)."""
+    table = {}
+    for name in ARCHS:
+        params, folded, kmac = model_cost(name)
+        table[name] = {"params": params, "params_folded": folded, "kmac_per_pixel": kmac}
+    COST_TABLE.write_text(json.dumps(table, indent=1) + "\n")
+    return COST_TABLE
+
+
 __all__ = [
     "ARCHS",
+    "cost_table",
+    "write_cost_table",
     "ArchInfo",
     "MAC_REFERENCE_SIZE",
     "build_model",
