@@ -369,3 +369,29 @@ def test_filter_writes_its_output_when_it_succeeds(work, capsys, tmp_path):
     # the identity model: the output equals the input, frame for frame
     assert out.read_bytes() == (work / "clip.yuv").read_bytes()
     assert [p.name for p in tmp_path.iterdir()] == ["out.yuv"]
+
+
+def test_a_bug_is_exit_3_with_its_traceback(capsys, monkeypatch):
+    # Not a user error: the traceback is shown, with a request to report it, and the exit code
+    # is neither 1 (reserved for a hash mismatch) nor 2.
+    from cli_errors_support import run_main
+
+    from cnnfilter.cli import build_parser
+
+    def broken(args):
+        raise RuntimeError("an internal inconsistency")
+
+    monkeypatch.setattr(
+        "cnnfilter.cli.build_parser",
+        lambda: _with_func(build_parser(), "models", broken),
+    )
+    code, _, err = run_main(["models"], capsys)
+    assert code == 3
+    assert "Traceback" in err and "RuntimeError: an internal inconsistency" in err
+    assert "please report it" in err
+
+
+def _with_func(parser, command, func):
+    for action in parser._subparsers._group_actions:
+        action.choices[command].set_defaults(func=func)
+    return parser
