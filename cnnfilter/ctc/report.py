@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bdrate import METHODS, BDError, bd_rate, pchip_eval
+from .jobs import ROW_SCHEMA
 from .store import Store, StoreError
 
 MIN_POINTS = 4
@@ -102,7 +103,16 @@ def load(out: str | Path, method: str = "pchip", time_kind: str = "cpu") -> Repo
     states: dict[str, str] = {}
     points = []
     for j in plan["jobs"]:
-        row = store.row_for(j["key"], j["settings_hash"], j["file"])
+        try:
+            row = store.read_row_strict(store.rows_dir / f"{j['file']}.json")
+        except StoreError as e:
+            raise ReportError(str(e)) from None
+        if row is not None and (
+            row["key"] != j["key"]
+            or row["settings_hash"] != j["settings_hash"]
+            or row.get("schema") != ROW_SCHEMA
+        ):
+            row = None  # a row of an earlier plan: this job has not run since it changed
         config, rest = j["key"].split("/", 1)
         setting, seq, qp = rest.rsplit("/", 2)
         state = _point_state(row)
