@@ -67,6 +67,19 @@ def test_atomic_write_keeps_old_content_on_failure(tmp_path, monkeypatch):
     assert [p.name for p in target.parent.iterdir()] == ["r.json"]  # no temp file left
 
 
+def test_written_files_get_the_usual_mode(tmp_path):
+    """Rows, plans and reports are readable like any new file, not private as mkstemp's."""
+    old = os.umask(0o022)
+    try:
+        atomic_write_json(tmp_path / "a.json", {"v": 1})
+        os.umask(0o077)
+        atomic_write_json(tmp_path / "b.json", {"v": 1})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.json").stat().st_mode & 0o777 == 0o600
+
+
 def test_rerun_skips_finished_jobs(tmp_path, seqs, x265):
     out = tmp_path / "out"
     first = _run(out, seqs)
