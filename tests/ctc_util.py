@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,3 +46,51 @@ def entry(name: str, clip: Path, width: int, height: int, frames: int, **extra) 
         "class": "T",
         **extra,
     }
+
+
+PROBE_WARNING = "probe: validated with onnxruntime 0.0, this is another: outputs may differ"
+
+
+def register_warning_setting() -> None:
+    """Registers the codec setting 'warnprobe': x265 whose setting warns when it is checked and
+    at every encode, as a model set made with another onnxruntime does."""
+    from cnnfilter.ctc import settings
+
+    if "warnprobe" in settings._REGISTRY:
+        return
+
+    def make(arg):
+        base = settings.resolve("x265:no-sao")
+
+        def identity(config):
+            warnings.warn(PROBE_WARNING, UserWarning, stacklevel=2)
+            return base.identity(config)
+
+        def encode(job, bitstream):
+            warnings.warn(PROBE_WARNING, UserWarning, stacklevel=2)
+            return base.encode(job, bitstream)
+
+        return settings.Setting("warnprobe", identity, encode, base.check)
+
+    settings._REGISTRY["warnprobe"] = settings._Factory(make, "test", "no")
+    settings.resolve.cache_clear()
+
+
+def execute_job_with_probe(task):
+    """runner.execute_job in a pool worker that knows the 'warnprobe' setting."""
+    from cnnfilter.ctc import runner
+
+    register_warning_setting()
+    return runner.execute_job(task)
+
+
+if __name__ in ("__main__", "__mp_main__"):
+    # `python tests/ctc_util.py ARGS`: the cnnfilter command with 'warnprobe' known, in this
+    # process and in its pool workers (spawn runs this file again as __mp_main__ in each).
+    register_warning_setting()
+    if __name__ == "__main__":
+        import sys
+
+        from cnnfilter.cli import main
+
+        sys.exit(main(sys.argv[1:]))

@@ -18,7 +18,8 @@ import sys
 import pytest
 from test_bdrate import HM
 
-from cnnfilter.bdrate import bd_rate
+from cnnfilter.bdrate import bd_psnr, bd_rate
+from cnnfilter.ctc import plots as ctc_plots
 from cnnfilter.ctc import report
 from cnnfilter.ctc.jobs import ROW_SCHEMA, Job
 from cnnfilter.ctc.sequences import Sequence
@@ -186,12 +187,19 @@ def test_written_files(tmp_path):
     _fill(tmp_path)
     rep, target = report.write(tmp_path)
     md = (target / "report.md").read_text()
-    assert "| Class | Sequence | Y | U | V | YUV | EncT | DecT | Note |" in md
+    assert "| Class | Sequence | Frames | Y | U | V | YUV | EncT | DecT | Note |" in md
     overall = rep.tables[0].lines[-1]
-    assert f"| **Overall** | 4 of 4 sequences | {overall.bd['y']:+.2f}% |" in md
+    assert f"| **Overall** | 4 of 4 sequences |  | {overall.bd['y']:+.2f}% |" in md
+    assert "| cam | Flower | 8 | " in md
+    # RD points: frames and bits per pixel (bytes * 8 / (416 * 240 * 8)).
+    assert "| Config | Setting | Sequence | QP | Frames | kbps | bits/pixel | Y |" in md
+    row = next(p["row"] for p in rep.points if p["key"] == "AI/anchor/Flower/QP22")
+    bpp = row["bytes"] * 8 / (416 * 240 * 8)
+    assert f"| AI | anchor | Flower | 22 | 8 | {row['kbps']:.2f} | {bpp:.4f} |" in md
     assert "200.0% | 150.0% |" in md
     rows = list(csv.DictReader(io.StringIO((target / "report.csv").read_text())))
     assert [r["kind"] for r in rows] == ["sequence"] * 4 + ["class", "class", "overall"]
+    assert [r["frames"] for r in rows] == ["8"] * 4 + [""] * 3
     assert float(rows[0]["bd_y_pct"]) == pytest.approx(_expected("AI", "DrivingTrees"), abs=1e-9)
     assert float(rows[-1]["enc_t"]) == pytest.approx(2.0)
     points = list(csv.DictReader(io.StringIO((target / "points.csv").read_text())))
@@ -204,7 +212,7 @@ def test_written_files(tmp_path):
         head = p.read_bytes()[:24]
         assert head[:8] == b"\x89PNG\r\n\x1a\n"
         w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-        assert (w, h) == (640, 440)
+        assert (w, h) == (640, 640)
     assert 'src="plots/AI_Flower.png"' in page and "](plots/AI_Flower.png)" in md
     # --no-times: no time columns anywhere.
     _, target = report.write(tmp_path, times=False, plots=False)
@@ -245,3 +253,115 @@ def test_cli_report_errors(tmp_path):
     assert r.returncode == 0
     assert "| **Overall** | 3 of 4 sequences |" in r.stdout
     assert "1 sequence(s) flagged and left out of the averages: AI/nolf/Flower" in r.stderr
+
+
+def test_plot_legends_and_rate_unit(tmp_path):
+    """Each setting once in the legend, each test with its BD-rate Y (the table's) and
+    BD-PSNR Y; clips in kbps at their frame rate; a flagged test says so."""
+    _fill(tmp_path, drop={"AI/nolf/Flower/QP27"})
+    rep = report.load(tmp_path)
+    plots = {p.sequence: p for p in ctc_plots.plots(rep)}
+    assert sorted(plots) == sorted(n for n, _ in SEQS)
+    table = {line.name: line for line in rep.tables[0].lines}
+    p = plots["DrivingTrees"]
+    assert [s.setting for s in p.series] == ["anchor", "nolf"]
+    ra, pa, rt, pt = HM[("DrivingTrees", "AI")]
+    assert p.series[0].label == "anchor"
+    assert p.series[1].label == (
+        f"nolf: BD-rate Y {table['DrivingTrees'].bd['y']:+.2f} %, "
+        f"BD-PSNR Y {bd_psnr(ra, pa, rt, pt):+.3f} dB"
+    )
+    assert p.xlabel == "rate, kbps at 25 frames/s (log scale)"
+    assert p.title == "AI — DrivingTrees (416x240, 8 frames)"
+    # The lower panel: test minus anchor at equal rate; LF off loses quality, so all < 0, and
+    # its mean over log-rate is the BD-PSNR.
+    xs, dy = p.series[1].delta
+    assert all(d < 0 for d in dy)
+    logs = [math.log10(x) for x in xs]
+    mean = sum((dy[k] + dy[k + 1]) / 2 * (logs[k + 1] - logs[k]) for k in range(len(xs) - 1))
+    assert mean / (logs[-1] - logs[0]) == pytest.approx(bd_psnr(ra, pa, rt, pt), abs=2e-3)
+    assert plots["Flower"].series[1].label == "nolf: flagged, no BD-rate (see the table)"
+    # An anchor setting not named "anchor" is marked once.
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert ctc_plots._label("x265", "x265", None, None) == "x265 (anchor)"
+    assert "anchor (anchor)" not in json.dumps([s.label for q in plots.values() for s in q.series])
+    assert plan["anchor"] == "anchor"
+
+
+def test_still_pictures_are_plotted_in_bits_per_pixel(tmp_path):
+    _fill(tmp_path)
+    for path in (tmp_path / "rows").glob("*.json"):
+        row = json.loads(path.read_text())
+        row["frames"] = 1
+        path.write_text(json.dumps(row))
+    rep = report.load(tmp_path)
+    p = next(p for p in ctc_plots.plots(rep) if p.sequence == "Flower")
+    assert p.xlabel == "rate, bits per pixel (one picture per job) (log scale)"
+    assert p.title == "AI — Flower (416x240, 1 picture)"
+    rows = sorted(
+        (
+            pt["row"]
+            for pt in rep.points
+            if pt["sequence"] == "Flower" and pt["setting"] == "anchor"
+        ),
+        key=lambda r: r["bytes"],
+    )
+    assert p.series[0].rates == pytest.approx([r["bytes"] * 8 / (416 * 240) for r in rows])
+
+
+def _plan_with(tmp_path, change):
+    _fill(tmp_path)
+    path = tmp_path / "plan.json"
+    plan = json.loads(path.read_text())
+    path.write_text(change(plan) if callable(change) else change)
+    return path
+
+
+@pytest.mark.parametrize(
+    "content,fragment",
+    [
+        ("[1, 2]", "damaged plan (rerun 'cnnfilter ctc run' to rewrite it): expected a JSON "
+         "object, found a list"),
+        ("42", "expected a JSON object, found a number"),
+        ("{not json", "not valid JSON"),
+        ("", "not valid JSON"),
+        (lambda p: json.dumps({k: v for k, v in p.items() if k != "jobs"}), "'jobs' missing"),
+        (lambda p: json.dumps({**p, "jobs": [1, 2]}), "jobs[0] is not an object"),
+        (lambda p: json.dumps({**p, "jobs": [{**p["jobs"][0], "file": "../../etc/x"}]}),
+         "jobs[0] is not an object"),
+        (lambda p: json.dumps({**p, "qps": ["22"]}), "'qps' missing or not a list of integers"),
+        (lambda p: json.dumps({**p, "tests": "nolf"}), "'tests' missing or not a list"),
+        (lambda p: json.dumps({**p, "sequences": [{"name": "x"}]}), "sequences[0] is not"),
+        (lambda p: json.dumps({**p, "command": 7}), "'command' missing or not a list"),
+    ],
+)  # fmt: skip
+def test_damaged_plan_is_named(tmp_path, content, fragment):
+    path = _plan_with(tmp_path, content)
+    with pytest.raises(report.ReportError) as e:
+        report.load(tmp_path)
+    assert str(e.value).startswith(f"{path}: ")
+    assert fragment in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "change,fragment",
+    [
+        (lambda r: "[]", "expected a JSON object, found a list"),
+        (lambda r: "null", "expected a JSON object, found null"),
+        (lambda r: '{"key": ', "not valid JSON"),
+        (lambda r: json.dumps({k: v for k, v in r.items() if k != "kbps"}),
+         "'kbps' missing or not a number"),
+        (lambda r: json.dumps({**r, "psnr_y": "40.1"}), "'psnr_y' missing or not a number"),
+        (lambda r: json.dumps({k: v for k, v in r.items() if k != "status"}),
+         "'status' missing or not a string"),
+        (lambda r: json.dumps({**r, "md5": None}), "'md5' missing or not a string"),
+    ],
+)  # fmt: skip
+def test_damaged_row_is_named(tmp_path, change, fragment):
+    _fill(tmp_path)
+    path = next((tmp_path / "rows").glob("AI_nolf_Flower_QP32.*.json"))
+    path.write_text(change(json.loads(path.read_text())))
+    with pytest.raises(report.ReportError) as e:
+        report.load(tmp_path)
+    assert str(e.value).startswith(f"{path}: damaged row")
+    assert fragment in str(e.value)

@@ -19,8 +19,16 @@ import pytest
 from ctc_util import entry, photo_clip, write_list
 
 from cnnfilter.ctc import runner, settings
+from cnnfilter.ctc.executor import Executor, ExecutorError
 from cnnfilter.ctc.sequences import load_sequences
-from cnnfilter.ctc.store import TMP_PREFIX, Store, StoreError, atomic_write_json
+from cnnfilter.ctc.store import (
+    MARKER,
+    SCRATCH_MARKER,
+    TMP_PREFIX,
+    Store,
+    StoreError,
+    atomic_write_json,
+)
 
 QPS = [22, 37]
 
@@ -59,6 +67,19 @@ def test_atomic_write_keeps_old_content_on_failure(tmp_path, monkeypatch):
     assert [p.name for p in target.parent.iterdir()] == ["r.json"]  # no temp file left
 
 
+def test_written_files_get_the_usual_mode(tmp_path):
+    """Rows, plans and reports are readable like any new file, not private as mkstemp's."""
+    old = os.umask(0o022)
+    try:
+        atomic_write_json(tmp_path / "a.json", {"v": 1})
+        os.umask(0o077)
+        atomic_write_json(tmp_path / "b.json", {"v": 1})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.json").stat().st_mode & 0o777 == 0o600
+
+
 def test_rerun_skips_finished_jobs(tmp_path, seqs, x265):
     out = tmp_path / "out"
     first = _run(out, seqs)
@@ -78,7 +99,7 @@ def test_killed_runner_leftovers_do_not_count(tmp_path, seqs, x265):
     # a scratch directory, and (by a non-atomic writer) a truncated row file.
     half = rows[0].read_text()[:200]
     (out / "rows" / f"{TMP_PREFIX}{rows[0].name}.x1y2").write_text(half)
-    (out / "work" / "AI_x265_a_QP22.dead.1234").mkdir(parents=True)
+    _killed_scratch(out)
     rows[1].write_text(rows[1].read_text()[:150])
     res = _run(out, seqs)
     assert (res.skipped, res.ran) == (7, 1)  # only the truncated row's job ran again
@@ -86,6 +107,79 @@ def test_killed_runner_leftovers_do_not_count(tmp_path, seqs, x265):
     assert not list((out / "rows").glob(TMP_PREFIX + "*"))
     assert list((out / "work").iterdir()) == []
     assert len(list((out / "rows").iterdir())) == 8
+
+
+def _killed_scratch(out: Path) -> Path:
+    """The scratch folder of a job killed mid-way, as Store.work_dir made it."""
+    d = out / "work" / "AI_x265_a_QP22.dead.x1y2"
+    d.mkdir(parents=True)
+    (d / SCRATCH_MARKER).touch()
+    for name in ("str.bin", "rec.yuv.part", ".rec.yuv.k3j2.part"):
+        (d / name).write_bytes(b"\0" * 100)
+    return d
+
+
+def test_run_removes_only_what_it_made(tmp_path, seqs, x265):
+    """Files of the user's in the results folder and in its work/ survive a run; what a killed
+    runner left (marked scratch folder, temporary rows) is removed."""
+    out = tmp_path / "out"
+    _run(out, seqs)
+    mine = {
+        out / "notes.txt": b"my notes",
+        out / "work" / "keep.yuv": b"my clip",
+        out / "work" / "mine" / "str.bin": b"my stream",  # an unmarked folder: not ours
+        out / "rows" / "README": b"my readme",
+    }
+    for p, data in mine.items():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    scratch = _killed_scratch(out)
+    (scratch / "my-extra.txt").write_bytes(b"dropped in a scratch folder")
+    res = _run(out, seqs, force=True)
+    assert (res.ran, res.failed) == (8, [])
+    for p, data in mine.items():
+        assert p.read_bytes() == data, p
+    # The scratch folder lost what the runner writes there, and kept the stranger's file.
+    assert sorted(p.name for p in scratch.iterdir()) == ["my-extra.txt"]
+    assert sorted(p.name for p in (out / "work").iterdir()) == [scratch.name, "keep.yuv", "mine"]
+
+
+def test_unrelated_folder_is_refused(tmp_path, seqs, x265):
+    """A non-empty folder that holds no earlier results is not a place to write, nor to clean."""
+    out = tmp_path / "mine"
+    (out / "work").mkdir(parents=True)
+    (out / "work" / "precious.txt").write_text("x")
+    (out / "photo.jpg").write_text("y")
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    with pytest.raises(StoreError, match="not empty and holds no earlier 'cnnfilter ctc run'"):
+        _run(out, seqs)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    # An empty folder is fine, and so is a results folder made by an older runner (plan.json).
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _run(empty, seqs).ran == 8
+    (empty / MARKER).unlink()
+    assert _run(empty, seqs).skipped == 8
+
+
+def test_lock_file_removed_when_the_run_ends(tmp_path, seqs, x265):
+    out = tmp_path / "out"
+    _run(out, seqs)
+    assert not (out / ".lock").exists()
+
+    class Broken(Executor):
+        def run(self, fn, items):
+            raise ExecutorError("a worker died")
+            yield
+
+    jobs = runner.prepare(["AI"], QPS, seqs, "x265", ["x265:no-sao"], None, "test list")
+    with pytest.raises(ExecutorError):
+        runner.run(jobs, out, {"anchor": "x265"}, executor=Broken(), force=True, progress=False)
+    assert not (out / ".lock").exists()
+    # A lock file this run did not create (an older runner's, say) stays where it was.
+    (out / ".lock").write_text("not mine")
+    _run(out, seqs)
+    assert (out / ".lock").read_text() == "not mine"
 
 
 PROBE = {"version": "1"}

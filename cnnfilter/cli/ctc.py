@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from types import ModuleType
+from typing import Any
 
 
 def _error(message: str) -> Exception:
@@ -118,42 +120,14 @@ def _canonical_command(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from ..ctc import runner
     from ..ctc.executor import ExecutorError
-    from ..ctc.sequences import SequenceListError, load_sequences
+    from ..ctc.sequences import SequenceListError
     from ..ctc.store import StoreError
 
     if args.jobs < 1:
         raise _error("--jobs must be at least 1")
     try:
-        if args.sequences:
-            seqs = load_sequences(args.sequences, check_files=False)
-            source = args.sequences
-        else:
-            from ..ctc.builtin import builtin_sequences
-
-            seqs = builtin_sequences()
-            source = "built-in set (scikit-image photographs)"
-        jobs = runner.prepare(args.cfg, args.qps, seqs, args.anchor, args.test, args.frames, source)
-        meta = {
-            "command": _canonical_command(args),
-            "anchor": args.anchor,
-            "tests": list(dict.fromkeys(args.test)),
-            "configs": [c for c in ("AI", "LDP", "RA") if c in args.cfg and
-                        any(j.config == c for j in jobs)],
-            "qps": args.qps,
-            "frames_cap": args.frames,
-            "frames_note": f"at most {args.frames}" if args.frames else "as listed",
-            "sequence_source": source,
-            "sequences": [s.to_dict() for s in seqs],
-        }  # fmt: skip
-        summary = runner.run(
-            jobs,
-            args.out,
-            meta,
-            jobs_n=args.jobs,
-            force=args.force,
-            keep_streams=args.keep_streams,
-            progress=not args.quiet,
-        )
+        with runner.clean_warnings():
+            summary = _run(args, runner)
     except (runner.CtcError, SequenceListError, StoreError, ExecutorError, RuntimeError) as e:
         raise _error(str(e)) from None
     print(
@@ -166,6 +140,45 @@ def run(args: argparse.Namespace) -> int:
         print(f"  md5 {row['md5']}: {row['key']}")
     print(f"report: cnnfilter ctc report {shlex.quote(args.out)}")
     return 1 if summary.failed or summary.mismatched else 0
+
+
+def _run(args: argparse.Namespace, runner: ModuleType) -> Any:
+    from ..ctc.sequences import load_sequences
+    from ..ctc.store import check_out_dir
+
+    # Before any work: a folder that cannot take the results is refused at once.
+    check_out_dir(args.out)
+    if args.sequences:
+        seqs = load_sequences(args.sequences, check_files=False)
+        source = args.sequences
+    else:
+        from ..ctc.builtin import builtin_sequences
+
+        seqs = builtin_sequences()
+        source = "built-in set (scikit-image photographs)"
+    jobs = runner.prepare(args.cfg, args.qps, seqs, args.anchor, args.test, args.frames, source)
+    meta = {
+        "command": _canonical_command(args),
+        "anchor": args.anchor,
+        "tests": list(dict.fromkeys(args.test)),
+        "configs": [c for c in ("AI", "LDP", "RA") if c in args.cfg and
+                    any(j.config == c for j in jobs)],
+        "qps": args.qps,
+        "frames_cap": args.frames,
+        "frames_note": f"at most {args.frames}" if args.frames else "as listed",
+        "sequence_source": source,
+        "sequences": [s.to_dict() for s in seqs],
+    }  # fmt: skip
+    summary = runner.run(
+        jobs,
+        args.out,
+        meta,
+        jobs_n=args.jobs,
+        force=args.force,
+        keep_streams=args.keep_streams,
+        progress=not args.quiet,
+    )
+    return summary
 
 
 def report(args: argparse.Namespace) -> int:

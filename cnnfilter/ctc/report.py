@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..bdrate import METHODS, BDError, bd_rate, pchip_eval
+from ..bdrate import METHODS, BDError, bd_rate
+from .jobs import ROW_SCHEMA
 from .store import Store, StoreError
 
 MIN_POINTS = 4
@@ -44,6 +45,7 @@ class Line:
     kind: str  # "sequence" | "class" | "overall"
     cls: str
     name: str
+    frames: int | None = None  # sequence: pictures coded per job
     bd: dict[str, float] | None = None
     enc_t: float | None = None
     dec_t: float | None = None
@@ -102,7 +104,16 @@ def load(out: str | Path, method: str = "pchip", time_kind: str = "cpu") -> Repo
     states: dict[str, str] = {}
     points = []
     for j in plan["jobs"]:
-        row = store.row_for(j["key"], j["settings_hash"], j["file"])
+        try:
+            row = store.read_row_strict(store.rows_dir / f"{j['file']}.json")
+        except StoreError as e:
+            raise ReportError(str(e)) from None
+        if row is not None and (
+            row["key"] != j["key"]
+            or row["settings_hash"] != j["settings_hash"]
+            or row.get("schema") != ROW_SCHEMA
+        ):
+            row = None  # a row of an earlier plan: this job has not run since it changed
         config, rest = j["key"].split("/", 1)
         setting, seq, qp = rest.rsplit("/", 2)
         state = _point_state(row)
@@ -119,6 +130,14 @@ def load(out: str | Path, method: str = "pchip", time_kind: str = "cpu") -> Repo
         for test in plan["tests"]
     ]
     return Report(plan, method, time_kind, tables, points, complete, len(points))
+
+
+def _frames(plan: dict[str, Any], seq: dict[str, Any]) -> int | None:
+    """Pictures coded per job of a sequence, as planned (--frames caps the list's count)."""
+    n, cap = seq.get("frames"), plan.get("frames_cap")
+    if not isinstance(n, int) or isinstance(n, bool):
+        return None
+    return min(n, cap) if isinstance(cap, int) and cap > 0 else n
 
 
 def _time(row: dict[str, Any], what: str, kind: str) -> float:
@@ -140,9 +159,12 @@ def _table(
     seqs = [s for s in plan["sequences"] if config in s.get("configs", [config])]
     classes: dict[str, list[Line]] = {}
     for s in seqs:
-        line = Line("sequence", s["cls"], s["name"])
+        line = Line("sequence", s["cls"], s["name"], frames=_frames(plan, s))
         a = [rows.get(f"{config}/{anchor}/{s['name']}/QP{q}") for q in qps]
         t = [rows.get(f"{config}/{test}/{s['name']}/QP{q}") for q in qps]
+        coded = {int(r["frames"]) for r in a + t if r is not None}
+        if len(coded) == 1:
+            line.frames = coded.pop()
         missing = []
         for label, setting, pts in (("anchor", anchor, a), ("test", test, t)):
             bad = [q for q, r in zip(qps, pts, strict=True) if r is None]
@@ -264,12 +286,13 @@ def _versions(rep: Report) -> list[str]:
 
 
 def _cols(times: bool) -> list[str]:
-    return ["Y", "U", "V", "YUV"] + (["EncT", "DecT"] if times else [])
+    return ["Frames", "Y", "U", "V", "YUV"] + (["EncT", "DecT"] if times else [])
 
 
 def _cells(line: Line, times: bool) -> list[str]:
     bd = line.bd or {}
-    cells = [_pct(bd.get(c)) for c in COMPONENTS]
+    cells = ["" if line.frames is None else str(line.frames)]
+    cells += [_pct(bd.get(c)) for c in COMPONENTS]
     if times:
         cells += [_ratio(line.enc_t), _ratio(line.dec_t)]
     return cells
@@ -292,8 +315,7 @@ def render_markdown(rep: Report, plots: dict[tuple[str, str], str], times: bool 
             cls, name = _label(line)
             out.append("| " + " | ".join([cls, name, *_cells(line, times), line.note]) + " |")
     out += ["", "## RD points", ""]
-    cols = ["Config", "Setting", "Sequence", "QP", "kbps", "Y", "U", "V", "YUV"]
-    cols += ["Enc s", "Dec s"] if times else []
+    cols = _POINT_COLS + (["Enc s", "Dec s"] if times else [])
     cols += ["MD5", "State"]
     out += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for p in rep.points:
@@ -305,6 +327,10 @@ def render_markdown(rep: Report, plots: dict[tuple[str, str], str], times: bool 
     return "\n".join(out) + "\n"
 
 
+_POINT_COLS = ["Config", "Setting", "Sequence", "QP", "Frames", "kbps", "bits/pixel"]
+_POINT_COLS += ["Y", "U", "V", "YUV"]
+
+
 def _point_cells(rep: Report, p: dict[str, Any], times: bool) -> list[str]:
     row = p["row"] or {}
     has = row.get("status") == "ok"
@@ -312,7 +338,9 @@ def _point_cells(rep: Report, p: dict[str, Any], times: bool) -> list[str]:
     def num(key: str, fmt: str) -> str:
         return format(row[key], fmt) if has else "—"
 
-    cells = [p["config"], p["setting"], p["sequence"], str(p["qp"]), num("kbps", ".2f")]
+    bpp = bits_per_pixel(rep.plan, p["sequence"], row) if has else None
+    cells = [p["config"], p["setting"], p["sequence"], str(p["qp"]), num("frames", "d")]
+    cells += [num("kbps", ".2f"), "—" if bpp is None else f"{bpp:.4f}"]
     cells += [num(f"psnr_{c}", ".4f") for c in COMPONENTS]
     if times:
         k = "_cpu_seconds" if rep.time_kind == "cpu" else "_seconds"
@@ -321,10 +349,18 @@ def _point_cells(rep: Report, p: dict[str, Any], times: bool) -> list[str]:
     return cells
 
 
+def bits_per_pixel(plan: dict[str, Any], sequence: str, row: dict[str, Any]) -> float | None:
+    """Bits per luma sample of a point: the rate unit that needs no frame rate."""
+    for s in plan["sequences"]:
+        if s["name"] == sequence and row.get("frames"):
+            return row["bytes"] * 8 / (s["width"] * s["height"] * row["frames"])
+    return None
+
+
 def render_csv(rep: Report, times: bool = True) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    head = ["config", "test", "anchor", "kind", "class", "sequence", "averaged", "of"]
+    head = ["config", "test", "anchor", "kind", "class", "sequence", "frames", "averaged", "of"]
     head += [f"bd_{c}_pct" for c in COMPONENTS]
     head += ["enc_t", "dec_t"] if times else []
     head += ["bd_method", "note"]
@@ -333,6 +369,7 @@ def render_csv(rep: Report, times: bool = True) -> str:
         for line in t.lines:
             bd = line.bd or {}
             r = [t.config, t.test, t.anchor, line.kind, line.cls, line.name]
+            r += ["" if line.frames is None else line.frames]
             r += [line.averaged, line.of] if line.kind != "sequence" else ["", ""]
             r += ["" if c not in bd else repr(round(bd[c], 10)) for c in COMPONENTS]
             if times:
@@ -399,70 +436,13 @@ def render_html(rep: Report, plots: dict[tuple[str, str], str], times: bool = Tr
         out += [f'<img src="{e(rel)}" alt="{e(c)} {e(s)}">' for (c, s), rel in plots.items()]
         out.append("</div>")
     out.append("<h2>RD points</h2><table>")
-    cols = ["Config", "Setting", "Sequence", "QP", "kbps", "Y", "U", "V", "YUV"]
-    cols += ["Enc s", "Dec s"] if times else []
+    cols = _POINT_COLS + (["Enc s", "Dec s"] if times else [])
     cols += ["MD5", "State"]
     out.append("<tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>")
     for p in rep.points:
         out.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in _point_cells(rep, p, times)))
     out.append("</table></body></html>")
     return "\n".join(out) + "\n"
-
-
-def render_plots(rep: Report, directory: Path) -> dict[tuple[str, str], str]:
-    """One PNG per (configuration, sequence): Y-PSNR over kbps, anchor and every test."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    directory.mkdir(parents=True, exist_ok=True)
-    plan = rep.plan
-    settings = [plan["anchor"], *plan["tests"]]
-    done: dict[tuple[str, str], str] = {}
-    for config in plan["configs"]:
-        for s in plan["sequences"]:
-            if config not in s.get("configs", [config]):
-                continue
-            fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=100)
-            drawn = 0
-            for i, setting in enumerate(settings):
-                pts = sorted(
-                    (p["row"]["kbps"], p["row"]["psnr_y"])
-                    for p in rep.points
-                    if p["config"] == config
-                    and p["sequence"] == s["name"]
-                    and p["setting"] == setting
-                    and p["state"] == "ok"
-                )
-                if not pts:
-                    continue
-                drawn += 1
-                rates, psnr = zip(*pts, strict=True)
-                style = dict(color=f"C{i}", marker="os^dvx<>"[i % 8])
-                label = f"{setting} (anchor)" if i == 0 else setting
-                if len(pts) >= 2 and len(set(psnr)) == len(psnr):
-                    q = [psnr[0] + (psnr[-1] - psnr[0]) * k / 100 for k in range(101)]
-                    r = [10**v for v in pchip_eval(psnr, [math.log10(x) for x in rates], q)]
-                    ax.plot(r, q, "-", color=style["color"], lw=1.2)
-                    ax.plot(rates, psnr, linestyle="none", label=label, **style)
-                else:
-                    ax.plot(rates, psnr, linestyle="none", label=label, **style)
-            if not drawn:
-                plt.close(fig)
-                continue
-            ax.set_xlabel("rate (kbps)")
-            ax.set_ylabel("Y-PSNR (dB)")
-            ax.set_title(f"{config} — {s['name']} ({s['width']}x{s['height']})")
-            ax.grid(True, alpha=0.3)
-            ax.legend(loc="lower right")
-            fig.tight_layout()
-            safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in s["name"])
-            path = directory / f"{config}_{safe}.png"
-            fig.savefig(path, metadata={"Software": None})
-            plt.close(fig)
-            done[(config, s["name"])] = f"{directory.name}/{path.name}"
-    return done
 
 
 def write(
@@ -478,8 +458,10 @@ def write(
     rep = load(out, method, time_kind)
     target = Path(report_dir) if report_dir else Path(out) / "report"
     target.mkdir(parents=True, exist_ok=True)
-    pngs = render_plots(rep, target / "plots") if plots else {}
+    from .plots import render_plots
     from .store import atomic_write_text
+
+    pngs = render_plots(rep, target / "plots") if plots else {}
 
     atomic_write_text(target / "report.md", render_markdown(rep, pngs, times))
     atomic_write_text(target / "report.csv", render_csv(rep, times))

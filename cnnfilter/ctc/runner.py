@@ -8,6 +8,7 @@ present with status ``ok`` and the job's current settings hash.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import os
@@ -15,6 +16,8 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,8 @@ from .sequences import CONFIGS, Sequence, check_sequence_files
 from .store import Store
 
 CTC_QPS = (22, 27, 32, 37)
+# Configurations the codec can run: the decoder and encoder code intra pictures only so far.
+IMPLEMENTED_CONFIGS = ("AI",)
 
 
 class CtcError(RuntimeError):
@@ -171,21 +176,66 @@ def execute_job(task: _Task) -> dict[str, Any]:
         "versions": dict(task.versions),
         "host": platform.node(),
     }
-    try:
-        setting = _settings.resolve(job.setting)
-        with store.work_dir(job) as work:
-            row.update(_measure(job, setting, work))
-            if task.keep_streams:
-                store.keep_stream(job, work / "str.bin")
-        row["versions"].update(row.pop("encoder_versions"))
-        row["status"] = "ok"
-        row["error"] = None
-    except Exception as e:  # the job failed: record why; the runner goes on with other jobs
-        row["status"] = "failed"
-        row["error"] = _one_line(e)
+    # Warnings go back to the runner with the row (it prints each once, above the progress
+    # bar): a worker process has no terminal line of its own.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            setting = _settings.resolve(job.setting)
+            with store.work_dir(job) as work:
+                row.update(_measure(job, setting, work))
+                if task.keep_streams:
+                    store.keep_stream(job, work / "str.bin")
+            row["versions"].update(row.pop("encoder_versions"))
+            row["status"] = "ok"
+            row["error"] = None
+        except Exception as e:  # the job failed: record why; the runner goes on with other jobs
+            row["status"] = "failed"
+            row["error"] = _one_line(e)
     row["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     store.write_row(job, row)
-    return row
+    return {**row, WARNINGS_KEY: [_warning_text(w.message) for w in caught]}
+
+
+WARNINGS_KEY = "_warnings"  # in the result of execute_job, not in the row written
+
+
+def _warning_text(message: Warning | str) -> str:
+    return " ".join(str(message).split())
+
+
+class WarningLog:
+    """Prints each distinct warning once, as a ``warning:`` line above the progress bar."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def emit(self, text: str) -> None:
+        if text and text not in self.seen:
+            self.seen.append(text)
+            tqdm.write(f"warning: {text}", file=sys.stderr)
+
+
+_active_log: WarningLog | None = None
+
+
+@contextlib.contextmanager
+def clean_warnings() -> Iterator[WarningLog]:
+    """Within the block, Python warnings of this process (and those the jobs send back) are
+    printed once each as a clean line, not as ``file:line: UserWarning`` spam."""
+    global _active_log
+    if _active_log is not None:  # nested (the CLI around run()): one log for the whole command
+        yield _active_log
+        return
+    log = WarningLog()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, *a, **k: log.emit(_warning_text(message))
+        _active_log = log
+        try:
+            yield log
+        finally:
+            _active_log = None
 
 
 def prepare(
@@ -201,6 +251,12 @@ def prepare(
     bad = [c for c in configs if c not in CONFIGS]
     if bad:
         raise CtcError(f"unknown configuration(s) {', '.join(bad)}; use {', '.join(CONFIGS)}")
+    inter = [c for c in configs if c not in IMPLEMENTED_CONFIGS]
+    if inter:
+        raise CtcError(
+            f"--cfg {' '.join(inter)}: inter coding (LDP, RA) is not implemented yet; "
+            f"only {', '.join(IMPLEMENTED_CONFIGS)} can run"
+        )
     if not qps or len(set(qps)) != len(qps) or any(not 0 <= q <= 51 for q in qps):
         raise CtcError(f"--qps must be distinct values in 0..51, got {qps}")
     if frames_cap is not None and frames_cap < 1:
@@ -246,6 +302,21 @@ def run(
     progress: bool = True,
 ) -> RunSummary:
     """Runs the jobs not done yet; finished jobs are skipped unless ``force``."""
+    with clean_warnings() as log:
+        return _run(jobs, out, plan_meta, executor, jobs_n, force, keep_streams, progress, log)
+
+
+def _run(
+    jobs: list[Job],
+    out: str | os.PathLike,
+    plan_meta: dict[str, Any],
+    executor: Executor | None,
+    jobs_n: int,
+    force: bool,
+    keep_streams: bool,
+    progress: bool,
+    log: WarningLog,
+) -> RunSummary:
     store = Store(out)
     try:
         store.open_for_run()
@@ -290,6 +361,8 @@ def run(
         interrupted = False
         try:
             for i, row in executor.run(execute_job, tasks):
+                for text in row.pop(WARNINGS_KEY, []):
+                    log.emit(text)
                 summary.ran += 1
                 if row["status"] != "ok":
                     summary.failed.append(row)
