@@ -72,3 +72,44 @@ def planes_bytes(res) -> bytes:
     return b"".join(
         np.ascontiguousarray(p).tobytes() for pic in res.pictures for p in (pic.y, pic.u, pic.v)
     )
+
+
+CNN_UUID = bytes.fromhex("26f95e15728c4e9eb75e70e7140bb422")
+
+
+def escape_emulation(rbsp: bytes) -> bytes:
+    """RBSP to NAL payload: 0x03 after two zero bytes that precede a byte <= 3."""
+    out = bytearray()
+    zeros = 0
+    for b in rbsp:
+        if zeros >= 2 and b <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+    return bytes(out)
+
+
+def cnn_sei_nal(payload: bytes) -> bytes:
+    """A prefix SEI NAL unit (with start code) holding one user data unregistered message with
+    cnnfilter's UUID and ``payload`` (version, identity, mode length, mode; docs/bitstream.md)."""
+    body = CNN_UUID + payload
+    size = len(body)
+    rbsp = bytes([5]) + b"\xff" * (size // 255) + bytes([size % 255]) + body + b"\x80"
+    return b"\x00\x00\x00\x01" + bytes([39 << 1, 1]) + escape_emulation(rbsp)
+
+
+def sei_payload(stream: bytes) -> tuple[bytes, bytes]:
+    """The first model-set SEI NAL unit of ``stream`` (with start code) and its payload."""
+    for nal_type, nal in cnnfilter._hevc.nal_units(stream):
+        if nal_type == 39:
+            rbsp = nal[2:].replace(b"\x00\x00\x03", b"\x00\x00")
+            size = rbsp[1]
+            return b"\x00\x00\x00\x01" + nal, rbsp[2 + 16 : 2 + size]
+    raise ValueError("no model-set SEI in the stream")
+
+
+def with_sei(stream: bytes, payload: bytes) -> bytes:
+    """``stream`` with every model-set SEI replaced by one carrying ``payload``."""
+    old, _ = sei_payload(stream)
+    return stream.replace(old, cnn_sei_nal(payload))
