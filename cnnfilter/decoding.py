@@ -157,7 +157,7 @@ def decode(
         try:
             post_filter = LoopFilter(resolve(post)) if post is not None else None
         except (OSError, ValueError) as e:
-            raise UserError(f"post-processing model set: {e}") from None
+            raise UserError(f"post-processing model set {post}: {e}") from None
         result = _run(
             data,
             src,
@@ -246,9 +246,20 @@ def _run(
             y, u, v = (np.array(p) for p in planes)
             result.pictures.append(DecodedPicture(poc, y, u, v))
 
+    cnn = stream_models
+    if stream_models is not None and src is not None:
+
+        def cnn(y, u, v, info):
+            # The stream names a model set that cannot be used: say which stream (same type,
+            # so that callers can tell a missing set from a wrong one).
+            try:
+                return stream_models(y, u, v, info)
+            except (OSError, ValueError) as e:
+                raise type(e)(f"{src}: {e}") from None
+
     t0 = time.perf_counter()
     try:
-        _hevc.decode(data, on_decoded, on_output, stream_models, ignore_cnn)
+        _hevc.decode(data, on_decoded, on_output, cnn, ignore_cnn)
     except _hevc.BitstreamError as e:
         if src is None:
             raise
