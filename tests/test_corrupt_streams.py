@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cnn_stream_support import cnn_stream, planes_bytes
 from conftest import ROOT, SANITIZE, cmake_build, ffmpeg_decode, md5, sanitizer_report, x265_encode
 
 import cnnfilter
@@ -225,3 +226,65 @@ def test_hostile_picture_size():
         cnnfilter.decode(_sps(16384, 16384))
     with pytest.raises(cnnfilter.BitstreamError, match="out of range"):
         cnnfilter.decode(_sps(40000, 64))
+
+
+# hevc-decode's own contract (tools/hevc_decode.cpp): exit codes as `cnnfilter decode`, output
+# only under its final name and only when complete, a user's file never touched.
+
+
+@pytest.fixture(scope="module")
+def plain_stream(tmp_path_factory) -> bytes:
+    return cnn_stream(tmp_path_factory.mktemp("tool"), "plain", None).read_bytes()
+
+
+def run_tool(exe: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(exe), "-q", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_tool_writes_complete_output_only(asan_decoder, plain_stream, tmp_path):
+    src, out = tmp_path / "s.hevc", tmp_path / "o.yuv"
+    src.write_bytes(plain_stream)
+    (tmp_path / "o.yuv.part").write_bytes(b"the user's")
+    r = run_tool(asan_decoder, "-b", str(src), "-o", str(out))
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert out.read_bytes() == planes_bytes(cnnfilter.decode(plain_stream))
+    assert (tmp_path / "o.yuv.part").read_bytes() == b"the user's"
+    # A corrupt stream: exit 2, one error line naming the file; the previous output stays.
+    bad = tmp_path / "bad.hevc"
+    bad.write_bytes(plain_stream[: len(plain_stream) - 60])
+    r = run_tool(asan_decoder, "-b", str(bad), "-o", str(out))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith(f"error: {bad}: ")
+    assert out.read_bytes() == planes_bytes(cnnfilter.decode(plain_stream))
+    fresh = tmp_path / "fresh.yuv"
+    assert run_tool(asan_decoder, "-b", str(bad), "-o", str(fresh)).returncode == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bad.hevc",
+        "o.yuv",
+        "o.yuv.part",
+        "s.hevc",
+    ]
+
+
+def test_tool_exit_codes(asan_decoder, plain_stream, tmp_path):
+    empty = tmp_path / "empty.hevc"
+    empty.write_bytes(b"")
+    r = run_tool(asan_decoder, "-b", str(empty), "-o", str(tmp_path / "o.yuv"))
+    assert r.returncode == 2 and "no HEVC NAL unit found" in r.stderr
+    r = run_tool(asan_decoder, "-b", str(tmp_path), "-o", str(tmp_path / "o.yuv"))
+    assert r.returncode == 2 and "is a folder" in r.stderr
+    src = tmp_path / "s.hevc"
+    src.write_bytes(plain_stream)
+    r = run_tool(asan_decoder, "-b", str(src), "-o", str(tmp_path))
+    assert r.returncode == 2 and r.stderr == f"error: {tmp_path}: is a folder\n"
+    r = run_tool(asan_decoder, "-b", str(src), "-o", str(tmp_path / "nope" / "o.yuv"))
+    assert r.returncode == 2 and "cannot create a file there" in r.stderr
+    # One byte of the first MD5 SEI changed: every picture decodes, one mismatches: exit 1.
+    nal = next(n for t, n in cnnfilter._hevc.nal_units(plain_stream) if t == 40)
+    bad = bytearray(nal)
+    bad[12] ^= 0x10
+    mismatch = tmp_path / "m.hevc"
+    mismatch.write_bytes(plain_stream.replace(nal, bytes(bad), 1))
+    assert [f.hash for f in cnnfilter.decode(mismatch).frames] == ["MISMATCH", "OK", "OK"]
+    assert run_tool(asan_decoder, "-b", str(mismatch)).returncode == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.hevc", "m.hevc", "s.hevc"]
