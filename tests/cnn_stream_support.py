@@ -42,10 +42,19 @@ def cnn_stream(
     seed: int = 0,
     qp: int = 37,
     mode: str = "all",
+    overrides: dict | None = None,
 ) -> Path:
     clip = make_clip(folder / f"{name}.yuv", frames, seed)
     res = cnnfilter.encode(
-        clip, folder / f"{name}.hevc", cfg=CFG, width=W, height=H, qp=qp, cnn=cnn, cnn_mode=mode
+        clip,
+        folder / f"{name}.hevc",
+        cfg=CFG,
+        width=W,
+        height=H,
+        qp=qp,
+        cnn=cnn,
+        cnn_mode=mode,
+        overrides=overrides,
     )
     return res.bitstream
 

@@ -7,12 +7,16 @@ error or undefined behaviour, which this test reports with the variant saved for
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from cnn_mutations import ctus_of, find_ext, variants
 from cnn_stream_support import cnn_stream, planes_bytes
 from conftest import ROOT, SANITIZE, cmake_build, ffmpeg_decode, md5, sanitizer_report, x265_encode
 
@@ -288,3 +292,111 @@ def test_tool_exit_codes(asan_decoder, plain_stream, tmp_path):
     assert [f.hash for f in cnnfilter.decode(mismatch).frames] == ["MISMATCH", "OK", "OK"]
     assert run_tool(asan_decoder, "-b", str(mismatch)).returncode == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.hevc", "m.hevc", "s.hevc"]
+
+
+# The CNN signalling, mutated where it lives: slice header extensions (bit flips, truncation,
+# inserted bytes, a wrong announced length, flag bitmaps and runs that miss or overrun the CTU
+# count, mode 3, another version, chroma flags without a chroma model) and the model-set SEI
+# (bit flips, truncation, inserted bytes, wrong mode length, non-ASCII and escape codes, unknown
+# identity, other versions, corrupt NAL bytes, no SEI). Each variant runs through the Python
+# command (`cnnfilter decode`, model sets and all) in a child process, which must exit 0, 1 or 2
+# with one error: line, never by a signal or a traceback, each variant in bounded time.
+
+CNN_VARIANTS = {"ext": 110, "sei": 70}  # per seed: 3 seeds, 540 variants, about 10 s
+
+DRIVER = """
+import contextlib, io, json, sys, time
+from cnnfilter.cli import main
+for i, path in enumerate(sys.argv[1:]):
+    print(json.dumps({"start": i}), flush=True)
+    out, err = io.StringIO(), io.StringIO()
+    t = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["decode", "-q", "-b", path])
+    e = err.getvalue()
+    print(json.dumps({"i": i, "code": code, "s": time.perf_counter() - t, "err": e}), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def cnn_seeds(tmp_path_factory) -> list[bytes]:
+    d = tmp_path_factory.mktemp("cnn-seeds")
+    small = {"MaxCUWidth": 16, "MaxCUHeight": 16, "MaxPartitionDepth": 1}
+    seeds = [
+        cnn_stream(d, "all64", "default", frames=2),
+        cnn_stream(
+            d,
+            "ctu16",
+            "default",
+            frames=2,
+            qp=32,
+            mode="ctu",
+            overrides=small | {"QuadtreeTULog2MaxSize": 4},
+        ),
+        cnn_stream(
+            d,
+            "wpp32",
+            "qpvrcnn-ai",
+            frames=2,
+            seed=3,
+            overrides={
+                "MaxCUWidth": 32,
+                "MaxCUHeight": 32,
+                "MaxPartitionDepth": 2,
+                "WaveFrontSynchro": 1,
+            },
+        ),
+    ]
+    out = [s.read_bytes() for s in seeds]
+    for s in out:
+        assert cnnfilter.decode(s).hash_ok
+        for t, nal in cnnfilter._hevc.nal_units(s):
+            if t < 32:  # the extension is found, and rebuilding it gives the same NAL unit
+                assert find_ext(nal, ctus_of(s)).build() == b"\x00\x00\x00\x01" + nal
+    # One seed switches the CNN per CTU (cnn_mode 2), so its flags are mutated too.
+    exts = [find_ext(n, 16).ext for t, n in cnnfilter._hevc.nal_units(out[1]) if t < 32]
+    assert any((e[1] >> 2) & 3 == 2 for e in exts), [e.hex() for e in exts]
+    return out
+
+
+def test_cnn_signalling_mutations_through_the_python_decoder(cnn_seeds, tmp_path):
+    rng = random.Random(20261205)
+    paths, kinds = [], []
+    for k, seed in enumerate(cnn_seeds):
+        for target, count in CNN_VARIANTS.items():
+            for j, data in enumerate(variants(rng, seed, count, target)):
+                path = tmp_path / f"{target}{k}_{j}.hevc"
+                path.write_bytes(data)
+                paths.append(str(path))
+                kinds.append(target)
+    assert len(paths) >= 500
+    t0 = time.perf_counter()
+    r = subprocess.run(
+        [sys.executable, "-c", DRIVER, *paths], capture_output=True, text=True, timeout=600
+    )
+    records = [json.loads(ln) for ln in r.stdout.splitlines()]
+    done = [x for x in records if "code" in x]
+    if r.returncode != 0:
+        last = records[-1]["start"] if records else 0
+        pytest.fail(f"the decoder died (exit {r.returncode}) on {paths[last]}: {r.stderr[-800:]}")
+    assert len(done) == len(paths)
+    failures = []
+    outcomes: dict[tuple[str, int], int] = {}
+    for x in done:
+        path, err = paths[x["i"]], x["err"]
+        errors = [ln for ln in err.splitlines() if "error:" in ln]
+        outcomes[kinds[x["i"]], x["code"]] = outcomes.get((kinds[x["i"]], x["code"]), 0) + 1
+        if x["code"] not in (0, 1, 2) or "Traceback" in err:
+            failures.append(f"{path}: exit {x['code']}: {err[-600:]}")
+        elif "\x1b" in err or "\x07" in err:
+            failures.append(f"{path}: raw control characters printed: {err[-600:]!r}")
+        elif x["code"] == 2 and len(errors) != 1:
+            failures.append(f"{path}: exit 2 with {len(errors)} error lines: {err[-600:]}")
+        elif x["s"] > 10:
+            failures.append(f"{path}: {x['s']:.1f} s")
+    assert not failures, "\n".join(failures[:5])
+    # The mutations reach the decoder's checks and also leave decodable streams.
+    for target in CNN_VARIANTS:
+        assert outcomes.get((target, 2), 0) > 50 and outcomes.get((target, 0), 0) > 0, outcomes
+    assert time.perf_counter() - t0 < 120
+    print(f"{len(done)} variants in {time.perf_counter() - t0:.1f} s: {sorted(outcomes.items())}")
