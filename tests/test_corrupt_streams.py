@@ -258,8 +258,8 @@ def test_tool_writes_complete_output_only(asan_decoder, plain_stream, tmp_path):
     bad.write_bytes(plain_stream[: len(plain_stream) - 60])
     r = run_tool(asan_decoder, "-b", str(bad), "-o", str(out))
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
-    assert r.stderr.startswith(f"error: {bad}: ")
     assert out.read_bytes() == planes_bytes(cnnfilter.decode(plain_stream))
+    assert r.stderr.startswith(f"error: {bad}: ")
     fresh = tmp_path / "fresh.yuv"
     assert run_tool(asan_decoder, "-b", str(bad), "-o", str(fresh)).returncode == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [
