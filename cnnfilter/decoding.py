@@ -88,24 +88,27 @@ def _read_bitstream(bitstream: str | os.PathLike | bytes | bytearray | memoryvie
 
 
 class _Y4mWriter(YuvWriter):
-    """YUV4MPEG2: one header (the first picture's size, the stream's rate), FRAME per picture."""
+    """YUV4MPEG2: one header (the first picture's size, ``rate``), FRAME per picture."""
 
-    def __init__(self, path: Path, bit_depth: int, name: Path, rate: Callable[[], tuple]):
+    def __init__(self, path: Path, bit_depth: int, name: Path):
         super().__init__(path, bit_depth)
-        self._name = name
-        self._rate = rate
+        self.name = name
+        self.rate: tuple[int, int] | None = None  # set from the stream's timing, if any
+        self.assumed = False
         self._size: tuple[int, int] | None = None
 
     def write(self, planes) -> None:
         size = (planes[0].shape[1], planes[0].shape[0])
         if self._size is None:
-            num, den = self._rate()
+            if self.rate is None:
+                self.rate, self.assumed = Y4M_ASSUMED_RATE, True
+            num, den = self.rate
             tag = Y4M_TAGS[self.bit_depth]
             self._f.write(f"YUV4MPEG2 W{size[0]} H{size[1]} F{num}:{den} Ip A0:0 {tag}\n".encode())
             self._size = size
         elif size != self._size:
             raise UserError(
-                f"{self._name}: the stream changes picture size from {self._size[0]}x"
+                f"{self.name}: the stream changes picture size from {self._size[0]}x"
                 f"{self._size[1]} to {size[0]}x{size[1]}, which a .y4m file cannot hold "
                 "(write a .yuv instead)"
             )
@@ -152,61 +155,38 @@ def decode(
     from .loop import LoopFilter, StreamModels, resolve
 
     with contextlib.ExitStack() as stack:
-        tmp = stack.enter_context(atomic_output(out_path, inputs=[src])) if out_path else None
+        writer = None
+        if out_path is not None:
+            tmp = stack.enter_context(atomic_output(out_path, inputs=[src]))
+            writer = (
+                _Y4mWriter(tmp, output_bit_depth, out_path)
+                if y4m
+                else YuvWriter(tmp, output_bit_depth)
+            )
+            stack.callback(writer.close)  # before atomic_output renames or removes the file
         stream_models = None if ignore_cnn else StreamModels(models)
         try:
             post_filter = LoopFilter(resolve(post)) if post is not None else None
         except (OSError, ValueError) as e:
             raise UserError(f"post-processing model set {post}: {e}") from None
-        result = _run(
-            data,
-            src,
-            out_path,
-            tmp,
-            y4m,
-            output_bit_depth,
-            stream_models,
-            post_filter,
-            ignore_cnn,
-            on_picture,
-            stack,
+        result = _run(data, src, writer, stream_models, post_filter, on_picture)
+    result.output = out_path
+    if isinstance(writer, _Y4mWriter) and writer.assumed:
+        num, den = Y4M_ASSUMED_RATE
+        result.notes.append(
+            f"{out_path}: the stream signals no picture rate (VUI or VPS timing); the .y4m "
+            f"header says {num}/{den} fps"
         )
     if stream_models is not None:
         result.notes += [safe_text(n) for n in stream_models.notes]
     return result
 
 
-def _run(
-    data,
-    src,
-    out_path,
-    tmp,
-    y4m,
-    bit_depth,
-    stream_models,
-    post_filter,
-    ignore_cnn,
-    on_picture,
-    stack,
-) -> DecodeResult:
+def _run(data, src, writer, stream_models, post_filter, on_picture) -> DecodeResult:
+    """Decodes ``data`` (read from ``src``, None for bytes) into ``writer`` or the result."""
     qp_of: dict[int, tuple[int, str]] = {}
     post_time: dict[int, float] = {}
-    result = DecodeResult(pictures=None if out_path else [])
-    rates: list[tuple[int, int]] = []
-
-    def rate() -> tuple[int, int]:
-        if rates:
-            return rates[0]
-        result.notes.append(
-            f"{out_path}: the stream signals no picture rate (VUI or VPS timing); the .y4m "
-            f"header says {Y4M_ASSUMED_RATE[0]}/{Y4M_ASSUMED_RATE[1]} fps"
-        )
-        return Y4M_ASSUMED_RATE
-
-    writer = None
-    if tmp is not None:
-        writer = _Y4mWriter(tmp, bit_depth, out_path, rate) if y4m else YuvWriter(tmp, bit_depth)
-        stack.callback(writer.close)  # before atomic_output renames or removes the file
+    result = DecodeResult(pictures=None if writer else [])
 
     def on_decoded(rep: dict) -> None:
         info = PictureInfo(
@@ -225,9 +205,10 @@ def _run(
             cnn_seconds=rep["cnn_seconds"],
             cnn_ignored=rep["cnn_ignored"],
         )
-        if not rates and rep["time_scale"] and rep["num_units_in_tick"]:
-            g = math.gcd(rep["time_scale"], rep["num_units_in_tick"])
-            rates.append((rep["time_scale"] // g, rep["num_units_in_tick"] // g))
+        tick, scale = rep["num_units_in_tick"], rep["time_scale"]
+        if isinstance(writer, _Y4mWriter) and writer.rate is None and tick and scale:
+            g = math.gcd(scale, tick)
+            writer.rate = (scale // g, tick // g)
         qp_of[rep["decode_order"]] = (rep["qp"], rep["slice_type"])
         result.frames.append(info)
         if on_picture:
@@ -259,7 +240,7 @@ def _run(
 
     t0 = time.perf_counter()
     try:
-        _hevc.decode(data, on_decoded, on_output, cnn, ignore_cnn)
+        _hevc.decode(data, on_decoded, on_output, cnn, stream_models is None)
     except _hevc.BitstreamError as e:
         if src is None:
             raise
@@ -270,5 +251,4 @@ def _run(
             dataclasses.replace(f, post_seconds=post_time.get(f.decode_order, 0.0))
             for f in result.frames
         ]
-    result.output = out_path
     return result
