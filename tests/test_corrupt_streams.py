@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -400,3 +401,17 @@ def test_cnn_signalling_mutations_through_the_python_decoder(cnn_seeds, tmp_path
         assert outcomes.get((target, 2), 0) > 50 and outcomes.get((target, 0), 0) > 0, outcomes
     assert time.perf_counter() - t0 < 120
     print(f"{len(done)} variants in {time.perf_counter() - t0:.1f} s: {sorted(outcomes.items())}")
+
+
+def test_tool_interrupted_leaves_nothing(asan_decoder, plain_stream, tmp_path):
+    src, out = tmp_path / "long.hevc", tmp_path / "o.yuv"
+    src.write_bytes(plain_stream * 3000)  # 9000 pictures: seconds of decoding
+    proc = subprocess.Popen([str(asan_decoder), "-q", "-b", str(src), "-o", str(out)])
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(".o.yuv.*.part")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".o.yuv.*.part")), "the decoder never created its temporary"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == -signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.hevc"]

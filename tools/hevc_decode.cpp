@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -20,6 +21,16 @@
 namespace {
 
 constexpr const char* kUsage = "usage: hevc-decode -b stream.bin [-o out.yuv] [-q]\n";
+
+// The temporary's name for the signal handler (unlink is async-signal-safe, std::remove is not
+// guaranteed to be): an interrupted decode leaves no temporary behind either.
+char g_tmp_name[4096];
+
+extern "C" void remove_tmp_and_die(int sig) {
+  if (g_tmp_name[0]) unlink(g_tmp_name);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
 
 // A temporary file in the destination's folder: a name this process created (so removing it
 // never touches a user's file), renamed over the destination on commit.
@@ -40,6 +51,10 @@ class TempOutput {
     const int fd = mkstemps(name.data(), 5);
     if (fd < 0) return dest + ": cannot create a file there (" + std::strerror(errno) + ")";
     tmp_ = name.data();
+    if (tmp_.size() < sizeof g_tmp_name) {
+      std::memcpy(g_tmp_name, tmp_.c_str(), tmp_.size() + 1);
+      for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, remove_tmp_and_die);
+    }
     file_ = fdopen(fd, "wb");
     if (!file_) {
       close(fd);
@@ -63,10 +78,12 @@ class TempOutput {
       discard();
       return dest_ + ": cannot rename the finished output into place (" + why + ")";
     }
+    g_tmp_name[0] = '\0';  // after the rename: a signal in between finds no temporary
     tmp_.clear();
     return "";
   }
   void discard() {
+    g_tmp_name[0] = '\0';
     if (file_) std::fclose(file_);
     file_ = nullptr;
     if (!tmp_.empty()) std::remove(tmp_.c_str());
