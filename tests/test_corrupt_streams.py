@@ -415,3 +415,31 @@ def test_tool_interrupted_leaves_nothing(asan_decoder, plain_stream, tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == -signal.SIGTERM
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.hevc"]
+
+
+def test_cnn_signalling_mutations_under_sanitizers(asan_decoder, cnn_seeds, tmp_path):
+    """The same kind of variants through the sanitizer build: it has no model set, so a picture
+    that uses the CNN fails cleanly, but only after its extension and the SEI were parsed."""
+    rng = random.Random(5)
+    seeds = [s for s in cnn_seeds for _ in (0, 1)]
+    data = [v for i, s in enumerate(seeds) for v in variants(rng, s, 35, ("ext", "sei")[i % 2])]
+    run_variants_as_is(asan_decoder, data, tmp_path)
+
+
+def run_variants_as_is(exe: Path, data: list[bytes], workdir: Path) -> None:
+    failures = []
+    for i, variant in enumerate(data):
+        path = workdir / "variant.hevc"
+        path.write_bytes(variant)
+        r = subprocess.run(
+            [str(exe), "-q", "-b", str(path)], capture_output=True, timeout=60, text=True
+        )
+        if r.returncode not in (0, 1, 2) or sanitizer_report(r.stderr):
+            keep = workdir / f"crash_{i}.hevc"
+            keep.write_bytes(variant)
+            failures.append(f"variant {i}: exit {r.returncode}, saved to {keep}: {r.stderr[:400]}")
+        elif r.returncode == 2 and not (
+            r.stderr.startswith("error: ") and r.stderr.count("\n") == 1
+        ):
+            failures.append(f"variant {i}: {r.stderr[:400]}")
+    assert not failures, "\n".join(failures[:5])
