@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
 import os
 import time
 from collections.abc import Callable
@@ -13,7 +15,14 @@ from typing import Any
 import numpy as np
 
 from . import _hevc
+from .errors import UserError, safe_text
+from .outputs import atomic_output
 from .yuv import YuvWriter
+
+# YUV4MPEG2 colour tags by output bit depth (16-bit little-endian samples above 8). HEVC's
+# default chroma sample location (type 0, co-sited left) is MPEG-2's.
+Y4M_TAGS = {8: "C420mpeg2", 9: "C420p9", 10: "C420p10", 12: "C420p12", 14: "C420p14", 16: "C420p16"}
+Y4M_ASSUMED_RATE = (25, 1)  # when the stream signals no picture rate
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class DecodeResult:
     pictures: list[DecodedPicture] | None = None
     output: Path | None = None
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # printable; e.g. an assumed frame rate
 
     @property
     def hash_ok(self) -> bool:
@@ -65,13 +75,45 @@ class DecodeResult:
         return sum(f.hash == "MISMATCH" for f in self.frames)
 
 
-def _read_bitstream(bitstream: str | os.PathLike | bytes | bytearray | memoryview) -> bytes:
+def _read_bitstream(bitstream: str | os.PathLike | bytes | bytearray | memoryview):
+    """The stream's bytes and its path (None for bytes)."""
     if isinstance(bitstream, (bytes, bytearray, memoryview)):
-        return bytes(bitstream)
+        return bytes(bitstream), None
     path = Path(bitstream)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, not a bitstream")
     if not path.is_file():
         raise FileNotFoundError(f"bitstream not found: {path}")
-    return path.read_bytes()
+    return path.read_bytes(), path
+
+
+class _Y4mWriter(YuvWriter):
+    """YUV4MPEG2: one header (the first picture's size, ``rate``), FRAME per picture."""
+
+    def __init__(self, path: Path, bit_depth: int, name: Path):
+        super().__init__(path, bit_depth)
+        self.name = name
+        self.rate: tuple[int, int] | None = None  # set from the stream's timing, if any
+        self.assumed = False
+        self._size: tuple[int, int] | None = None
+
+    def write(self, planes) -> None:
+        size = (planes[0].shape[1], planes[0].shape[0])
+        if self._size is None:
+            if self.rate is None:
+                self.rate, self.assumed = Y4M_ASSUMED_RATE, True
+            num, den = self.rate
+            tag = Y4M_TAGS[self.bit_depth]
+            self._f.write(f"YUV4MPEG2 W{size[0]} H{size[1]} F{num}:{den} Ip A0:0 {tag}\n".encode())
+            self._size = size
+        elif size != self._size:
+            raise UserError(
+                f"{self.name}: the stream changes picture size from {self._size[0]}x"
+                f"{self._size[1]} to {size[0]}x{size[1]}, which a .y4m file cannot hold "
+                "(write a .yuv instead)"
+            )
+        self._f.write(b"FRAME\n")
+        super().write(planes)
 
 
 def decode(
@@ -86,10 +128,13 @@ def decode(
 ) -> DecodeResult:
     """Decodes an HEVC Annex B stream.
 
-    With ``output`` the pictures are written to that raw I420 file in output order (and not
-    kept); otherwise they are returned as numpy arrays in ``result.pictures``. Each picture's
-    decoded-picture-hash status is in ``result.frames``. A corrupt or truncated stream raises
-    :class:`cnnfilter.BitstreamError`; an output file is then removed rather than left partial.
+    With ``output`` the pictures are written to that file in output order (and not kept): raw
+    I420, or YUV4MPEG2 when the name ends in ``.y4m`` (the picture rate from the stream's VUI or
+    VPS timing, else 25 fps, said in ``result.notes``). Otherwise they are returned as numpy
+    arrays in ``result.pictures``. Each picture's decoded-picture-hash status is in
+    ``result.frames``. A corrupt or truncated stream, or one without any picture, raises
+    :class:`cnnfilter.BitstreamError` (its message starts with the file name); the output is
+    checked before decoding and appears under its name only when the whole stream decoded.
 
     Pictures the stream marks for the in-loop CNN are filtered with the model set its SEI names,
     looked up in ``models`` (default: the shipped sets); ``ignore_cnn`` applies the standard
@@ -98,17 +143,50 @@ def decode(
     """
     if output_bit_depth not in (8,) and not 9 <= output_bit_depth <= 16:
         raise ValueError("output bit depth must be 8 or 9..16")
-    data = _read_bitstream(bitstream)
+    data, src = _read_bitstream(bitstream)
+    out_path = Path(output) if output else None
+    y4m = out_path is not None and out_path.suffix.lower() == ".y4m"
+    if y4m and output_bit_depth not in Y4M_TAGS:
+        depths = ", ".join(str(d) for d in Y4M_TAGS)
+        raise UserError(
+            f"{out_path}: a .y4m file has no {output_bit_depth}-bit format "
+            f"(use an output bit depth of {depths}, or a .yuv output)"
+        )
     from .loop import LoopFilter, StreamModels, resolve
 
-    stream_models = None if ignore_cnn else StreamModels(models)
-    post_filter = LoopFilter(resolve(post)) if post is not None else None
+    with contextlib.ExitStack() as stack:
+        writer = None
+        if out_path is not None:
+            tmp = stack.enter_context(atomic_output(out_path, inputs=[src]))
+            writer = (
+                _Y4mWriter(tmp, output_bit_depth, out_path)
+                if y4m
+                else YuvWriter(tmp, output_bit_depth)
+            )
+            stack.callback(writer.close)  # before atomic_output renames or removes the file
+        stream_models = None if ignore_cnn else StreamModels(models)
+        try:
+            post_filter = LoopFilter(resolve(post)) if post is not None else None
+        except (OSError, ValueError) as e:
+            raise UserError(f"post-processing model set {post}: {e}") from None
+        result = _run(data, src, writer, stream_models, post_filter, on_picture)
+    result.output = out_path
+    if isinstance(writer, _Y4mWriter) and writer.assumed:
+        num, den = Y4M_ASSUMED_RATE
+        result.notes.append(
+            f"{out_path}: the stream signals no picture rate (VUI or VPS timing); the .y4m "
+            f"header says {num}/{den} fps"
+        )
+    if stream_models is not None:
+        result.notes += [safe_text(n) for n in stream_models.notes]
+    return result
+
+
+def _run(data, src, writer, stream_models, post_filter, on_picture) -> DecodeResult:
+    """Decodes ``data`` (read from ``src``, None for bytes) into ``writer`` or the result."""
     qp_of: dict[int, tuple[int, str]] = {}
     post_time: dict[int, float] = {}
-    result = DecodeResult(pictures=None if output else [])
-    out_path = Path(output) if output else None
-    tmp = out_path.with_name(out_path.name + ".part") if out_path else None
-    writer = YuvWriter(tmp, output_bit_depth) if tmp else None
+    result = DecodeResult(pictures=None if writer else [])
 
     def on_decoded(rep: dict) -> None:
         info = PictureInfo(
@@ -127,6 +205,10 @@ def decode(
             cnn_seconds=rep["cnn_seconds"],
             cnn_ignored=rep["cnn_ignored"],
         )
+        tick, scale = rep["num_units_in_tick"], rep["time_scale"]
+        if isinstance(writer, _Y4mWriter) and writer.rate is None and tick and scale:
+            g = math.gcd(scale, tick)
+            writer.rate = (scale // g, tick // g)
         qp_of[rep["decode_order"]] = (rep["qp"], rep["slice_type"])
         result.frames.append(info)
         if on_picture:
@@ -145,22 +227,28 @@ def decode(
             y, u, v = (np.array(p) for p in planes)
             result.pictures.append(DecodedPicture(poc, y, u, v))
 
+    cnn = stream_models
+    if stream_models is not None and src is not None:
+
+        def cnn(y, u, v, info):
+            # The stream names a model set that cannot be used: say which stream (same type,
+            # so that callers can tell a missing set from a wrong one).
+            try:
+                return stream_models(y, u, v, info)
+            except (OSError, ValueError) as e:
+                raise type(e)(f"{src}: {e}") from None
+
     t0 = time.perf_counter()
     try:
-        _hevc.decode(data, on_decoded, on_output, stream_models, ignore_cnn)
-    except BaseException:
-        if writer:
-            writer.close()
-            tmp.unlink(missing_ok=True)
-        raise
+        _hevc.decode(data, on_decoded, on_output, cnn, stream_models is None)
+    except _hevc.BitstreamError as e:
+        if src is None:
+            raise
+        raise type(e)(f"{src}: {e}") from None
     result.seconds = time.perf_counter() - t0
     if post_time:
         result.frames = [
             dataclasses.replace(f, post_seconds=post_time.get(f.decode_order, 0.0))
             for f in result.frames
         ]
-    if writer:
-        writer.close()
-        os.replace(tmp, out_path)
-        result.output = out_path
     return result

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import safe_text
 from .modelset import MANIFEST, ModelSet, default_models_dirs, load_model_set
 
 
@@ -76,23 +77,26 @@ class StreamModels:
                 version = (here.pop("ort", None), there.pop("ort", None))
                 if here != there:
                     raise ValueError(
-                        f"model set '{ms.name}' runs as '{ms.inference_mode}' here, but the stream "
-                        f"was encoded with '{inference_mode}': the CNN output would not match the "
-                        "encoder's (use the same inference settings)"
+                        f"model set '{safe_text(ms.name)}' runs as '{ms.inference_mode}' here, "
+                        f"but the stream was encoded with '{safe_text(inference_mode)}': the CNN "
+                        "output would not match the encoder's (use the same inference settings)"
                     )
                 if version[0] != version[1]:
                     # Not refused: another onnxruntime version usually gives the same bits, and
                     # the pictures' MD5 SEI decides (docs/models.md, "onnxruntime versions").
                     self.notes.append(
-                        f"model set '{ms.name}': the stream was encoded with onnxruntime "
-                        f"{version[1]}, this is {version[0]}; the MD5 SEI checks the output"
+                        f"model set '{safe_text(ms.name)}': the stream was encoded with "
+                        f"onnxruntime {safe_text(str(version[1]))}, this is {version[0]}; the MD5 "
+                        "SEI checks the output"
                     )
                 self._loaded[identity] = LoopFilter(ms)
                 return self._loaded[identity]
         searched = ", ".join(str(d) for d in self.dirs)
         raise FileNotFoundError(
-            f"the stream was encoded with model set {identity.hex()} ({inference_mode}); no model "
-            f"set in {searched} has that identity (give its directory with --models)"
+            f"the stream was encoded with model set {identity.hex()} (inference mode "
+            f"'{safe_text(inference_mode)}'); no model set in {searched} has that identity: get "
+            "the model set the stream was encoded with (`cnnfilter filter --cnn SET` prints a "
+            "set's identity) and give its folder with --models"
         )
 
     def __call__(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, info: dict):

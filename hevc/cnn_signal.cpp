@@ -1,6 +1,7 @@
 #include "cnn_signal.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -109,11 +110,29 @@ std::vector<uint8_t> write_cnn_sei_payload(const CnnSei& sei) {
 }
 
 bool read_cnn_sei_payload(const std::vector<uint8_t>& p, CnnSei& sei) {
-  if (p.size() < 18 || p[0] != kVersion) return false;
+  const std::string what = "the model set identification SEI";
+  if (p.empty()) fail(what + " is empty");
+  if (p[0] != kVersion)
+    throw UnsupportedError(what + " has version " + std::to_string(p[0]) +
+                           ", this decoder reads version 1");
+  if (p.size() < 18)
+    fail(what + " is truncated: " + std::to_string(p.size()) + " bytes after its UUID, 18 needed");
   std::copy(p.begin() + 1, p.begin() + 17, sei.identity.begin());
   const size_t n = p[17];
-  if (p.size() < 18 + n) return false;
-  sei.inference_mode.assign(p.begin() + 18, p.begin() + 18 + static_cast<ptrdiff_t>(n));
+  if (p.size() != 18 + n)
+    fail(what + " is malformed: its inference mode has " + std::to_string(n) + " bytes, but " +
+         std::to_string(p.size() - 18) + " follow");
+  // The mode is compared and printed: anything but printable ASCII is corrupt or hostile.
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t c = p[18 + i];
+    if (c < 0x20 || c > 0x7e) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", c);
+      fail(what + " is corrupt: its inference mode holds byte " + hex + " at offset " +
+           std::to_string(i) + " (only printable ASCII is allowed)");
+    }
+  }
+  sei.inference_mode.assign(p.begin() + 18, p.end());
   return true;
 }
 

@@ -41,6 +41,8 @@ struct CnnSei {
   std::string inference_mode;          // e.g. "cpu;ort=1.31.1;threads=1;opt=disable_all;tile=0"
 };
 std::vector<uint8_t> write_cnn_sei_payload(const CnnSei& sei);
+// Parses the payload after our UUID; throws BitstreamError (UnsupportedError for another
+// version) when it breaks docs/bitstream.md, e.g. a non-printable byte in the inference mode.
 bool read_cnn_sei_payload(const std::vector<uint8_t>& payload, CnnSei& sei);
 
 // What a CNN provider is asked for: filter `input` (the reconstruction before deblocking) into

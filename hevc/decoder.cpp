@@ -121,6 +121,8 @@ struct Decoder::Impl {
     };
     std::vector<Segment> segments;
     Clock::time_point t0;
+    bool has_cnn_sei = false;
+    CnnSei cnn_sei;  // the model set identification in force for this picture
   } cur;
 
   int prev_tid0_poc = 0;
@@ -129,8 +131,11 @@ struct Decoder::Impl {
   int decode_count = 0;
   std::vector<OutputPicture> waiting;
   int max_reorder = 0;
-  CnnSei cnn_sei;
-  bool have_cnn_sei = false;
+  // A model set identification SEI applies from the next picture to start (its own access
+  // unit's) up to the next such SEI or the end of the coded video sequence (docs/bitstream.md).
+  CnnSei active_sei, pending_sei;
+  bool have_active_sei = false, have_pending_sei = false;
+  int nal_count = 0;
 
   explicit Impl(Decoder& d) : self(d) {}
 
@@ -161,6 +166,14 @@ struct Decoder::Impl {
     }
     cur = Current{};
     cur.active = true;
+    if (irap && no_rasl_output) have_active_sei = false;
+    if (have_pending_sei) {
+      active_sei = pending_sei;
+      have_active_sei = true;
+      have_pending_sei = false;
+    }
+    cur.has_cnn_sei = have_active_sei;
+    cur.cnn_sei = active_sei;
     cur.sps = s;
     cur.pps = p;
     cur.nal_type = nal.type;
@@ -372,8 +385,10 @@ struct Decoder::Impl {
       if (!self.cnn_provider)
         fail("picture POC " + std::to_string(cur.poc) +
              " uses the in-loop CNN filter: give the decoder a model set (or ignore the CNN)");
-      if (!have_cnn_sei)
-        fail("the stream uses the in-loop CNN but carries no model set identification SEI");
+      if (!cur.has_cnn_sei)
+        fail("picture POC " + std::to_string(cur.poc) +
+             " uses the in-loop CNN, but no model set identification SEI precedes it in its "
+             "coded video sequence");
       pre = std::make_unique<Frame>(f);
     }
     DeblockParams dp{&s, &p, &info};
@@ -394,7 +409,7 @@ struct Decoder::Impl {
       req.slice_type = cur.first_type;
       req.poc = cur.poc;
       req.chroma = cnn_chroma;
-      req.sei = &cnn_sei;
+      req.sei = &cur.cnn_sei;
       Frame cnn;
       cnn.alloc(f.planes[0].width, f.planes[0].height);
       const bool chroma_done = self.cnn_provider(req, cnn);
@@ -423,6 +438,7 @@ struct Decoder::Impl {
     rep.cnn_ctus = cnn_ctus;
     rep.ctus = geo.num_ctb;
     rep.cnn_ignored = use_cnn && self.ignore_cnn;
+    set_timing(s, rep);
     if (self.on_decoded) self.on_decoded(rep);
     if (cur.output) {
       OutputPicture o;
@@ -444,7 +460,24 @@ struct Decoder::Impl {
     cur.frame.reset();
   }
 
+  // The picture rate the SPS VUI (else the VPS) signals, if any.
+  void set_timing(const Sps& s, PictureReport& rep) const {
+    uint32_t tick = 0, scale = 0;
+    if (s.vui_present && s.vui.timing_info_present) {
+      tick = s.vui.num_units_in_tick;
+      scale = s.vui.time_scale;
+    } else if (vps[s.vps_id] && vps[s.vps_id]->timing_info_present) {
+      tick = vps[s.vps_id]->num_units_in_tick;
+      scale = vps[s.vps_id]->time_scale;
+    }
+    if (tick && scale) {
+      rep.num_units_in_tick = tick;
+      rep.time_scale = scale;
+    }
+  }
+
   void handle(const NalSpan& span) {
+    ++nal_count;
     NalUnit nal = parse_nal(span);
     if (nal.layer_id != 0) return;  // other layers are not part of a Main decode
     switch (nal.type) {
@@ -474,8 +507,8 @@ struct Decoder::Impl {
         for (const auto& u : m.user_data) {
           CnnSei sei;
           if (u.uuid == kCnnSeiUuid && read_cnn_sei_payload(u.payload, sei)) {
-            cnn_sei = sei;
-            have_cnn_sei = true;
+            pending_sei = sei;
+            have_pending_sei = true;
           }
         }
         break;
@@ -517,6 +550,12 @@ void Decoder::decode(const uint8_t* data, size_t size) {
 
 void Decoder::finish() {
   impl_->finish_picture();
+  if (impl_->decode_count == 0) {
+    if (impl_->nal_count == 0)
+      fail("no HEVC NAL unit found: the input is empty or not an Annex B byte stream");
+    fail("no coded picture in the stream (" + std::to_string(impl_->nal_count) +
+         " NAL unit(s), none a slice of a picture)");
+  }
   impl_->flush_output();
 }
 

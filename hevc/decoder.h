@@ -35,6 +35,8 @@ struct PictureReport {
   int ctus = 0;
   bool cnn_ignored = false;  // the stream asked for the CNN but the decoder was told to ignore it
   int width = 0, height = 0;
+  // Picture rate time_scale / num_units_in_tick from the VUI or VPS; both 0 when not signalled.
+  uint32_t num_units_in_tick = 0, time_scale = 0;
 };
 
 struct OutputPicture {
@@ -57,7 +59,8 @@ class Decoder {
 
   void decode(const uint8_t* data, size_t size);  // a whole Annex B stream
   void decode_nal(const NalSpan& span);
-  void finish();  // end of stream
+  // End of stream; a stream without any coded picture is an error.
+  void finish();
 
  private:
   struct Impl;

@@ -7,12 +7,18 @@ error or undefined behaviour, which this test reports with the variant saved for
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from cnn_mutations import ctus_of, find_ext, variants
+from cnn_stream_support import cnn_stream, planes_bytes
 from conftest import ROOT, SANITIZE, cmake_build, ffmpeg_decode, md5, sanitizer_report, x265_encode
 
 import cnnfilter
@@ -225,3 +231,215 @@ def test_hostile_picture_size():
         cnnfilter.decode(_sps(16384, 16384))
     with pytest.raises(cnnfilter.BitstreamError, match="out of range"):
         cnnfilter.decode(_sps(40000, 64))
+
+
+# hevc-decode's own contract (tools/hevc_decode.cpp): exit codes as `cnnfilter decode`, output
+# only under its final name and only when complete, a user's file never touched.
+
+
+@pytest.fixture(scope="module")
+def plain_stream(tmp_path_factory) -> bytes:
+    return cnn_stream(tmp_path_factory.mktemp("tool"), "plain", None).read_bytes()
+
+
+def run_tool(exe: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(exe), "-q", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_tool_writes_complete_output_only(asan_decoder, plain_stream, tmp_path):
+    src, out = tmp_path / "s.hevc", tmp_path / "o.yuv"
+    src.write_bytes(plain_stream)
+    (tmp_path / "o.yuv.part").write_bytes(b"the user's")
+    r = run_tool(asan_decoder, "-b", str(src), "-o", str(out))
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert out.read_bytes() == planes_bytes(cnnfilter.decode(plain_stream))
+    assert (tmp_path / "o.yuv.part").read_bytes() == b"the user's"
+    # A corrupt stream: exit 2, one error line naming the file; the previous output stays.
+    bad = tmp_path / "bad.hevc"
+    bad.write_bytes(plain_stream[: len(plain_stream) - 60])
+    r = run_tool(asan_decoder, "-b", str(bad), "-o", str(out))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert out.read_bytes() == planes_bytes(cnnfilter.decode(plain_stream))
+    assert r.stderr.startswith(f"error: {bad}: ")
+    fresh = tmp_path / "fresh.yuv"
+    assert run_tool(asan_decoder, "-b", str(bad), "-o", str(fresh)).returncode == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bad.hevc",
+        "o.yuv",
+        "o.yuv.part",
+        "s.hevc",
+    ]
+
+
+def test_tool_exit_codes(asan_decoder, plain_stream, tmp_path):
+    empty = tmp_path / "empty.hevc"
+    empty.write_bytes(b"")
+    r = run_tool(asan_decoder, "-b", str(empty), "-o", str(tmp_path / "o.yuv"))
+    assert r.returncode == 2 and "no HEVC NAL unit found" in r.stderr
+    r = run_tool(asan_decoder, "-b", str(tmp_path), "-o", str(tmp_path / "o.yuv"))
+    assert r.returncode == 2 and "is a folder" in r.stderr
+    src = tmp_path / "s.hevc"
+    src.write_bytes(plain_stream)
+    r = run_tool(asan_decoder, "-b", str(src), "-o", str(tmp_path))
+    assert r.returncode == 2 and r.stderr == f"error: {tmp_path}: is a folder\n"
+    r = run_tool(asan_decoder, "-b", str(src), "-o", str(tmp_path / "nope" / "o.yuv"))
+    assert r.returncode == 2 and "cannot create a file there" in r.stderr
+    # One byte of the first MD5 SEI changed: every picture decodes, one mismatches: exit 1.
+    nal = next(n for t, n in cnnfilter._hevc.nal_units(plain_stream) if t == 40)
+    bad = bytearray(nal)
+    bad[12] ^= 0x10
+    mismatch = tmp_path / "m.hevc"
+    mismatch.write_bytes(plain_stream.replace(nal, bytes(bad), 1))
+    assert [f.hash for f in cnnfilter.decode(mismatch).frames] == ["MISMATCH", "OK", "OK"]
+    assert run_tool(asan_decoder, "-b", str(mismatch)).returncode == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.hevc", "m.hevc", "s.hevc"]
+
+
+# The CNN signalling, mutated where it lives: slice header extensions (bit flips, truncation,
+# inserted bytes, a wrong announced length, flag bitmaps and runs that miss or overrun the CTU
+# count, mode 3, another version, chroma flags without a chroma model) and the model-set SEI
+# (bit flips, truncation, inserted bytes, wrong mode length, non-ASCII and escape codes, unknown
+# identity, other versions, corrupt NAL bytes, no SEI). Each variant runs through the Python
+# command (`cnnfilter decode`, model sets and all) in a child process, which must exit 0, 1 or 2
+# with one error: line, never by a signal or a traceback, each variant in bounded time.
+
+CNN_VARIANTS = {"ext": 110, "sei": 70}  # per seed: 3 seeds, 540 variants, about 10 s
+
+DRIVER = """
+import contextlib, io, json, sys, time
+from cnnfilter.cli import main
+for i, path in enumerate(sys.argv[1:]):
+    print(json.dumps({"start": i}), flush=True)
+    out, err = io.StringIO(), io.StringIO()
+    t = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["decode", "-q", "-b", path])
+    e = err.getvalue()
+    print(json.dumps({"i": i, "code": code, "s": time.perf_counter() - t, "err": e}), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def cnn_seeds(tmp_path_factory) -> list[bytes]:
+    d = tmp_path_factory.mktemp("cnn-seeds")
+    small = {"MaxCUWidth": 16, "MaxCUHeight": 16, "MaxPartitionDepth": 1}
+    seeds = [
+        cnn_stream(d, "all64", "default", frames=2),
+        cnn_stream(
+            d,
+            "ctu16",
+            "default",
+            frames=2,
+            qp=32,
+            mode="ctu",
+            overrides=small | {"QuadtreeTULog2MaxSize": 4},
+        ),
+        cnn_stream(
+            d,
+            "wpp32",
+            "qpvrcnn-ai",
+            frames=2,
+            seed=3,
+            overrides={
+                "MaxCUWidth": 32,
+                "MaxCUHeight": 32,
+                "MaxPartitionDepth": 2,
+                "WaveFrontSynchro": 1,
+            },
+        ),
+    ]
+    out = [s.read_bytes() for s in seeds]
+    for s in out:
+        assert cnnfilter.decode(s).hash_ok
+        for t, nal in cnnfilter._hevc.nal_units(s):
+            if t < 32:  # the extension is found, and rebuilding it gives the same NAL unit
+                assert find_ext(nal, ctus_of(s)).build() == b"\x00\x00\x00\x01" + nal
+    # One seed switches the CNN per CTU (cnn_mode 2), so its flags are mutated too.
+    exts = [find_ext(n, 16).ext for t, n in cnnfilter._hevc.nal_units(out[1]) if t < 32]
+    assert any((e[1] >> 2) & 3 == 2 for e in exts), [e.hex() for e in exts]
+    return out
+
+
+def test_cnn_signalling_mutations_through_the_python_decoder(cnn_seeds, tmp_path):
+    rng = random.Random(20261205)
+    paths, kinds = [], []
+    for k, seed in enumerate(cnn_seeds):
+        for target, count in CNN_VARIANTS.items():
+            for j, data in enumerate(variants(rng, seed, count, target)):
+                path = tmp_path / f"{target}{k}_{j}.hevc"
+                path.write_bytes(data)
+                paths.append(str(path))
+                kinds.append(target)
+    assert len(paths) >= 500
+    t0 = time.perf_counter()
+    r = subprocess.run(
+        [sys.executable, "-c", DRIVER, *paths], capture_output=True, text=True, timeout=600
+    )
+    records = [json.loads(ln) for ln in r.stdout.splitlines()]
+    done = [x for x in records if "code" in x]
+    if r.returncode != 0:
+        last = records[-1]["start"] if records else 0
+        pytest.fail(f"the decoder died (exit {r.returncode}) on {paths[last]}: {r.stderr[-800:]}")
+    assert len(done) == len(paths)
+    failures = []
+    outcomes: dict[tuple[str, int], int] = {}
+    for x in done:
+        path, err = paths[x["i"]], x["err"]
+        errors = [ln for ln in err.splitlines() if "error:" in ln]
+        outcomes[kinds[x["i"]], x["code"]] = outcomes.get((kinds[x["i"]], x["code"]), 0) + 1
+        if x["code"] not in (0, 1, 2) or "Traceback" in err:
+            failures.append(f"{path}: exit {x['code']}: {err[-600:]}")
+        elif "\x1b" in err or "\x07" in err:
+            failures.append(f"{path}: raw control characters printed: {err[-600:]!r}")
+        elif x["code"] == 2 and len(errors) != 1:
+            failures.append(f"{path}: exit 2 with {len(errors)} error lines: {err[-600:]}")
+        elif x["s"] > 10:
+            failures.append(f"{path}: {x['s']:.1f} s")
+    assert not failures, "\n".join(failures[:5])
+    # The mutations reach the decoder's checks and also leave decodable streams.
+    for target in CNN_VARIANTS:
+        assert outcomes.get((target, 2), 0) > 50 and outcomes.get((target, 0), 0) > 0, outcomes
+    assert time.perf_counter() - t0 < 120
+    print(f"{len(done)} variants in {time.perf_counter() - t0:.1f} s: {sorted(outcomes.items())}")
+
+
+def test_tool_interrupted_leaves_nothing(asan_decoder, plain_stream, tmp_path):
+    src, out = tmp_path / "long.hevc", tmp_path / "o.yuv"
+    src.write_bytes(plain_stream * 3000)  # 9000 pictures: seconds of decoding
+    proc = subprocess.Popen([str(asan_decoder), "-q", "-b", str(src), "-o", str(out)])
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(".o.yuv.*.part")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".o.yuv.*.part")), "the decoder never created its temporary"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == -signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.hevc"]
+
+
+def test_cnn_signalling_mutations_under_sanitizers(asan_decoder, cnn_seeds, tmp_path):
+    """The same kind of variants through the sanitizer build: it has no model set, so a picture
+    that uses the CNN fails cleanly, but only after its extension and the SEI were parsed."""
+    rng = random.Random(5)
+    seeds = [s for s in cnn_seeds for _ in (0, 1)]
+    data = [v for i, s in enumerate(seeds) for v in variants(rng, s, 35, ("ext", "sei")[i % 2])]
+    run_variants_as_is(asan_decoder, data, tmp_path)
+
+
+def run_variants_as_is(exe: Path, data: list[bytes], workdir: Path) -> None:
+    failures = []
+    for i, variant in enumerate(data):
+        path = workdir / "variant.hevc"
+        path.write_bytes(variant)
+        r = subprocess.run(
+            [str(exe), "-q", "-b", str(path)], capture_output=True, timeout=60, text=True
+        )
+        if r.returncode not in (0, 1, 2) or sanitizer_report(r.stderr):
+            keep = workdir / f"crash_{i}.hevc"
+            keep.write_bytes(variant)
+            failures.append(f"variant {i}: exit {r.returncode}, saved to {keep}: {r.stderr[:400]}")
+        elif r.returncode == 2 and not (
+            r.stderr.startswith("error: ") and r.stderr.count("\n") == 1
+        ):
+            failures.append(f"variant {i}: {r.stderr[:400]}")
+    assert not failures, "\n".join(failures[:5])

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..decoding import PictureInfo, decode
+from ..errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "decode",
-        help="decode an HEVC bitstream to raw I420",
+        help="decode an HEVC bitstream to raw I420 or .y4m",
         description="Decode an HEVC Annex B bitstream (Main / Main Still Picture, intra pictures). "
         "Prints one line per picture with its decoded-picture-hash check. Exit code 0 when all "
-        "checked hashes match, 1 on a hash mismatch, 2 on a corrupt or unsupported stream.",
+        "checked hashes match, 1 on a hash mismatch, 2 on a corrupt, empty or unsupported stream "
+        "or a bad option or file.",
     )
     p.add_argument("-b", "--BitstreamFile", dest="bitstream", required=True, help="input bitstream")
-    p.add_argument("-o", "--ReconFile", dest="output", help="output raw I420 file (output order)")
+    p.add_argument(
+        "-o",
+        "--ReconFile",
+        dest="output",
+        help="output file in output order: raw I420, or YUV4MPEG2 when it ends in .y4m",
+    )
     p.add_argument(
         "-d",
         "--OutputBitDepth",
@@ -64,7 +72,9 @@ def _line(f: PictureInfo) -> str:
 def run(args: argparse.Namespace) -> int:
     bit_depth = args.bit_depth or 8
     if bit_depth != 8 and not 9 <= bit_depth <= 16:
-        raise ValueError(f"-d {args.bit_depth}: output bit depth must be 0, 8 or 9..16")
+        raise UserError(f"-d {args.bit_depth}: output bit depth must be 0, 8 or 9..16")
+    if args.models is not None and not Path(args.models).is_dir():
+        raise UserError(f"--models {args.models}: no such folder")
     on_picture = None if args.quiet else (lambda f: print(_line(f), flush=True))
     res = decode(
         args.bitstream,
@@ -75,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         post=args.post,
         on_picture=on_picture,
     )
+    for note in res.notes:
+        print(f"note: {note}")
     n = len(res.frames)
     checked = sum(f.hash != "absent" for f in res.frames)
     fps = n / res.seconds if res.seconds > 0 else 0.0
