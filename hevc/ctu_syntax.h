@@ -12,6 +12,7 @@
 
 #include "cabac.h"
 #include "intra.h"
+#include "mv_derive.h"
 #include "params.h"
 #include "picture.h"
 #include "residual_ctx.h"
@@ -33,6 +34,10 @@ struct SliceState {
   int qp_prev = 26, qp_pred = 26, cu_qp_delta_val = 0;
   bool cu_qp_delta_coded = false;
   int qp_y = 26;  // QpY of the current coding unit
+  // P and B slices: motion vector prediction and the current picture's motion field.
+  const MvContext* mvc = nullptr;
+  MotionField* motion = nullptr;
+  bool mvd_l1_zero = false;
   // Set by the encoder when it has decided the delta of each quantisation group.
   int log2_min_cu_qp_delta_size() const {
     return sps->ctb_log2() - static_cast<int>(pps->diff_cu_qp_delta_depth);
@@ -50,6 +55,60 @@ struct TbInfo {
   // it (the encoder counting a block it just quantised), else -1.
   int last = -1;
 };
+
+// The prediction syntax of one prediction unit (7.3.8.6).
+struct PuSyntax {
+  uint8_t merge_flag = 0, merge_idx = 0;
+  uint8_t inter_pred_idc = 0;  // 0 PRED_L0, 1 PRED_L1, 2 PRED_BI
+  uint8_t ref_idx[2] = {0, 0}, mvp_flag[2] = {0, 0};
+  Mv mvd[2];
+};
+
+// PartMode values of inter coding units (Table 7-10).
+enum PartMode : uint8_t {
+  kPart2Nx2N = 0,
+  kPart2NxN = 1,
+  kPartNx2N = 2,
+  kPartNxN = 3,
+  kPart2NxnU = 4,
+  kPart2NxnD = 5,
+  kPartnLx2N = 6,
+  kPartnRx2N = 7
+};
+
+// The prediction blocks of a coding block of size n: count, and the k-th as (x, y, w, h).
+inline int prediction_blocks(int part, int n, int out[4][4]) {
+  const int h = n / 2, q = n / 4;
+  auto set = [&](int k, int x, int y, int w, int hh) {
+    out[k][0] = x, out[k][1] = y, out[k][2] = w, out[k][3] = hh;
+  };
+  switch (part) {
+    case kPart2NxN:
+      set(0, 0, 0, n, h), set(1, 0, h, n, h);
+      return 2;
+    case kPartNx2N:
+      set(0, 0, 0, h, n), set(1, h, 0, h, n);
+      return 2;
+    case kPartNxN:
+      set(0, 0, 0, h, h), set(1, h, 0, h, h), set(2, 0, h, h, h), set(3, h, h, h, h);
+      return 4;
+    case kPart2NxnU:
+      set(0, 0, 0, n, q), set(1, 0, q, n, n - q);
+      return 2;
+    case kPart2NxnD:
+      set(0, 0, 0, n, n - q), set(1, 0, n - q, n, q);
+      return 2;
+    case kPartnLx2N:
+      set(0, 0, 0, q, n), set(1, q, 0, n - q, n);
+      return 2;
+    case kPartnRx2N:
+      set(0, 0, 0, n - q, n), set(1, n - q, 0, q, n);
+      return 2;
+    default:
+      set(0, 0, 0, n, n);
+      return 1;
+  }
+}
 
 inline int chroma_qp_y_to_c(int qp_y, int offset) {
   int qpi = clip3(0, 57, qp_y + offset);
@@ -203,7 +262,25 @@ class CtuCoder {
       if (R && b) cu.flags |= kBfBypass;
     }
     if (st_.slice_type != SliceType::I) {
-      throw UnsupportedError("inter slices are not supported yet");
+      const bool skip =
+          cu_skip_flag(x0, y0, R ? 0 : cu.pred_mode == static_cast<uint8_t>(PredMode::Skip));
+      if (skip) {
+        if (R) {
+          cu.pred_mode = static_cast<uint8_t>(PredMode::Skip);
+          cu.part_mode = kPart2Nx2N;
+          info_.fill(x0, y0, size, size, cu);
+        }
+        prediction_unit(x0, y0, size, 0, 0, size, size, 0, kPart2Nx2N, true);
+        finish_cu(x0, y0, size);
+        return;
+      }
+      const bool intra = c_.bin(ctx_.s[kCtxPredMode],
+                                R ? 0 : cu.pred_mode == static_cast<uint8_t>(PredMode::Intra));
+      if (!intra) {
+        inter_cu(x0, y0, log2, cu);
+        return;
+      }
+      if (R) cu.pred_mode = static_cast<uint8_t>(PredMode::Intra);
     }
     // Intra coding unit.
     uint32_t part = 0;  // PartMode: 0 = 2Nx2N, 3 = NxN
@@ -235,6 +312,174 @@ class CtuCoder {
     const int max_depth = sps_.max_th_depth_intra + (part == 3 ? 1 : 0);
     transform_tree(x0, y0, x0, y0, log2, 0, 0, max_depth, part == 3, false, false, bypass);
     finish_cu(x0, y0, size);
+  }
+
+  // An inter coding unit after pred_mode_flag (7.3.8.5).
+  void inter_cu(int x0, int y0, int log2, BlockInfo& cu) {
+    const int size = 1 << log2;
+    const int part = part_mode_inter(log2, R ? 0 : cu.part_mode);
+    if (R) {
+      cu.pred_mode = static_cast<uint8_t>(PredMode::Inter);
+      cu.part_mode = static_cast<uint8_t>(part);
+      info_.fill(x0, y0, size, size, cu);
+    }
+    int pbs[4][4];
+    const int n = prediction_blocks(part, size, pbs);
+    bool merge0 = false;
+    for (int k = 0; k < n; ++k) {
+      const bool merge =
+          prediction_unit(x0, y0, size, pbs[k][0], pbs[k][1], pbs[k][2], pbs[k][3], k, part, false);
+      if (k == 0) merge0 = merge;
+    }
+    uint32_t root_cbf = 1;
+    if (!(part == kPart2Nx2N && merge0))
+      root_cbf = c_.bin(ctx_.s[kCtxRqtRootCbf], R ? 0 : inter_cu_has_residual(x0, y0, size));
+    if (root_cbf) {
+      const bool bypass = (cu.flags & kBfBypass) != 0;
+      const bool inter_split = sps_.max_th_depth_inter == 0 && part != kPart2Nx2N;
+      transform_tree(x0, y0, x0, y0, log2, 0, 0, sps_.max_th_depth_inter, false, false, false,
+                     bypass, inter_split);
+    }
+    finish_cu(x0, y0, size);
+  }
+
+  bool inter_cu_has_residual(int x0, int y0, int size) {
+    return area_cbf(x0, y0, size, kBfCbfY | kBfCbfCb | kBfCbfCr);
+  }
+
+  uint32_t cu_skip_flag(int x0, int y0, uint32_t value) {
+    int inc = 0;
+    const uint8_t skip = static_cast<uint8_t>(PredMode::Skip);
+    if (info_.available(x0, y0, x0 - 1, y0) && info_.blk(x0 - 1, y0).pred_mode == skip) ++inc;
+    if (info_.available(x0, y0, x0, y0 - 1) && info_.blk(x0, y0 - 1).pred_mode == skip) ++inc;
+    return c_.bin(ctx_.s[kCtxCuSkip + inc], value);
+  }
+
+  // part_mode of an inter coding unit (9.3.3.7; contexts 0, 1, 3 and the minimum-size bin 2).
+  int part_mode_inter(int log2, int part) {
+    uint8_t* ctx = &ctx_.s[kCtxPartMode];
+    if (c_.bin(ctx[0], part == kPart2Nx2N)) return kPart2Nx2N;
+    if (log2 == sps_.min_cb_log2()) {
+      if (c_.bin(ctx[1], part == kPart2NxN)) return kPart2NxN;
+      if (log2 == 3) return kPartNx2N;
+      return c_.bin(ctx[2], part == kPartNx2N) ? kPartNx2N : kPartNxN;
+    }
+    const bool horizontal = part == kPart2NxN || part == kPart2NxnU || part == kPart2NxnD;
+    if (!sps_.amp) return c_.bin(ctx[1], horizontal) ? kPart2NxN : kPartNx2N;
+    if (c_.bin(ctx[1], horizontal)) {
+      if (c_.bin(ctx[3], part == kPart2NxN)) return kPart2NxN;
+      return c_.bypass(part == kPart2NxnD) ? kPart2NxnD : kPart2NxnU;
+    }
+    if (c_.bin(ctx[3], part == kPartNx2N)) return kPartNx2N;
+    return c_.bypass(part == kPartnRx2N) ? kPartnRx2N : kPartnLx2N;
+  }
+
+  // prediction_unit (7.3.8.6) at (x_cb + xo, y_cb + yo); the reader derives the motion
+  // (8.5.3.2) and hands the block to the sink. Returns merge_flag.
+  bool prediction_unit(int x_cb, int y_cb, int n_cb, int xo, int yo, int w, int h, int part_idx,
+                       int part_mode, bool skip) {
+    const int x = x_cb + xo, y = y_cb + yo;
+    PuSyntax s = R ? PuSyntax{} : writer_pu(x, y);
+    const MvContext& mvc = *st_.mvc;
+    const int max_merge = mvc.max_merge_cand;
+    if (skip)
+      s.merge_flag = 1;
+    else
+      s.merge_flag = static_cast<uint8_t>(c_.bin(ctx_.s[kCtxMergeFlag], s.merge_flag));
+    if (s.merge_flag) {
+      if (max_merge > 1) {
+        uint32_t i = 0;
+        if (c_.bin(ctx_.s[kCtxMergeIdx], s.merge_idx > 0)) {
+          i = 1;
+          while (static_cast<int>(i) < max_merge - 1 && c_.bypass(s.merge_idx > i)) ++i;
+        }
+        s.merge_idx = static_cast<uint8_t>(i);
+      } else {
+        s.merge_idx = 0;
+      }
+    } else {
+      s.inter_pred_idc = mvc.b_slice ? inter_pred_idc(x_cb, y_cb, w + h, s.inter_pred_idc) : 0;
+      for (int l = 0; l < 2; ++l) {
+        if (s.inter_pred_idc == (l ? 0 : 1)) continue;  // PRED_L1 skips list 0 and vice versa
+        const int num_ref = mvc.refs->num[l];
+        if (num_ref > 1) s.ref_idx[l] = static_cast<uint8_t>(ref_idx(s.ref_idx[l], num_ref));
+        if (l == 1 && st_.mvd_l1_zero && s.inter_pred_idc == 2)
+          s.mvd[1] = Mv{};
+        else
+          mvd_coding(s.mvd[l]);
+        s.mvp_flag[l] = static_cast<uint8_t>(c_.bin(ctx_.s[kCtxMvpFlag], s.mvp_flag[l]));
+      }
+    }
+    if constexpr (R) {
+      const PbPos pb{x_cb, y_cb, n_cb, x, y, w, h, part_idx, part_mode};
+      MvField m;
+      if (s.merge_flag) {
+        m = merge_candidate(mvc, pb, s.merge_idx);
+      } else {
+        for (int l = 0; l < 2; ++l) {
+          if (s.inter_pred_idc == (l ? 0 : 1)) continue;
+          Mv cand[2];
+          amvp_candidates(mvc, pb, l, s.ref_idx[l], cand);
+          const Mv p = cand[s.mvp_flag[l]];
+          m.ref_idx[l] = static_cast<int8_t>(s.ref_idx[l]);
+          m.mv[l] = Mv{static_cast<int16_t>(static_cast<uint16_t>(p.x + s.mvd[l].x)),
+                       static_cast<int16_t>(static_cast<uint16_t>(p.y + s.mvd[l].y))};
+        }
+      }
+      for (int l = 0; l < 2; ++l) {
+        if (!m.pred(l)) continue;
+        if (m.ref_idx[l] >= mvc.refs->num[l]) fail("merge candidate with an absent reference");
+        m.ref_poc[l] = mvc.refs->poc[l][m.ref_idx[l]];
+        m.lt = static_cast<uint8_t>(m.lt | (mvc.refs->lt[l][m.ref_idx[l]] << l));
+      }
+      st_.motion->fill(x, y, w, h, m);
+      sink_.inter_pu(x, y, w, h, m);
+    }
+    return s.merge_flag != 0;
+  }
+
+  uint32_t inter_pred_idc(int x_cb, int y_cb, int wh, uint32_t v) {
+    if (wh != 12) {
+      const int depth = sps_.ctb_log2() - info_.blk(x_cb, y_cb).cu_log2;
+      if (c_.bin(ctx_.s[kCtxInterPredIdc + depth], v == 2)) return 2;
+    }
+    return c_.bin(ctx_.s[kCtxInterPredIdc + 4], v == 1);
+  }
+
+  uint32_t ref_idx(uint32_t v, int num_ref) {
+    const uint32_t cmax = static_cast<uint32_t>(num_ref - 1);
+    uint32_t i = 0;
+    while (i < cmax) {
+      const uint32_t b = i < 2 ? c_.bin(ctx_.s[kCtxRefIdx + i], v > i) : c_.bypass(v > i);
+      if (!b) break;
+      ++i;
+    }
+    return i;
+  }
+
+  void mvd_coding(Mv& mvd) {
+    int v[2] = {mvd.x, mvd.y};
+    uint32_t g0[2], g1[2] = {0, 0};
+    for (int k = 0; k < 2; ++k) g0[k] = c_.bin(ctx_.s[kCtxMvdGt0], v[k] != 0);
+    for (int k = 0; k < 2; ++k)
+      if (g0[k]) g1[k] = c_.bin(ctx_.s[kCtxMvdGt1], std::abs(v[k]) > 1);
+    for (int k = 0; k < 2; ++k) {
+      if (!g0[k]) {
+        v[k] = 0;
+        continue;
+      }
+      int a = 1;
+      if (g1[k]) a = 2 + static_cast<int>(exp_golomb(static_cast<uint32_t>(std::abs(v[k]) - 2), 1));
+      const uint32_t sign = c_.bypass(v[k] < 0);
+      if (R && a > 32768) fail("motion vector difference out of range");
+      v[k] = sign ? -a : a;
+      if (R && v[k] > 32767) fail("motion vector difference out of range");
+    }
+    mvd = Mv{static_cast<int16_t>(v[0]), static_cast<int16_t>(v[1])};
+  }
+
+  PuSyntax writer_pu(int, int) {
+    throw UnsupportedError("the encoder does not code inter prediction units yet");
   }
 
  public:  // the pieces below are also used one by one by the encoder's rate estimation
@@ -340,14 +585,18 @@ class CtuCoder {
   }
 
   void transform_tree(int x0, int y0, int xb, int yb, int log2, int depth, int blk, int max_depth,
-                      bool intra_split, bool parent_cb, bool parent_cr, bool bypass) {
+                      bool intra_split, bool parent_cb, bool parent_cr, bool bypass,
+                      bool inter_split = false) {
     uint32_t split;
     if (log2 <= sps_.max_tb_log2() && log2 > sps_.min_tb_log2() && depth < max_depth &&
         !(intra_split && depth == 0)) {
       split =
           luma_bin(ctx_.s[kCtxSplitTransform + 5 - log2], R ? 0 : info_.blk(x0, y0).tu_log2 < log2);
     } else {
-      split = log2 > sps_.max_tb_log2() || (intra_split && depth == 0);
+      // interSplitFlag (7.4.9.8); never below the smallest transform size, even when a corrupt
+      // stream asks for it.
+      split = log2 > sps_.max_tb_log2() || (intra_split && depth == 0) ||
+              (inter_split && depth == 0 && log2 > sps_.min_tb_log2());
     }
     const int size = 1 << log2;
     bool cb = parent_cb, cr = parent_cr;
@@ -371,8 +620,9 @@ class CtuCoder {
       return;
     }
     uint32_t cbf_luma = 1;
-    // Intra CUs always code cbf_luma.
-    if (counts(kCountLumaSyntax | kCountLumaResidual))
+    // Intra CUs always code cbf_luma; an inter CU infers it at depth 0 without chroma cbf.
+    const bool intra = info_.blk(x0, y0).pred_mode == static_cast<uint8_t>(PredMode::Intra);
+    if (counts(kCountLumaSyntax | kCountLumaResidual) && (intra || depth != 0 || cb || cr))
       cbf_luma = luma_bin(ctx_.s[kCtxCbfLuma + (depth == 0 ? 1 : 0)],
                           R ? 0 : (info_.blk(x0, y0).flags & kBfCbfY) != 0);
     transform_unit(x0, y0, xb, yb, log2, blk, cbf_luma != 0, cb, cr, bypass);
@@ -394,20 +644,21 @@ class CtuCoder {
       cu_qp_delta();
     }
     const BlockInfo& bi = info_.blk(x0, y0);
+    const bool intra = bi.pred_mode == static_cast<uint8_t>(PredMode::Intra);
     TbInfo tb;
     tb.bypass = bypass;
-    tb.intra = true;
+    tb.intra = intra;
     tb.qp_y = st_.qp_y;
     tb.cidx = 0;
     tb.x = x0;
     tb.y = y0;
     tb.log2n = log2;
-    tb.intra_mode = bi.intra_mode;
+    tb.intra_mode = intra ? bi.intra_mode : 0;  // 0: inter blocks use the diagonal scan
     tb.cbf = cbf_luma;
     if (cbf_luma && counts(kCountLumaResidual)) residual_coding(tb);
     sink_.tb(tb);
     const int luma_mode = info_.blk(log2 > 2 ? x0 : xb, log2 > 2 ? y0 : yb).intra_mode;
-    const int cmode = chroma_mode_from_syntax(bi.chroma_syntax, luma_mode);
+    const int cmode = intra ? chroma_mode_from_syntax(bi.chroma_syntax, luma_mode) : 0;
     if ((log2 > 2 || blk == 3) && counts(kCountChroma)) {
       const int xc = (log2 > 2 ? x0 : xb) >> 1, yc = (log2 > 2 ? y0 : yb) >> 1;
       const int log2c = log2 > 2 ? log2 - 1 : 2;

@@ -24,6 +24,31 @@ bool no_filter_samples(const Sps& sps, const BlockInfo& b) {
   return (b.flags & kBfBypass) || ((b.flags & kBfPcm) && sps.pcm_loop_filter_disabled);
 }
 
+// Whether position `a` (x for vertical edges, y for horizontal ones) is a prediction block edge
+// inside the coding unit of block q (the asymmetric and rectangular partitions, 8.7.2.3).
+bool pu_edge(const BlockInfo& q, int a, bool vertical) {
+  if (q.pred_mode == static_cast<uint8_t>(PredMode::Intra)) return false;  // on TU edges
+  const int n = 1 << q.cu_log2, off = a & (n - 1);
+  switch (q.part_mode) {
+    case 1:
+      return !vertical && off == n / 2;  // 2NxN
+    case 2:
+      return vertical && off == n / 2;  // Nx2N
+    case 3:
+      return off == n / 2;  // NxN
+    case 4:
+      return !vertical && off == n / 4;  // 2NxnU
+    case 5:
+      return !vertical && off == 3 * n / 4;  // 2NxnD
+    case 6:
+      return vertical && off == n / 4;  // nLx2N
+    case 7:
+      return vertical && off == 3 * n / 4;  // nRx2N
+    default:
+      return false;
+  }
+}
+
 // Boundary strengths of all edges in one direction. For horizontal edges the roles of x and y
 // are swapped by the caller through `vertical`.
 void compute_bs(const DeblockParams& prm, bool vertical, Edges& e) {
@@ -43,7 +68,7 @@ void compute_bs(const DeblockParams& prm, bool vertical, Edges& e) {
       const BlockInfo& p = info.blk(xp, yp);
       const bool tu_edge = (a & ((1 << q.tu_log2) - 1)) == 0;
       const bool cu_edge = (a & ((1 << q.cu_log2) - 1)) == 0;
-      if (!tu_edge && !cu_edge) continue;
+      if (!tu_edge && !cu_edge && !pu_edge(q, a, vertical)) continue;
       const int rs_q = info.ctb_rs(xq, yq), rs_p = info.ctb_rs(xp, yp);
       const SliceFilterInfo& sq = info.slice_filters_[info.ctb_filter_idx_[rs_q]];
       if (sq.deblocking_disabled) continue;

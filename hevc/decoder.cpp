@@ -7,6 +7,8 @@
 #include "cabac.h"
 #include "ctu_syntax.h"
 #include "deblock.h"
+#include "dpb.h"
+#include "inter_pred.h"
 #include "intra.h"
 #include "sao.h"
 #include "transform.h"
@@ -32,7 +34,16 @@ struct ReconSink {
   const Sps& sps;
   const Pps& pps;
   const SliceState& st;
+  const RefLists* refs = nullptr;
+  const PredWeights* weights = nullptr;
   alignas(16) int16_t buf[32 * 32];
+
+  void inter_pu(int x, int y, int w, int h, const MvField& m) {
+    const Frame* ref[2] = {nullptr, nullptr};
+    for (int l = 0; l < 2; ++l)
+      if (m.pred(l)) ref[l] = refs->pic[l][m.ref_idx[l]]->frame.get();
+    predict_inter(ref, m, x, y, w, h, *weights, pic);
+  }
 
   int16_t* coeffs(const TbInfo& tb) {
     std::memset(buf, 0, sizeof(int16_t) << (2 * tb.log2n));
@@ -90,6 +101,33 @@ struct ReconSink {
   }
 };
 
+// Boundary strength between two blocks that are not intra and have no coefficients on a
+// transform edge (8.7.2.4): 1 when they use different reference pictures or numbers of motion
+// vectors, or motion vectors that differ by one integer sample or more.
+int inter_boundary_strength(const void* ctx, int xp, int yp, int xq, int yq) {
+  const MotionField& mf = *static_cast<const MotionField*>(ctx);
+  const MvField& p = mf.at(xp, yp);
+  const MvField& q = mf.at(xq, yq);
+  auto far = [](Mv a, Mv b) { return std::abs(a.x - b.x) >= 4 || std::abs(a.y - b.y) >= 4; };
+  const int np = p.pred(0) + p.pred(1), nq = q.pred(0) + q.pred(1);
+  if (np != nq) return 1;
+  if (np == 1) {
+    const int lp = p.pred(0) ? 0 : 1, lq = q.pred(0) ? 0 : 1;
+    if (p.ref_poc[lp] != q.ref_poc[lq]) return 1;
+    return far(p.mv[lp], q.mv[lq]);
+  }
+  const int p0 = p.ref_poc[0], p1 = p.ref_poc[1], q0 = q.ref_poc[0], q1 = q.ref_poc[1];
+  if (!((p0 == q0 && p1 == q1) || (p0 == q1 && p1 == q0))) return 1;
+  if (p0 != p1) {
+    // Two different pictures: compare the motion vectors that refer to the same one.
+    if (p0 == q0) return far(p.mv[0], q.mv[0]) || far(p.mv[1], q.mv[1]);
+    return far(p.mv[0], q.mv[1]) || far(p.mv[1], q.mv[0]);
+  }
+  // Both motion vectors refer to the same picture.
+  return (far(p.mv[0], q.mv[0]) || far(p.mv[1], q.mv[1])) &&
+         (far(p.mv[0], q.mv[1]) || far(p.mv[1], q.mv[0]));
+}
+
 }  // namespace
 
 struct Decoder::Impl {
@@ -103,6 +141,7 @@ struct Decoder::Impl {
     std::shared_ptr<const Sps> sps;
     std::shared_ptr<const Pps> pps;
     std::shared_ptr<Frame> frame;
+    std::shared_ptr<MotionField> motion;
     CodingInfo info;
     int poc = 0, nal_type = 0, decode_order = 0, slice_qp = 0, ctus = 0;
     SliceType first_type = SliceType::I;
@@ -129,27 +168,29 @@ struct Decoder::Impl {
   bool no_rasl_output = true;  // of the most recent IRAP
   bool first_in_sequence = true;
   int decode_count = 0;
-  std::vector<OutputPicture> waiting;
-  int max_reorder = 0;
+  Dpb dpb;
   // A model set identification SEI applies from the next picture to start (its own access
   // unit's) up to the next such SEI or the end of the coded video sequence (docs/bitstream.md).
   CnnSei active_sei, pending_sei;
   bool have_active_sei = false, have_pending_sei = false;
   int nal_count = 0;
 
-  explicit Impl(Decoder& d) : self(d) {}
+  explicit Impl(Decoder& d) : self(d) {
+    dpb.on_output = [this](const DecodedPicture& pic) {
+      if (!self.on_output) return;
+      OutputPicture o;
+      o.poc = pic.poc;
+      o.decode_order = pic.decode_order;
+      o.frame = pic.frame;
+      o.crop_left = pic.crop[0];
+      o.crop_right = pic.crop[1];
+      o.crop_top = pic.crop[2];
+      o.crop_bottom = pic.crop[3];
+      self.on_output(o);
+    };
+  }
 
-  void output_smallest() {
-    auto it = std::min_element(
-        waiting.begin(), waiting.end(),
-        [](const OutputPicture& a, const OutputPicture& b) { return a.poc < b.poc; });
-    OutputPicture o = *it;
-    waiting.erase(it);
-    if (self.on_output) self.on_output(o);
-  }
-  void flush_output() {
-    while (!waiting.empty()) output_smallest();
-  }
+  void flush_output() { dpb.flush(); }
 
   void start_picture(const NalUnit& nal, const SliceHeader& hdr) {
     auto p = pps[hdr.pps_id];
@@ -160,10 +201,7 @@ struct Decoder::Impl {
            ", which was not received");
     validate_pps(*s, *p);
     const bool irap = is_irap(nal.type);
-    if (irap) {
-      no_rasl_output = is_idr(nal.type) || nal.type <= BLA_N_LP || first_in_sequence;
-      if (no_rasl_output && !first_in_sequence) flush_output();
-    }
+    if (irap) no_rasl_output = is_idr(nal.type) || nal.type <= BLA_N_LP || first_in_sequence;
     cur = Current{};
     cur.active = true;
     if (irap && no_rasl_output) have_active_sei = false;
@@ -200,10 +238,14 @@ struct Decoder::Impl {
     if (nal.temporal_id == 0 && !(nal.type >= RADL_N && nal.type <= RASL_R) &&
         !is_sublayer_nonref(nal.type))
       prev_tid0_poc = cur.poc;
+    const bool irap_no_rasl = irap && no_rasl_output;
+    dpb.apply_rps(*s, tmp, cur.poc, irap_no_rasl, cur.decode_order);
+    dpb.before_decoding(*s, irap_no_rasl, tmp.no_output_of_prior_pics != 0, cur.decode_order == 0);
     first_in_sequence = false;
-    max_reorder = static_cast<int>(s->max_num_reorder[s->max_sub_layers_minus1]);
     cur.frame = std::make_shared<Frame>();
     cur.frame->alloc(static_cast<int>(s->width), static_cast<int>(s->height));
+    cur.motion = std::make_shared<MotionField>();
+    cur.motion->init(static_cast<int>(s->width), static_cast<int>(s->height));
     cur.info.init(*s, *p);
     cur.output = tmp.pic_output_flag != 0;
   }
@@ -244,9 +286,6 @@ struct Decoder::Impl {
       cur.first_type = hdr.type();
       cur.slice_qp = hdr.slice_qp(p);
     }
-    if (hdr.type() != SliceType::I)
-      throw UnsupportedError("inter slices are not supported yet (P/B slice in picture POC " +
-                             std::to_string(cur.poc) + ")");
     const int ts_begin = cur.info.geo().rs_to_ts[hdr.segment_address];
     const int ctus_before = cur.ctus;
     decode_slice_data(nal, hdr, data_off);
@@ -271,6 +310,32 @@ struct Decoder::Impl {
     st.slice_addr_rs = cur.indep_addr;
     st.qp_prev = st.qp_y = st.qp_pred = st.slice_qp;
     const int filter_idx = static_cast<int>(info.slice_filters_.size()) - 1;
+    RefLists refs;
+    MvContext mvc;
+    PredWeights weights;
+    if (hdr.type() != SliceType::I) {
+      refs = dpb.build_lists(hdr, static_cast<int>(s.width), static_cast<int>(s.height));
+      mvc.info = &info;
+      mvc.motion = cur.motion.get();
+      mvc.refs = &refs;
+      mvc.b_slice = hdr.type() == SliceType::B;
+      mvc.cur_poc = cur.poc;
+      if (hdr.temporal_mvp) {
+        const int l = mvc.b_slice && !hdr.collocated_from_l0 ? 1 : 0;
+        if (static_cast<int>(hdr.collocated_ref_idx) >= refs.num[l])
+          fail("collocated_ref_idx outside the reference picture list");
+        mvc.col = refs.pic[l][hdr.collocated_ref_idx];
+      }
+      mvc.col_from_l0 = hdr.collocated_from_l0;
+      mvc.log2_par_mrg_level = static_cast<int>(p.log2_parallel_merge_level_minus2) + 2;
+      mvc.max_merge_cand = 5 - static_cast<int>(hdr.five_minus_max_merge_cand);
+      mvc.derive_flags();
+      weights = PredWeights::from_slice(
+          hdr, hdr.type() == SliceType::P ? p.weighted_pred != 0 : p.weighted_bipred != 0);
+      st.mvc = &mvc;
+      st.motion = cur.motion.get();
+      st.mvd_l1_zero = hdr.mvd_l1_zero != 0;
+    }
 
     if (data_off >= nal.rbsp.size()) fail("slice segment has no slice data");
     const uint8_t* data = nal.rbsp.data() + data_off;
@@ -279,7 +344,7 @@ struct Decoder::Impl {
     cabac.start(data, size);
     size_t base = 0;  // offset of the current substream within the slice data
     ContextSet ctx;
-    ReconSink sink{*cur.frame, info, s, p, st, {}};
+    ReconSink sink{*cur.frame, info, s, p, st, &refs, &weights, {}};
     CtuCoder<CabacReader, ReconSink> coder(cabac, ctx, sink, st);
 
     int ts = g.rs_to_ts[hdr.segment_address];
@@ -392,6 +457,8 @@ struct Decoder::Impl {
       pre = std::make_unique<Frame>(f);
     }
     DeblockParams dp{&s, &p, &info};
+    dp.inter_bs = inter_boundary_strength;
+    dp.inter_ctx = cur.motion.get();
     deblock_picture(dp, f);
     bool any_sao = false;
     for (const auto& sf : info.slice_filters_) any_sao |= sf.sao_luma || sf.sao_chroma;
@@ -440,23 +507,21 @@ struct Decoder::Impl {
     rep.cnn_ignored = use_cnn && self.ignore_cnn;
     set_timing(s, rep);
     if (self.on_decoded) self.on_decoded(rep);
-    if (cur.output) {
-      OutputPicture o;
-      o.poc = cur.poc;
-      o.decode_order = cur.decode_order;
-      o.frame = cur.frame;
-      if (s.conformance_window) {
-        o.crop_left = static_cast<int>(s.conf_win[0]) * 2;
-        o.crop_right = static_cast<int>(s.conf_win[1]) * 2;
-        o.crop_top = static_cast<int>(s.conf_win[2]) * 2;
-        o.crop_bottom = static_cast<int>(s.conf_win[3]) * 2;
-        if (o.crop_left + o.crop_right >= static_cast<int>(s.width) ||
-            o.crop_top + o.crop_bottom >= static_cast<int>(s.height))
-          fail("conformance window is larger than the picture");
-      }
-      waiting.push_back(o);
-      while (static_cast<int>(waiting.size()) > max_reorder) output_smallest();
+    auto d = std::make_shared<DecodedPicture>();
+    d->frame = cur.frame;
+    d->motion = cur.motion;
+    d->poc = cur.poc;
+    d->decode_order = cur.decode_order;
+    if (s.conformance_window) {
+      d->crop[0] = static_cast<int>(s.conf_win[0]) * 2;
+      d->crop[1] = static_cast<int>(s.conf_win[1]) * 2;
+      d->crop[2] = static_cast<int>(s.conf_win[2]) * 2;
+      d->crop[3] = static_cast<int>(s.conf_win[3]) * 2;
+      if (d->crop[0] + d->crop[1] >= static_cast<int>(s.width) ||
+          d->crop[2] + d->crop[3] >= static_cast<int>(s.height))
+        fail("conformance window is larger than the picture");
     }
+    dpb.store(std::move(d), s, cur.output);
     cur.frame.reset();
   }
 
@@ -522,7 +587,9 @@ struct Decoder::Impl {
         break;
       }
       case EOS_NUT:
+        // The next picture starts a new coded video sequence: what waits is output now.
         finish_picture();
+        flush_output();
         first_in_sequence = true;
         break;
       case AUD_NUT:

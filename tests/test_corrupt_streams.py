@@ -98,11 +98,13 @@ def mutate(rng: random.Random, src: bytes) -> bytes:
     return bytes(d)
 
 
-def run_variants(exe: Path, seeds: list[bytes], count: int, seed: int, workdir: Path) -> None:
+def run_variants(
+    exe: Path, seeds: list[bytes], count: int, seed: int, workdir: Path, mutator=mutate
+) -> None:
     rng = random.Random(seed)
     failures = []
     for i in range(count):
-        data = mutate(rng, rng.choice(seeds))
+        data = mutator(rng, rng.choice(seeds))
         path = workdir / "variant.hevc"
         path.write_bytes(data)
         try:
