@@ -327,7 +327,7 @@ ROWS = [
 
 
 def test_the_tables_hold_over_a_hundred_bad_inputs():
-    from test_cli_errors_ctc import ROWS as CTC_ROWS
+    from test_cli_errors_ctc import CASES as CTC_ROWS
     from test_cli_errors_decode import ROWS as DECODE_ROWS
 
     assert len(ROWS) + len(CTC_ROWS) + len(DECODE_ROWS) >= 100
