@@ -30,6 +30,7 @@ py::dict report_dict(const hevc::PictureReport& r) {
   d["cnn_ignored"] = r.cnn_ignored;
   d["width"] = r.width;
   d["height"] = r.height;
+  d["refs"] = py::make_tuple(py::cast(r.refs[0]), py::cast(r.refs[1]));
   d["num_units_in_tick"] = r.num_units_in_tick;
   d["time_scale"] = r.time_scale;
   return d;

@@ -44,6 +44,7 @@ class PictureInfo:
     cnn_seconds: float = 0.0
     cnn_ignored: bool = False  # the stream asked for the CNN, the decoder was told to ignore it
     post_seconds: float = 0.0  # post-processing filter (not in-loop), when asked for
+    refs: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())  # POCs of lists L0 and L1
 
 
 @dataclass
@@ -204,6 +205,7 @@ def _run(data, src, writer, stream_models, post_filter, on_picture) -> DecodeRes
             cnn_ctus=rep["cnn_ctus"],
             cnn_seconds=rep["cnn_seconds"],
             cnn_ignored=rep["cnn_ignored"],
+            refs=(tuple(rep["refs"][0]), tuple(rep["refs"][1])),
         )
         tick, scale = rep["num_units_in_tick"], rep["time_scale"]
         if isinstance(writer, _Y4mWriter) and writer.rate is None and tick and scale:

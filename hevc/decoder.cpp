@@ -159,6 +159,7 @@ struct Decoder::Impl {
       std::vector<uint8_t> ext;
     };
     std::vector<Segment> segments;
+    std::vector<int> refs[2];  // of the first slice (the per-picture report)
     Clock::time_point t0;
     bool has_cnn_sei = false;
     CnnSei cnn_sei;  // the model set identification in force for this picture
@@ -315,6 +316,8 @@ struct Decoder::Impl {
     PredWeights weights;
     if (hdr.type() != SliceType::I) {
       refs = dpb.build_lists(hdr, static_cast<int>(s.width), static_cast<int>(s.height));
+      if (hdr.first_slice_segment_in_pic)
+        for (int l = 0; l < 2; ++l) cur.refs[l].assign(refs.poc[l], refs.poc[l] + refs.num[l]);
       mvc.info = &info;
       mvc.motion = cur.motion.get();
       mvc.refs = &refs;
@@ -492,6 +495,8 @@ struct Decoder::Impl {
     rep.nal_type = cur.nal_type;
     rep.slice_type = slice_type_char(cur.first_type);
     rep.qp = cur.slice_qp;
+    rep.refs[0] = cur.refs[0];
+    rep.refs[1] = cur.refs[1];
     rep.width = static_cast<int>(s.width);
     rep.height = static_cast<int>(s.height);
     if (cur.has_hash) {

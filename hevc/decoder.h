@@ -35,6 +35,7 @@ struct PictureReport {
   int ctus = 0;
   bool cnn_ignored = false;  // the stream asked for the CNN but the decoder was told to ignore it
   int width = 0, height = 0;
+  std::vector<int> refs[2];  // POCs of the first slice's reference picture lists L0 and L1
   // Picture rate time_scale / num_units_in_tick from the VUI or VPS; both 0 when not signalled.
   uint32_t num_units_in_tick = 0, time_scale = 0;
 };

@@ -126,3 +126,25 @@ def test_output_order_and_picture_info(clip, x265, tmp_path):
     decode_order = [f.poc for f in res.frames]
     assert decode_order != sorted(decode_order)  # B pictures come after their references
     assert {f.slice_type for f in res.frames} >= {"I", "B"}
+
+
+def test_per_picture_log_names_the_references(shared_data):
+    from cnnfilter.cli import main
+
+    stream = shared_data / "conformance" / "hm16.9" / "hm-cisco-ra-qp22.bit"
+    if not stream.exists():
+        pytest.skip(f"{stream} is missing")
+    res = cnnfilter.decode(stream)
+    by_poc = {f.poc: f for f in res.frames}
+    assert by_poc[0].refs == ((), ())
+    # a hierarchical-B picture predicts from both sides
+    assert by_poc[4].refs[0] and by_poc[4].refs[1]
+    assert min(by_poc[4].refs[0]) < 4 < max(by_poc[4].refs[1])
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["decode", "-b", str(stream)]) == 0
+    line = next(ln for ln in out.getvalue().splitlines() if ln.startswith("POC    4"))
+    assert "B-SLICE" in line and "[L0 " in line and "[L1 " in line and "[hash: OK]" in line

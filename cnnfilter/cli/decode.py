@@ -58,8 +58,12 @@ def _line(f: PictureInfo) -> str:
     hash_txt = {"OK": "OK", "MISMATCH": "MISMATCH", "absent": "absent"}[f.hash]
     line = (
         f"POC {f.poc:4d} ( {f.slice_type}-SLICE, QP {f.qp:2d} ) "
-        f"[DT {f.seconds * 1000:7.2f} ms] [hash: {hash_txt}]"
+        f"[DT {f.seconds * 1000:7.2f} ms]"
     )
+    for name, pocs in zip(("L0", "L1"), f.refs):
+        if pocs:
+            line += f" [{name} {' '.join(map(str, pocs))}]"
+    line += f" [hash: {hash_txt}]"
     if f.cnn_ignored:
         line += " [in-loop CNN ignored: deblocking + SAO only]"
     elif f.cnn_ctus:
