@@ -132,4 +132,12 @@ inline void check(bool ok, const char* msg) {
 enum class SliceType : uint8_t { B = 0, P = 1, I = 2 };
 enum class PredMode : uint8_t { Intra = 0, Inter = 1, Skip = 2 };
 
+// The chroma QP mapping of ChromaArrayType 1 (Table 8-10), for residuals and deblocking.
+inline int chroma_qp_mapping(int qpi) {
+  static const uint8_t kTab[14] = {29, 30, 31, 32, 33, 33, 34, 34, 35, 35, 36, 36, 37, 37};
+  if (qpi < 30) return qpi;
+  if (qpi > 43) return qpi - 6;
+  return kTab[qpi - 30];
+}
+
 }  // namespace hevc

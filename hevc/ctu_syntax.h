@@ -110,12 +110,9 @@ inline int prediction_blocks(int part, int n, int out[4][4]) {
   }
 }
 
+// QpC of a transform block from QpY and the chroma offsets (8.6.1).
 inline int chroma_qp_y_to_c(int qp_y, int offset) {
-  int qpi = clip3(0, 57, qp_y + offset);
-  if (qpi < 30) return qpi;
-  if (qpi > 43) return qpi - 6;
-  static const uint8_t kTab[14] = {29, 30, 31, 32, 33, 33, 34, 34, 35, 35, 36, 36, 37, 37};
-  return kTab[qpi - 30];
+  return chroma_qp_mapping(clip3(0, 57, qp_y + offset));
 }
 
 // Parts of a coding unit's syntax, for rate estimation (CtuCoder::count_parts_).

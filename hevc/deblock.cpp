@@ -218,13 +218,6 @@ void filter_direction(const DeblockParams& prm, Frame& pic, bool vertical) {
 
 }  // namespace
 
-int chroma_qp_mapping(int qpi) {
-  static const uint8_t kTab[14] = {29, 30, 31, 32, 33, 33, 34, 34, 35, 35, 36, 36, 37, 37};
-  if (qpi < 30) return qpi;
-  if (qpi > 43) return qpi - 6;
-  return kTab[qpi - 30];
-}
-
 void deblock_picture(const DeblockParams& p, Frame& pic) {
   filter_direction(p, pic, true);
   filter_direction(p, pic, false);

@@ -9,9 +9,6 @@
 
 namespace hevc {
 
-// Chroma QP mapping for ChromaArrayType 1 (Table 8-10).
-int chroma_qp_mapping(int qpi);
-
 // Boundary strength of an edge between two inter blocks; supplied by the inter tool so that the
 // deblocking filter does not depend on motion data layouts. Returns 0 or 1.
 using InterBsFn = int (*)(const void* ctx, int xp, int yp, int xq, int yq);
