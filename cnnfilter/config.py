@@ -10,9 +10,11 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .gop import FRAME_KEY, GopEntry, GopError, check_gop, parse_entry
 
 
 class ConfigError(ValueError):
@@ -32,6 +34,10 @@ class Key:
 
 
 _INTER_ONLY = "inter coding is not implemented yet (All-Intra only)"
+_NO_INTER_ENCODER = (
+    "the encoder does not code P and B pictures yet: the LDP and RA configurations are read "
+    "and checked, and their streams decode, but they cannot be encoded yet"
+)
 
 
 def _keys() -> list[Key]:
@@ -62,9 +68,9 @@ def _keys() -> list[Key]:
         K("QuadtreeTUMaxDepthInter", int, 3, "tu_max_depth_inter", 1, 5),
         K("QuadtreeTUMaxDepthIntra", int, 3, "tu_max_depth_intra", 1, 5),
         # Coding structure.
-        K("IntraPeriod", int, 1, "intra_period", only=(1,), why=_INTER_ONLY),
+        K("IntraPeriod", int, 1, "intra_period", -1, 1 << 20),
         K("DecodingRefreshType", int, 0, "decoding_refresh_type", only=(0, 1, 2)),
-        K("GOPSize", int, 1, None, only=(1,), why=_INTER_ONLY),
+        K("GOPSize", int, 1, None, 1, 64),
         K("ReWriteParamSetsFlag", bool, True, None),
         # Motion search (inter only; the CTC values are accepted).
         K("FastSearch", int, 1, None, 0, 3),
@@ -237,8 +243,10 @@ def find_cfg(path: str | Path) -> Path:
     raise ConfigError(f"configuration file not found: {p}{hint}")
 
 
-def parse_cfg_file(path: str | Path) -> dict[str, Any]:
-    """Reads an HM cfg file into {canonical key: value}."""
+def parse_cfg_file(path: str | Path, gop: dict[int, GopEntry] | None = None) -> dict[str, Any]:
+    """Reads an HM cfg file into {canonical key: value}; its GOP table's FrameN lines go into
+    ``gop`` (entry number -> GopEntry)."""
+    gop = {} if gop is None else gop
     path = find_cfg(path)
     out: dict[str, Any] = {}
     try:
@@ -252,8 +260,13 @@ def parse_cfg_file(path: str | Path) -> dict[str, Any]:
         if ":" not in text:
             raise ConfigError(f"{path}:{lineno}: expected 'Key : value', got '{text}'")
         name, value = (s.strip() for s in text.split(":", 1))
-        if name.startswith("Frame") and name[5:].isdigit():
-            raise ConfigError(f"{path}:{lineno}: GOP entry {name} is not supported: {_INTER_ONLY}")
+        m = FRAME_KEY.match(name)
+        if m:
+            try:
+                gop[int(m.group(1))] = parse_entry(value, f"{path}:{lineno}: {name}")
+            except GopError as e:
+                raise ConfigError(str(e)) from None
+            continue
         key = KEYS[canonical_at(name, f"{path}:{lineno}")]
         out[key.name] = _convert(key, value, f"{path}:{lineno}")
     return out
@@ -268,9 +281,11 @@ def canonical_at(name: str, origin: str) -> str:
 
 @dataclass
 class Settings:
-    """Resolved configuration: HM keys with their values."""
+    """Resolved configuration: HM keys with their values, and the GOP table (FrameN lines)."""
 
     values: dict[str, Any]
+    gop_entries: dict[int, GopEntry] = field(default_factory=dict)
+    gop: list[GopEntry] = field(default_factory=list)  # Frame1..FrameGOPSize, checked
 
     def __getitem__(self, key: str) -> Any:
         return self.values[canonical(key)]
@@ -289,6 +304,17 @@ class Settings:
             raise ConfigError("MaxCUHeight must equal MaxCUWidth (square CTUs)")
         if v["QuadtreeTULog2MinSize"] > v["QuadtreeTULog2MaxSize"]:
             raise ConfigError("QuadtreeTULog2MinSize is larger than QuadtreeTULog2MaxSize")
+        if v["IntraPeriod"] == 0 or v["IntraPeriod"] < -1:
+            raise ConfigError(
+                f"IntraPeriod {v['IntraPeriod']}: use -1 (first picture only) or >= 1"
+            )
+        inter = v["GOPSize"] > 1 or v["IntraPeriod"] != 1 or bool(self.gop_entries)
+        if inter:
+            try:
+                self.gop = check_gop(self.gop_entries, v["GOPSize"], v["IntraPeriod"])
+            except GopError as e:
+                raise ConfigError(str(e)) from None
+            raise ConfigError(_NO_INTER_ENCODER)
 
 
 def resolve(
@@ -298,12 +324,20 @@ def resolve(
 ) -> Settings:
     """Defaults, then each cfg file in order, then overrides (HM precedence)."""
     values = {k.name: k.default for k in KEYS.values()}
+    gop: dict[int, GopEntry] = {}
     for f in cfg_files:
-        values.update(parse_cfg_file(f))
+        values.update(parse_cfg_file(f, gop))
     for name, raw in (overrides or {}).items():
+        m = FRAME_KEY.match(name)
+        if m:
+            try:
+                gop[int(m.group(1))] = parse_entry(str(raw), f"{origin}: {name}")
+            except GopError as e:
+                raise ConfigError(str(e)) from None
+            continue
         key = KEYS[canonical_at(name, origin)]
         values[key.name] = _convert(key, raw, origin)
-    s = Settings(values)
+    s = Settings(values, gop)
     s.check()
     return s
 
@@ -326,6 +360,6 @@ def parse_overrides(
             i += 1
         else:
             raise ConfigError(f"option --{body} needs a value (--{body}=VALUE)")
-        out[canonical_at(name, "command line")] = value
+        out[name if FRAME_KEY.match(name) else canonical_at(name, "command line")] = value
         i += 1
     return out

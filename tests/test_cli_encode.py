@@ -68,7 +68,7 @@ def test_hm_style_run(clip, tmp_path):
         (["-wdt", "320", "-hgt", "192", "--SAOO=1"], "did you mean SAO"),
         (["-wdt", "320", "-hgt", "192", "-q", "60"], "out of range"),
         (["-wdt", "320", "-hgt", "192", "--LambdaModifier0=0"], "LambdaModifier0 = 0 is out of"),
-        (["-wdt", "320", "-hgt", "192", "--IntraPeriod=32"], "not supported"),
+        (["-wdt", "320", "-hgt", "192", "--IntraPeriod=32"], "GOPSize is 1, but Frame1 is missing"),
         (["-wdt", "320", "-hgt", "192", "--SAO=maybe"], "not a valid bool"),
     ],
 )
@@ -94,8 +94,17 @@ def test_missing_input_and_cfg(tmp_path):
 def test_bad_cfg_file(tmp_path, clip):
     cfg = tmp_path / "bad.cfg"
     cfg.write_text("QP : 32\nFrame1: P 1 3 0 0 0.4624 0 0 0 4 4 -1 -5 -9 -13 0\n")
-    r = run_cli("encode", "-c", str(cfg), "-i", str(clip), "-wdt", "320", "-hgt", "192")
-    assert r.returncode == 2 and "bad.cfg:2" in r.stderr and "GOP entry" in r.stderr
+    bs = tmp_path / "s.bin"
+    r = run_cli(
+        "encode", "-c", str(cfg), "-i", str(clip), "-wdt", "320", "-hgt", "192", "-b", str(bs)
+    )
+    assert r.returncode == 2 and "does not code P and B pictures yet" in r.stderr
+    cfg.write_text("QP : 32\nFrame1: P 1 3 0 0 0.4624 0 0 0 4 4 -1 -5 -9\n")
+    r = run_cli(
+        "encode", "-c", str(cfg), "-i", str(clip), "-wdt", "320", "-hgt", "192", "-b", str(bs)
+    )
+    assert r.returncode == 2 and "bad.cfg:2: Frame1: #ref_pics 4 but 3 values" in r.stderr
+    assert not bs.exists()
 
 
 def test_help():

@@ -169,7 +169,7 @@ ROWS = [
     ("enc-bad-bool", [*ENC_OUT, "--SAO=maybe"], 2, "not a valid bool"),
     ("enc-key-no-value", [*ENC_OUT, "--SAO"], 2, "needs a value"),
     ("enc-stray-arg", [*ENC_OUT, "stray"], 2, "unexpected argument"),
-    ("enc-intra-period", [*ENC_OUT, "--IntraPeriod=32"], 2, "not implemented"),
+    ("enc-intra-period", [*ENC_OUT, "--IntraPeriod=32"], 2, "Frame1 is missing"),
     ("enc-lambda", [*ENC_OUT, "--LambdaModifier0=0"], 2, "out of range"),
     ("enc-cnn-mode", [*ENC_OUT, "--cnn-mode", "sometimes"], 2, "invalid choice"),
     # encode: y4m headers
@@ -188,7 +188,30 @@ ROWS = [
     ("enc-cfg-nocolon", [*ENC_OUT, "-c", "{d}/nocolon.cfg"], 2, "expected 'Key : value'"),
     ("enc-cfg-unknown", [*ENC_OUT, "-c", "{d}/unknown.cfg"], 2, "unknown.cfg:1"),
     ("enc-cfg-range", [*ENC_OUT, "-c", "{d}/range.cfg"], 2, "out of range"),
-    ("enc-cfg-gop", [*ENC_OUT, "-c", "{d}/gop.cfg"], 2, "GOP entry"),
+    ("enc-cfg-gop", [*ENC_OUT, "-c", "{d}/gop.cfg"], 2, "does not code P and B pictures"),
+    (
+        "enc-ra-period",
+        [*ENC_OUT, "-c", "encoder_randomaccess_main.cfg", "--IntraPeriod=12"],
+        2,
+        "not a multiple of GOPSize 8",
+    ),
+    (
+        "enc-ra-gopsize",
+        [*ENC_OUT, "-c", "encoder_randomaccess_main.cfg", "--GOPSize=6"],
+        2,
+        "Frame7 is given",
+    ),
+    (
+        "enc-ldp-missing-ref",
+        [
+            *ENC_OUT,
+            "-c",
+            "encoder_lowdelay_P_main.cfg",
+            "--Frame2=P 2 2 0 0 0.4624 0 0 0 2 2 -1 1 0",
+        ],
+        2,
+        "references POC 3",
+    ),
     # encode: outputs
     ("enc-nothing-to-write", ENC, 2, "nothing to write"),
     ("enc-b-folder", [*ENC, "-b", "{d}/folder"], 2, "is a folder"),

@@ -56,11 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _line(f: PictureInfo) -> str:
     hash_txt = {"OK": "OK", "MISMATCH": "MISMATCH", "absent": "absent"}[f.hash]
-    line = (
-        f"POC {f.poc:4d} ( {f.slice_type}-SLICE, QP {f.qp:2d} ) "
-        f"[DT {f.seconds * 1000:7.2f} ms]"
-    )
-    for name, pocs in zip(("L0", "L1"), f.refs):
+    line = f"POC {f.poc:4d} ( {f.slice_type}-SLICE, QP {f.qp:2d} ) [DT {f.seconds * 1000:7.2f} ms]"
+    for name, pocs in zip(("L0", "L1"), f.refs, strict=True):
         if pocs:
             line += f" [{name} {' '.join(map(str, pocs))}]"
     line += f" [hash: {hash_txt}]"
