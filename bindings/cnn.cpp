@@ -31,6 +31,13 @@ hevc::CnnProvider cnn_provider_from(py::object fn) {
                                                                                : 'B');
     info["poc"] = req.poc;
     info["chroma"] = req.chroma;
+    if (req.side) {
+      py::dict side;
+      side["qp_map"] = plane_view(req.side->qp, no_owner);
+      side["mode"] = plane_view(req.side->mode, no_owner);
+      side["boundary"] = plane_view(req.side->boundary, no_owner);
+      info["side"] = side;
+    }
     if (req.sei) {
       info["identity"] = py::bytes(reinterpret_cast<const char*>(req.sei->identity.data()), 16);
       info["inference_mode"] = req.sei->inference_mode;

@@ -36,6 +36,10 @@ PROVIDERS = ("cpu", "cuda", "auto")
 
 CARD_FORMAT = "cnnfilter-modelcard/1"
 SLICE_TYPES = ("I", "P", "B")
+# Side-information planes the codec hands a filter (docs/models.md, "Side information"), with the
+# default scale that maps each to about [0, 1]: QpY per sample, prediction mode (0 intra, 1
+# inter, 2 skip), transform-block boundary (1 on every block's first and last row and column).
+SIDE_INPUTS = {"qp_map": 51.0, "mode": 2.0, "boundary": 1.0}
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class ModelCard:
     qp_range: tuple[int, int]
     trained_qps: tuple[int, ...]
     slice_types: tuple[str, ...]
+    side: tuple[tuple[str, float], ...] = ()  # side-information inputs and their scales
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
 
     @classmethod
@@ -136,9 +141,10 @@ class ModelCard:
         inputs = need("inputs")
         if not isinstance(inputs, dict) or "x" not in inputs:
             raise ValueError(f"{where}: 'inputs' must name the picture input 'x' (and maybe 'qp')")
-        extra = set(inputs) - {"x", "qp"}
+        extra = set(inputs) - {"x", "qp", *SIDE_INPUTS}
         if extra:
-            raise ValueError(f"{where}: unknown inputs {sorted(extra)}; allowed are 'x' and 'qp'")
+            allowed = ", ".join(["x", "qp", *SIDE_INPUTS])
+            raise ValueError(f"{where}: unknown inputs {sorted(extra)}; allowed are {allowed}")
         output = need("output")
         if output not in ("image", "residual"):
             raise ValueError(f"{where}: output must be 'image' or 'residual', got '{output}'")
@@ -168,6 +174,11 @@ class ModelCard:
             qp_range=(qp_range[0], qp_range[1]),
             trained_qps=tuple(int(q) for q in d.get("trained_qps", [])),
             slice_types=slice_types,
+            side=tuple(
+                (k, float(inputs[k].get("scale", SIDE_INPUTS[k])))
+                for k in SIDE_INPUTS
+                if k in inputs
+            ),
             raw=dict(d),
         )
 
@@ -232,7 +243,7 @@ class OnnxFilter:
         except Exception as e:  # onnxruntime raises its own exception types
             raise ValueError(f"{self.path}: onnxruntime cannot load this model: {e}") from e
         names = [i.name for i in self.session.get_inputs()]
-        want = ["x"] + (["qp"] if card.qp_scale is not None else [])
+        want = ["x"] + (["qp"] if card.qp_scale is not None else []) + [k for k, _ in card.side]
         if sorted(names) != sorted(want):
             raise ValueError(
                 f"{self.path}: the ONNX inputs are {names}, but its card declares {want}"
@@ -246,16 +257,23 @@ class OnnxFilter:
             )
         self._out_name = outs[0].name
 
-    def _run_region(self, x: np.ndarray, qp: int) -> np.ndarray:
-        """x: float32 (h, w) normalised; returns the float32 (h, w) model output."""
+    def _run_region(self, x: np.ndarray, qp: int, side: dict[str, np.ndarray]) -> np.ndarray:
+        """x: float32 (h, w) normalised, side: the normalised side planes of the same region;
+        returns the float32 (h, w) model output."""
         h, w = x.shape
         m = self.card.pad_multiple
         ph, pw = math.ceil(h / m) * m - h, math.ceil(w / m) * m - w
-        if ph or pw:
-            x = np.pad(x, ((0, ph), (0, pw)), mode="edge")
-        feed = {"x": np.ascontiguousarray(x[None, None])}
+
+        def prepare(a: np.ndarray) -> np.ndarray:
+            if ph or pw:
+                a = np.pad(a, ((0, ph), (0, pw)), mode="edge")
+            return np.ascontiguousarray(a[None, None])
+
+        feed = {"x": prepare(x)}
         if self.card.qp_scale is not None:
             feed["qp"] = np.full_like(feed["x"], np.float32(qp / self.card.qp_scale))
+        for name, plane in side.items():
+            feed[name] = prepare(plane)
         try:
             out = self.session.run([self._out_name], feed)[0]
         except Exception as e:  # onnxruntime's own exception types
@@ -269,8 +287,33 @@ class OnnxFilter:
             )
         return out[0, 0, :h, :w]
 
-    def run_float(self, plane: np.ndarray, qp: int) -> np.ndarray:
-        """The filtered plane in sample units (float64), before rounding."""
+    def _side_planes(
+        self, side: dict[str, np.ndarray] | None, shape: tuple[int, int]
+    ) -> dict[str, np.ndarray]:
+        """The normalised side planes the model takes, at the plane's size (chroma models get
+        every second sample of the luma-sized planes)."""
+        if not self.card.side:
+            return {}
+        names = [k for k, _ in self.card.side]
+        if side is None:
+            raise ValueError(
+                f"{self.path}: the model takes side information ({', '.join(names)}), which only "
+                "the codec provides: use it in the loop (encode --cnn, decode), not as a filter "
+                "of finished pictures"
+            )
+        out = {}
+        for name, scale in self.card.side:
+            a = np.asarray(side[name])
+            if a.shape != shape:
+                a = a[::2, ::2][: shape[0], : shape[1]]
+            out[name] = (a.astype(np.float32) / np.float32(scale)).astype(np.float32)
+        return out
+
+    def run_float(
+        self, plane: np.ndarray, qp: int, side: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """The filtered plane in sample units (float64), before rounding. ``side`` holds the
+        codec's luma-sized side planes (``SIDE_INPUTS``) for models that take them."""
         plane = np.asarray(plane)
         if plane.dtype != np.uint8 or plane.ndim != 2:
             raise ValueError(f"expected a uint8 (H, W) plane, got {plane.dtype} {plane.shape}")
@@ -279,17 +322,21 @@ class OnnxFilter:
         scale = self.card.x_scale
         x = (plane.astype(np.float32) / np.float32(scale)).astype(np.float32)
         h, w = plane.shape
+        sides = self._side_planes(side, (h, w))
         out = np.empty((h, w), np.float64)
         s = self.settings
         for ry0, ry1, cy0, cy1 in _tiles(h, s.tile, s.tile_overlap):
             for rx0, rx1, cx0, cx1 in _tiles(w, s.tile, s.tile_overlap):
-                r = self._run_region(x[ry0:ry1, rx0:rx1], int(qp))
+                region = {k: v[ry0:ry1, rx0:rx1] for k, v in sides.items()}
+                r = self._run_region(x[ry0:ry1, rx0:rx1], int(qp), region)
                 out[cy0:cy1, cx0:cx1] = r[cy0 - ry0 : cy1 - ry0, cx0 - rx0 : cx1 - rx0]
         out *= scale
         if self.card.output == "residual":
             out += plane
         return out
 
-    def filter_plane(self, plane: np.ndarray, qp: int) -> np.ndarray:
+    def filter_plane(
+        self, plane: np.ndarray, qp: int, side: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
         """uint8 (H, W) -> uint8 (H, W): the filtered plane, rounded and clipped to 8 bits."""
-        return round_to_8bit(self.run_float(plane, qp))
+        return round_to_8bit(self.run_float(plane, qp, side))

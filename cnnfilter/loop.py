@@ -28,13 +28,14 @@ class LoopFilter:
     def __call__(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, info: dict):
         ms = self.model_set
         qp, slice_type = int(info["qp"]), str(info["slice_type"])
+        side = info.get("side")
         self.calls += 1
-        out_y = ms.filter_luma(y, qp, slice_type)
+        out_y = ms.filter_luma(y, qp, slice_type, side)
         if ms.has_chroma and info.get("chroma", False):
             return (
                 out_y,
-                ms.filter_chroma(u, 1, qp, slice_type),
-                ms.filter_chroma(v, 2, qp, slice_type),
+                ms.filter_chroma(u, 1, qp, slice_type, side),
+                ms.filter_chroma(v, 2, qp, slice_type, side),
             )
         return out_y, None, None
 

@@ -197,17 +197,27 @@ class ModelSet:
             f"model set '{self.name}' has no {what} model for a {slice_type} slice at QP {qp}"
         )
 
-    def filter_luma(self, y: np.ndarray, qp: int, slice_type: str) -> np.ndarray:
-        """uint8 (H, W) luma -> uint8 (H, W) filtered luma."""
-        return self.model_for(0, qp, slice_type).filter_plane(y, qp)
+    def filter_luma(
+        self, y: np.ndarray, qp: int, slice_type: str, side: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """uint8 (H, W) luma -> uint8 (H, W) filtered luma; ``side``: the codec's side planes,
+        for models that take them."""
+        return self.model_for(0, qp, slice_type).filter_plane(y, qp, side)
 
-    def filter_chroma(self, c: np.ndarray, cidx: int, qp: int, slice_type: str) -> np.ndarray:
+    def filter_chroma(
+        self,
+        c: np.ndarray,
+        cidx: int,
+        qp: int,
+        slice_type: str,
+        side: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """uint8 chroma plane (cidx 1 = Cb, 2 = Cr) -> filtered plane; only if ``has_chroma``."""
         if not self.has_chroma:
             raise ValueError(f"model set '{self.name}' has no chroma model")
         if cidx not in (1, 2):
             raise ValueError(f"chroma component index must be 1 or 2, got {cidx}")
-        return self.model_for(cidx, qp, slice_type).filter_plane(c, qp)
+        return self.model_for(cidx, qp, slice_type).filter_plane(c, qp, side)
 
     def describe(self) -> str:
         lines = [

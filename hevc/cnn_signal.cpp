@@ -162,4 +162,31 @@ void apply_cnn_flags(const CodingInfo& info, const CnnPictureFlags& flags, const
   }
 }
 
+void make_cnn_side_info(const CodingInfo& info, CnnSideInfo& out) {
+  const int w = info.geo().width, h = info.geo().height;
+  for (Plane* p : {&out.qp, &out.mode, &out.boundary})
+    if (p->width != w || p->height != h) p->alloc(w, h);
+  for (int by = 0; by < h; by += 4) {
+    for (int bx = 0; bx < w; bx += 4) {
+      const BlockInfo& b = info.blk(bx, by);
+      const Pel qp = static_cast<Pel>(b.qp);
+      const Pel mode = static_cast<Pel>(b.pred_mode);
+      const int tu = 1 << b.tu_log2;
+      for (int y = by; y < std::min(by + 4, h); ++y) {
+        const int ry = y & (tu - 1);
+        const bool edge_row = ry == 0 || ry == tu - 1;
+        Pel* q = out.qp.row(y);
+        Pel* m = out.mode.row(y);
+        Pel* e = out.boundary.row(y);
+        for (int x = bx; x < std::min(bx + 4, w); ++x) {
+          const int rx = x & (tu - 1);
+          q[x] = qp;
+          m[x] = mode;
+          e[x] = static_cast<Pel>(edge_row || rx == 0 || rx == tu - 1);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace hevc

@@ -45,6 +45,16 @@ std::vector<uint8_t> write_cnn_sei_payload(const CnnSei& sei);
 // version) when it breaks docs/bitstream.md, e.g. a non-printable byte in the inference mode.
 bool read_cnn_sei_payload(const std::vector<uint8_t>& payload, CnnSei& sei);
 
+// Side information of a picture for filters that take it (docs/models.md, "Side information"):
+// luma-sized planes computed from the coding information that the encoder and the decoder share,
+// so both hand a filter the same planes.
+struct CnnSideInfo {
+  Plane qp;        // QpY of the sample's coding unit
+  Plane mode;      // 0 intra, 1 inter, 2 skip
+  Plane boundary;  // 1 on the first and last row and column of every transform block, else 0
+};
+void make_cnn_side_info(const CodingInfo& info, CnnSideInfo& out);
+
 // What a CNN provider is asked for: filter `input` (the reconstruction before deblocking) into
 // `output` (same size); luma always, chroma when `chroma` is set and a chroma model exists.
 struct CnnRequest {
@@ -54,6 +64,7 @@ struct CnnRequest {
   int poc = 0;
   bool chroma = false;
   const CnnSei* sei = nullptr;  // decoder: the identity the stream asks for
+  const CnnSideInfo* side = nullptr;
 };
 // Returns true when it filtered chroma too.
 using CnnProvider = std::function<bool(const CnnRequest&, Frame& output)>;

@@ -480,6 +480,9 @@ struct Decoder::Impl {
       req.poc = cur.poc;
       req.chroma = cnn_chroma;
       req.sei = &cur.cnn_sei;
+      CnnSideInfo side;
+      make_cnn_side_info(info, side);
+      req.side = &side;
       Frame cnn;
       cnn.alloc(f.planes[0].width, f.planes[0].height);
       const bool chroma_done = self.cnn_provider(req, cnn);

@@ -309,6 +309,9 @@ struct Encoder::Impl {
       req.slice_type = pic.type;
       req.poc = poc;
       req.chroma = true;
+      CnnSideInfo side;
+      make_cnn_side_info(info, side);
+      req.side = &side;
       Frame cnn_out;
       cnn_out.alloc(W, H);
       const bool chroma_model = cnn(req, cnn_out);
