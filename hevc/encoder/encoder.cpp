@@ -13,9 +13,10 @@
 #include "../sei.h"
 #include "../slice_header.h"
 #include "cnn_decide.h"
+#include "cu_search.h"
 #include "enc_picture.h"
+#include "intra_search.h"
 #include "sao_search.h"
-#include "search.h"
 
 namespace hevc {
 
@@ -269,7 +270,8 @@ struct Encoder::Impl {
 
     // Mode decision and reconstruction, CTU by CTU.
     const PicGeometry& g = info.geo();
-    IntraSearch search(pic, st);
+    IntraSearch intra(pic, st);
+    CuSearch search(pic, st, {&intra});
     if (forced) search.force_tree(&*forced);
     const int refresh = cfg.prev_tree_refresh;
     if (cfg.prev_tree_on() && poc > 0 && (refresh <= 0 || poc % refresh))
