@@ -249,8 +249,8 @@ double IntraSearch::rqt_luma(int x, int y, int log2t, int depth, int mode, bool 
     }
     uint64_t rb_sum = 0;
     const int h = 1 << (log2t - 1);
-    // As in compress_cu: once the unsplit block and the split so far both make the parent's
-    // split lose, the rest is not tried and the parent puts its unsplit block back.
+    // As in CuSearch::compress_cu: once the unsplit block and the split so far both make the
+    // parent's split lose, the rest is not tried and the parent puts its unsplit block back.
     const bool whole_lost = parent.lost(best);
     for (int k = 0; k < 4 && cost < best; ++k) {
       if (whole_lost && parent.lost(cost)) {
