@@ -50,7 +50,8 @@ def encode_all(enc, frames, pictures):
     picture's reconstruction in coding order."""
     stream, recon = b"", []
     for poc, nal_type, tid, qp in pictures:
-        r = enc.encode(*frames[poc], poc=poc, nal_type=nal_type, temporal_id=tid, qp=qp)
+        pic = frames[poc % len(frames)]
+        r = enc.encode(*pic, poc=poc, nal_type=nal_type, temporal_id=tid, qp=qp)
         assert (r["poc"], r["nal_type"], r["temporal_id"], r["qp"]) == (poc, nal_type, tid, qp)
         stream += r["bytes"]
         recon.append(b"".join(p.tobytes() for p in enc.recon(W, H)))
@@ -72,6 +73,13 @@ ORDERS = {
     "idr-trail": ([(0, IDR_W_RADL, 0, 32), (2, TRAIL_R, 0, 32), (1, TRAIL_N, 0, 35)], {}),
     # A CRA and its decodable leading picture.
     "idr-cra-radl": ([(0, IDR_W_RADL, 0, 32), (2, CRA, 0, 30), (1, RADL_R, 0, 34)], {}),
+    # POCs as far apart as the POC LSBs (8 bits) allow from the last TemporalId 0 reference
+    # picture, which a sub-layer non-reference picture (TRAIL_N) is not.
+    "poc-range": (
+        [(0, IDR_W_RADL, 0, 32), (128, TRAIL_R, 0, 32), (1, TRAIL_N, 0, 32)]
+        + [(256, TRAIL_R, 0, 32)],
+        {},
+    ),
     # Two sub-layers, the reordered picture in the upper one; then a second IDR.
     "sub-layers": (
         [(0, IDR_W_RADL, 0, 32), (2, TRAIL_R, 0, 32), (1, TSA_N, 1, 36), (0, IDR_W_RADL, 0, 27)],
@@ -140,6 +148,12 @@ REFUSED = [
     ([(0, IDR_W_RADL), (2, TRAIL_R)], (1, TRAIL_R, 0, 32), {}, "num_reorder_pics is 0"),
     ([(0, IDR_W_RADL), (1, TRAIL_R)], (1, TRAIL_R, 0, 32), {}, "coded already"),
     ([(0, IDR_W_RADL)], (129, TRAIL_R, 0, 32), {}, "too far from POC 0"),
+    (
+        [(0, IDR_W_RADL), (100, TRAIL_R), (200, TRAIL_R)],
+        (72, TRAIL_N, 0, 32),
+        {"num_reorder_pics": 2, "max_dec_pic_buffering": 3},
+        "too far from POC 200",
+    ),
     ([(0, IDR_W_RADL), (3, TRAIL_R)], (2, CRA, 0, 32), {}, "an IRAP picture follows"),
     ([(0, IDR_W_RADL), (2, CRA)], (3, RADL_R, 0, 32), {}, "precedes its IRAP"),
     ([(0, IDR_W_RADL), (4, CRA)], (3, TRAIL_R, 0, 32), {}, "a trailing picture follows its IRAP"),
