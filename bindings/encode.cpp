@@ -2,7 +2,9 @@
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 #include "bindings.h"
 #include "cnn_signal.h"
@@ -22,19 +24,41 @@ hevc::EncoderConfig config_from_dict(const py::dict& d) {
 
 using Planes = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
 
-py::dict encode_picture(hevc::Encoder& enc, Planes y, Planes u, Planes v) {
+hevc::SliceType slice_type_from(const std::string& s) {
+  if (s == "I") return hevc::SliceType::I;
+  if (s == "P") return hevc::SliceType::P;
+  if (s == "B") return hevc::SliceType::B;
+  throw std::invalid_argument("slice_type must be 'I', 'P' or 'B', got '" + s + "'");
+}
+
+// Each field left None is All-Intra's for the next picture (Encoder::next_all_intra).
+py::dict encode_picture(hevc::Encoder& enc, Planes y, Planes u, Planes v, std::optional<int> poc,
+                        std::optional<std::string> slice_type, std::optional<int> qp,
+                        std::optional<int> nal_type, std::optional<int> temporal_id) {
   if (y.ndim() != 2 || u.ndim() != 2 || v.ndim() != 2)
     throw std::invalid_argument("planes must be 2-D arrays");
+  hevc::PictureDesc desc = enc.next_all_intra();
+  if (poc) desc.poc = *poc;
+  if (slice_type) desc.slice_type = slice_type_from(*slice_type);
+  if (qp) desc.qp = *qp;
+  if (nal_type) {
+    if (*nal_type < 0 || *nal_type > 63)
+      throw std::invalid_argument("nal_type must be in 0..63, got " + std::to_string(*nal_type));
+    desc.nal_type = static_cast<uint8_t>(*nal_type);
+  }
+  if (temporal_id) desc.temporal_id = *temporal_id;
   hevc::EncodedFrame f;
   {
     py::gil_scoped_release release;
-    f = enc.encode(y.data(), static_cast<int>(y.strides(0)), u.data(),
+    f = enc.encode(desc, y.data(), static_cast<int>(y.strides(0)), u.data(),
                    static_cast<int>(u.strides(0)), v.data(), static_cast<int>(v.strides(0)));
   }
   py::dict d;
   d["poc"] = f.poc;
   d["slice_type"] = std::string(1, f.slice_type);
   d["qp"] = f.qp;
+  d["nal_type"] = f.nal_type;
+  d["temporal_id"] = f.temporal_id;
   d["bits"] = f.bits;
   d["sse"] = py::make_tuple(f.sse[0], f.sse[1], f.sse[2]);
   d["seconds"] = f.seconds;
@@ -53,9 +77,15 @@ void register_encode(py::module_& m) {
   py::class_<hevc::Encoder>(m, "Encoder")
       .def(py::init([](const py::dict& cfg) { return new hevc::Encoder(config_from_dict(cfg)); }),
            py::arg("config"))
-      .def("encode", &encode_picture, py::arg("y"), py::arg("u"), py::arg("v"),
-           "Encode one picture (uint8 planes of the source size); returns the access unit and "
-           "stats.")
+      .def("encode", &encode_picture, py::arg("y"), py::arg("u"), py::arg("v"), py::kw_only(),
+           py::arg("poc") = py::none(), py::arg("slice_type") = py::none(),
+           py::arg("qp") = py::none(), py::arg("nal_type") = py::none(),
+           py::arg("temporal_id") = py::none(),
+           "Encode one picture (uint8 planes of the source size), the pictures in coding order; "
+           "returns the access unit and stats. Each of poc, slice_type ('I'), qp, nal_type (the "
+           "H.265 number) and temporal_id left None is All-Intra's for the next picture: an IDR "
+           "first, then TRAIL_R at one past the greatest POC, the configured QP. A picture that "
+           "cannot follow those coded so far raises ValueError.")
       .def(
           "set_cnn",
           [](hevc::Encoder& e, py::object fn, py::bytes identity,

@@ -1,6 +1,7 @@
 """The Python extension under AddressSanitizer and UBSan: the in-loop CNN's encoder and decoder
-paths (CTU switch, picture switch, CNN everywhere, wavefronts), which the stand-alone tools do not
-reach, run clean and still reproduce each other bit-exactly.
+paths (CTU switch, picture switch, CNN everywhere, wavefronts) and pictures coded out of output
+order, which the stand-alone tools do not reach, run clean and still reproduce each other
+bit-exactly.
 
 The extension is rebuilt with -DCNNFILTER_SANITIZE=ON and loaded in a separate interpreter with
 the sanitizer runtimes preloaded (Python itself is not instrumented).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -82,7 +84,9 @@ def asan_module(tmp_path_factory) -> tuple[Path, dict]:
     os.symlink(ext, pkg / "cnnfilter" / ext.name)
     env = {
         **os.environ,
-        "PYTHONPATH": str(pkg),
+        # The scripts run without site processing (-S): an editable install's import hook would
+        # otherwise put the installed extension back in place of the sanitizer build.
+        "PYTHONPATH": os.pathsep.join([str(pkg), *site.getsitepackages()]),
         "LD_PRELOAD": f"{_runtime(cxx, 'libasan.so')} {_runtime(cxx, 'libubsan.so')}",
         # Python's own allocations are never freed at exit; only the codec's errors matter.
         "ASAN_OPTIONS": "detect_leaks=0",
@@ -98,7 +102,56 @@ def test_inloop_cnn_under_sanitizers(asan_module, shared_data, tmp_path):
     cfg = ROOT / "cfg" / "encoder_intra_main.cfg"
     args = [str(src), str(tmp_path), str(cfg), str(ROOT / "models")]
     r = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *args], capture_output=True, text=True, env=env, cwd=tmp_path
+        [sys.executable, "-S", "-c", SCRIPT, *args],
+        capture_output=True,
+        text=True,
+        # The package copy lies outside the repository: its shipped sets are named here.
+        env={**env, "CNNFILTER_MODELS": str(ROOT / "models")},
+        cwd=tmp_path,
+    )
+    assert not sanitizer_report(r.stderr), r.stderr[-1500:]
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr[-1500:]
+
+
+# Pictures out of output order, and refused ones, through the extension's encode keywords.
+ORDER_SCRIPT = r"""
+from pathlib import Path
+
+import numpy as np
+import cnnfilter
+from cnnfilter import _hevc
+
+assert "asan-py" in str(Path(_hevc.__file__).resolve()), _hevc.__file__
+W, H = 72, 40  # padded to the minimum CU size
+rng = np.random.default_rng(1)
+pics = [tuple(rng.integers(0, 256, (h, w), dtype=np.uint8)
+              for w, h in ((W, H), (W // 2, H // 2), (W // 2, H // 2))) for _ in range(3)]
+enc = _hevc.Encoder({"width": W, "height": H, "num_reorder_pics": 1,
+                     "max_dec_pic_buffering": 2, "max_temporal_layers": 2})
+stream = b""
+for poc, nal_type, tid in [(0, 19, 0), (2, 21, 0), (1, 7, 0)]:
+    stream += enc.encode(*pics[poc], poc=poc, nal_type=nal_type, temporal_id=tid)["bytes"]
+for bad in [dict(poc=1, nal_type=7), dict(poc=5, nal_type=19), dict(poc=3, nal_type=2)]:
+    try:
+        enc.encode(*pics[0], **bad)
+    except ValueError:
+        continue
+    raise AssertionError(bad)
+dec = cnnfilter.decode(stream)
+assert [f.hash for f in dec.frames] == ["OK"] * 3, [f.hash for f in dec.frames]
+assert [p.poc for p in dec.pictures] == [0, 1, 2], [p.poc for p in dec.pictures]
+print("ok")
+"""
+
+
+def test_coding_order_under_sanitizers(asan_module, tmp_path):
+    _, env = asan_module
+    r = subprocess.run(
+        [sys.executable, "-S", "-c", ORDER_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert not sanitizer_report(r.stderr), r.stderr[-1500:]
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr[-1500:]

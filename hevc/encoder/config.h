@@ -12,6 +12,12 @@ struct EncoderConfig {
   int qp = 32;                    // QP
   int intra_period = 1;           // IntraPeriod (1 = All-Intra)
   int decoding_refresh_type = 0;  // DecodingRefreshType: 0 IDR first, then non-IRAP I pictures
+  // What the pictures' coding order needs (HM derives them from its GOP table): sub-layers
+  // (TemporalIds 0..max_temporal_layers - 1), sps_max_num_reorder_pics and
+  // sps_max_dec_pic_buffering_minus1 + 1.
+  int max_temporal_layers = 1;
+  int num_reorder_pics = 0;
+  int max_dec_pic_buffering = 1;
   // Partitioning.
   int max_cu_size = 64;         // MaxCUWidth / MaxCUHeight
   int max_partition_depth = 4;  // MaxPartitionDepth (64 -> 8)

@@ -13,15 +13,17 @@
 #include "../sei.h"
 #include "../slice_header.h"
 #include "cnn_decide.h"
+#include "cu_search.h"
 #include "enc_picture.h"
+#include "intra_search.h"
 #include "sao_search.h"
-#include "search.h"
 
 namespace hevc {
 
 namespace {
 
-int level_idc_for(int64_t samples, double rate) {
+// The lowest level whose picture size, sample rate and DPB size (A.4.2) allow the stream.
+int level_idc_for(int64_t samples, double rate, int dpb_size) {
   struct L {
     int idc;
     int64_t ps;
@@ -33,8 +35,13 @@ int level_idc_for(int64_t samples, double rate) {
       {123, 2228224, 133693440},    {150, 8912896, 267386880},   {153, 8912896, 534773760},
       {156, 8912896, 1069547520},   {180, 35651584, 1069547520}, {183, 35651584, 2139095040},
       {186, 35651584, 4278190080.0}};
-  for (const L& l : kLevels)
-    if (samples <= l.ps && samples * rate <= l.sr) return l.idc;
+  for (const L& l : kLevels) {
+    const int max_dpb = samples <= (l.ps >> 2)       ? 16
+                        : samples <= (l.ps >> 1)     ? 12
+                        : samples <= (3 * l.ps >> 2) ? 8
+                                                     : 6;
+    if (samples <= l.ps && samples * rate <= l.sr && dpb_size <= max_dpb) return l.idc;
+  }
   return 186;
 }
 
@@ -64,6 +71,12 @@ std::string EncoderConfig::validate() const {
   if (intra_period != 1)
     return "only IntraPeriod 1 (All-Intra) is supported until inter coding lands";
   if (hash < 0 || hash > 3) return "SEIDecodedPictureHash must be 0..3";
+  if (max_temporal_layers < 1 || max_temporal_layers > 7)
+    return "max_temporal_layers must be in 1..7";
+  if (max_dec_pic_buffering < 1 || max_dec_pic_buffering > 16)
+    return "max_dec_pic_buffering must be in 1..16";
+  if (num_reorder_pics < 0 || num_reorder_pics >= max_dec_pic_buffering)
+    return "num_reorder_pics must be in 0..max_dec_pic_buffering - 1";
   if (cb_qp_offset < -12 || cb_qp_offset > 12 || cr_qp_offset < -12 || cr_qp_offset > 12)
     return "CbQpOffset/CrQpOffset must be in -12..12";
   if (beta_offset_div2 < -6 || beta_offset_div2 > 6 || tc_offset_div2 < -6 || tc_offset_div2 > 6)
@@ -89,7 +102,7 @@ struct Encoder::Impl {
   Sps sps;
   Pps pps;
   EncPicture pic;
-  int frame_index = 0;
+  CodingOrder order;
   CnnProvider cnn;
   CnnSei cnn_sei;
   CuTree last_tree;
@@ -103,11 +116,21 @@ struct Encoder::Impl {
     const int cw = (cfg.width + min_cu - 1) / min_cu * min_cu;
     const int ch = (cfg.height + min_cu - 1) / min_cu * min_cu;
     ProfileTierLevel ptl;
-    ptl.level_idc =
-        static_cast<uint8_t>(level_idc_for(static_cast<int64_t>(cw) * ch, cfg.frame_rate));
+    ptl.level_idc = static_cast<uint8_t>(
+        level_idc_for(static_cast<int64_t>(cw) * ch, cfg.frame_rate, cfg.max_dec_pic_buffering));
     vps.ptl = ptl;
-    vps.max_dec_pic_buffering_minus1[0] = 0;
     sps.ptl = ptl;
+    // Every sub-layer is given the whole stream's DPB size and reordering (HM derives them per
+    // sub-layer from its GOP; a decoder of the whole stream uses the highest one's). Nesting
+    // only with one sub-layer, where it is required.
+    const int sub_layers = cfg.max_temporal_layers;
+    vps.max_sub_layers_minus1 = sps.max_sub_layers_minus1 = static_cast<uint8_t>(sub_layers - 1);
+    vps.temporal_id_nesting = sps.temporal_id_nesting = sub_layers == 1;
+    for (int i = 0; i < sub_layers; ++i) {
+      vps.max_dec_pic_buffering_minus1[i] = sps.max_dec_pic_buffering_minus1[i] =
+          static_cast<uint32_t>(cfg.max_dec_pic_buffering - 1);
+      vps.max_num_reorder[i] = sps.max_num_reorder[i] = static_cast<uint32_t>(cfg.num_reorder_pics);
+    }
     sps.width = static_cast<uint32_t>(cw);
     sps.height = static_cast<uint32_t>(ch);
     if (cw != cfg.width || ch != cfg.height) {
@@ -116,8 +139,6 @@ struct Encoder::Impl {
       sps.conf_win[3] = static_cast<uint32_t>((ch - cfg.height) / 2);
     }
     sps.log2_max_poc_lsb_minus4 = 4;
-    sps.max_dec_pic_buffering_minus1[0] = 0;
-    sps.max_num_reorder[0] = 0;
     sps.log2_min_cb_minus3 = static_cast<uint8_t>(cfg.min_cu_log2() - 3);
     sps.log2_diff_max_min_cb = static_cast<uint8_t>(cfg.ctb_log2() - cfg.min_cu_log2());
     sps.log2_min_tb_minus2 = static_cast<uint8_t>(cfg.tu_log2_min - 2);
@@ -231,18 +252,21 @@ struct Encoder::Impl {
     return rbsp;
   }
 
-  EncodedFrame encode(const Pel* y, int ys, const Pel* u, int us, const Pel* v, int vs) {
+  EncodedFrame encode(const PictureDesc& desc, const Pel* y, int ys, const Pel* u, int us,
+                      const Pel* v, int vs) {
+    const std::string err = order.check(desc, cfg, sps);
+    if (!err.empty()) throw std::invalid_argument(err);
     auto t0 = std::chrono::steady_clock::now();
     EncodedFrame out;
-    const int poc = frame_index++;
-    const int nal_type = poc == 0 ? IDR_W_RADL : TRAIL_R;
+    const int poc = desc.poc, nal_type = desc.nal_type, tid = desc.temporal_id;
+    const int index = order.coded();  // in coding order
     load_source(y, ys, u, us, v, vs);
-    pic.type = SliceType::I;
-    pic.qp = cfg.qp;
-    pic.qp_c[0] = cfg.qp;
-    pic.qp_c[1] = chroma_qp_y_to_c(cfg.qp, cfg.cb_qp_offset);
-    pic.qp_c[2] = chroma_qp_y_to_c(cfg.qp, cfg.cr_qp_offset);
-    pic.rd = RdParams::for_qp(cfg.qp, pic.qp_c[1], pic.qp_c[2], 0.57 * cfg.lambda_modifier);
+    pic.type = desc.slice_type;
+    pic.qp = desc.qp;
+    pic.qp_c[0] = pic.qp;
+    pic.qp_c[1] = chroma_qp_y_to_c(pic.qp, cfg.cb_qp_offset);
+    pic.qp_c[2] = chroma_qp_y_to_c(pic.qp, cfg.cr_qp_offset);
+    pic.rd = RdParams::for_qp(pic.qp, pic.qp_c[1], pic.qp_c[2], 0.57 * cfg.lambda_modifier);
     const int W = static_cast<int>(sps.width), H = static_cast<int>(sps.height);
     pic.rec.alloc(W, H);
     pic.info.init(sps, pps);
@@ -269,10 +293,11 @@ struct Encoder::Impl {
 
     // Mode decision and reconstruction, CTU by CTU.
     const PicGeometry& g = info.geo();
-    IntraSearch search(pic, st);
+    IntraSearch intra(pic, st);
+    CuSearch search(pic, st, {&intra});
     if (forced) search.force_tree(&*forced);
     const int refresh = cfg.prev_tree_refresh;
-    if (cfg.prev_tree_on() && poc > 0 && (refresh <= 0 || poc % refresh))
+    if (cfg.prev_tree_on() && index > 0 && (refresh <= 0 || index % refresh))
       search.hint_tree(&last_tree, cfg.prev_tree_max_diff >= 0 ? &prev_luma : nullptr);
     ContextSet ctx, wpp;
     ctx.init(pic.type, false, pic.qp);
@@ -347,7 +372,7 @@ struct Encoder::Impl {
 
     // The access unit.
     std::vector<uint8_t>& au = out.bytes;
-    if (poc == 0 || is_irap(nal_type)) {
+    if (is_irap(nal_type)) {
       write_nal(au, VPS_NUT, 0, write_vps(vps));
       write_nal(au, SPS_NUT, 0, write_sps(sps));
       write_nal(au, PPS_NUT, 0, write_pps(pps));
@@ -358,15 +383,20 @@ struct Encoder::Impl {
         write_nal(au, PREFIX_SEI_NUT, 0, write_user_data_sei(ud));
       }
     }
-    write_nal(au, static_cast<uint8_t>(nal_type), 0, write_slice(nal_type, hdr, st));
+    write_nal(au, static_cast<uint8_t>(nal_type), static_cast<uint8_t>(tid),
+              write_slice(nal_type, hdr, st));
     if (cfg.hash) {
       const HashType ht =
           cfg.hash == 1 ? HashType::MD5 : (cfg.hash == 2 ? HashType::CRC : HashType::Checksum);
-      write_nal(au, SUFFIX_SEI_NUT, 0, write_hash_sei(frame_hash(ht, pic.rec)));
+      write_nal(au, SUFFIX_SEI_NUT, static_cast<uint8_t>(tid),
+                write_hash_sei(frame_hash(ht, pic.rec)));
     }
+    order.add(desc);
     out.poc = poc;
+    out.nal_type = nal_type;
+    out.temporal_id = tid;
     out.ctus = g.num_ctb;
-    out.slice_type = 'I';
+    out.slice_type = "BPI"[static_cast<int>(pic.type)];
     out.qp = pic.qp;
     out.bits = au.size() * 8;
     for (int c = 0; c < 3; ++c) {
@@ -383,9 +413,14 @@ struct Encoder::Impl {
 
 Encoder::Encoder(const EncoderConfig& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
 Encoder::~Encoder() = default;
-EncodedFrame Encoder::encode(const Pel* y, int ys, const Pel* u, int us, const Pel* v, int vs) {
-  return impl_->encode(y, ys, u, us, v, vs);
+EncodedFrame Encoder::encode(const PictureDesc& desc, const Pel* y, int ys, const Pel* u, int us,
+                             const Pel* v, int vs) {
+  return impl_->encode(desc, y, ys, u, us, v, vs);
 }
+EncodedFrame Encoder::encode(const Pel* y, int ys, const Pel* u, int us, const Pel* v, int vs) {
+  return impl_->encode(next_all_intra(), y, ys, u, us, v, vs);
+}
+PictureDesc Encoder::next_all_intra() const { return impl_->order.next_all_intra(impl_->cfg); }
 const Frame& Encoder::recon() const { return impl_->pic.rec; }
 const CuTree& Encoder::cu_tree() const { return impl_->last_tree; }
 void Encoder::force_cu_tree(CuTree tree) {
@@ -397,7 +432,7 @@ const Sps& Encoder::sps() const { return impl_->sps; }
 const Pps& Encoder::pps() const { return impl_->pps; }
 
 void Encoder::set_cnn(CnnProvider provider, const CnnSei& sei) {
-  if (impl_->frame_index > 0)
+  if (impl_->order.coded() > 0)
     throw std::logic_error("set_cnn must be called before the first picture");
   impl_->cnn = std::move(provider);
   impl_->cnn_sei = sei;

@@ -9,6 +9,7 @@
 #include "../cnn_signal.h"
 #include "../params.h"
 #include "../picture.h"
+#include "coding_order.h"
 #include "config.h"
 #include "cu_tree.h"
 
@@ -18,6 +19,7 @@ struct EncodedFrame {
   int poc = 0;
   char slice_type = 'I';
   int qp = 0;
+  int nal_type = 0, temporal_id = 0;
   uint64_t bits = 0;            // all bytes written for this picture (incl. parameter sets, SEI)
   uint64_t sse[3] = {0, 0, 0};  // against the source, over the source (cropped) area
   double seconds = 0;
@@ -33,8 +35,15 @@ class Encoder {
  public:
   explicit Encoder(const EncoderConfig& cfg);  // throws std::invalid_argument on a bad config
   ~Encoder();
-  // Encodes one picture of the source size (8-bit planes with strides).
+  // Encodes one picture of the source size (8-bit planes with strides) as `desc` says, the
+  // pictures handed in coding order; throws std::invalid_argument, coding nothing, when `desc`
+  // cannot follow the pictures coded so far (coding_order.h).
+  EncodedFrame encode(const PictureDesc& desc, const Pel* y, int ys, const Pel* u, int us,
+                      const Pel* v, int vs);
+  // Encodes the next picture of All-Intra: as next_all_intra() describes it.
   EncodedFrame encode(const Pel* y, int ys, const Pel* u, int us, const Pel* v, int vs);
+  // An IDR first, then trailing pictures at one past the greatest POC of the sequence.
+  PictureDesc next_all_intra() const;
   // The reconstruction of the last encoded picture (coded size; crop to the source size).
   const Frame& recon() const;
   const Sps& sps() const;

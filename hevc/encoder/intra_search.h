@@ -1,7 +1,7 @@
-// Mode decision for intra coding units, in the manner of the reference encoder: a full
-// rate-distortion recursion over CU sizes; per prediction unit a rough decision over all 35
-// luma modes by Hadamard cost plus estimated mode bits, full RD on the best few plus the most
-// probable modes, then the residual quadtree for the winner; RD over the five chroma modes.
+// Intra prediction for a whole CU, in the manner of the reference encoder: per prediction unit a
+// rough decision over all 35 luma modes by Hadamard cost plus estimated mode bits, full RD on the
+// best few plus the most probable modes, then the residual quadtree for the winner; RD over the
+// five chroma modes; PartMode 2Nx2N against NxN at the smallest CU size.
 #pragma once
 
 #include <memory>
@@ -11,40 +11,36 @@
 #include "../ctu_syntax.h"
 #include "../intra.h"
 #include "config.h"
-#include "cu_tree.h"
+#include "cu_search.h"
 #include "enc_picture.h"
+#include "search_common.h"
 
 namespace hevc {
 
-class IntraSearch {
+// Whether every reference sample has the same value: every mode then predicts that value.
+inline bool flat_refs(const IntraRefs& r) {
+  const int n = 2 << r.log2n;
+  for (int i = 0; i <= n; ++i)
+    if (r.left[i] != r.left[0] || r.top[i] != r.left[0]) return false;
+  return true;
+}
+
+class IntraSearch : public CuPredictor {
  public:
   IntraSearch(EncPicture& pic, SliceState& st);
-  ~IntraSearch();
+  ~IntraSearch() override;
   IntraSearch(const IntraSearch&) = delete;
   IntraSearch& operator=(const IntraSearch&) = delete;
-  // Decides and reconstructs one CTU. `ctx` holds the context states at the start of the CTU's
-  // coding quadtree and is advanced past it.
-  void compress_ctu(int rx, int ry, ContextSet& ctx);
-  // CU sizes and PartModes from `tree` instead of searched (null: searched).
-  void force_tree(const CuTree* tree) { forced_ = tree; }
-  // CU sizes searched near those of the previous picture's `tree` (null: all sizes), as the
-  // prev_tree_* keys say; only where the luma changed little from `src` (null: everywhere).
-  void hint_tree(const CuTree* tree, const Plane* src) {
-    hint_ = tree;
-    hint_src_ = src;
-  }
+  double code_cu(const CuSite& cu, ContextSet& ctx, double best) override;
 
  private:
-  struct Area;  // saved recon / levels / block info of a square luma area
-  // `parent`: the parent's split cost before this CU (`before`) and its whole CU's cost (`best`).
-  double compress_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, Bound parent = {});
   // Returns kInf, without coding chroma, once its luma cost makes `parent` lost.
   double intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part, double budget,
                   Bound parent = {});
   // `res_bits` (luma PU, luma transform blocks): the bits of the luma residual_coding chosen.
   double luma_pu(int xp, int yp, int log2p, int log2cu, int part, ContextSet& ctx,
                  uint64_t& res_bits);
-  // `parent`: as for compress_cu, for the parent transform block's split.
+  // `parent`: the parent transform block's split cost before this block and its unsplit cost.
   double rqt_luma(int x, int y, int log2t, int depth, int mode, bool tskip_allowed, ContextSet& ctx,
                   uint64_t& res_bits, Bound parent = {});
   // Returns kInf (bits not counted) once its distortion makes `bound` lost.
@@ -64,13 +60,6 @@ class IntraSearch {
   // PU's reference samples (first_[0]), into `out`.
   void rough_decision(int* out, int xp, int yp, int log2t, int ncand, uint8_t prev_state,
                       const int* mpm);
-  bool area_has(int x0, int y0, int size, uint8_t flags);
-  // Whether the previous picture's tree is a guide here: the source changed little.
-  bool hint_applies(int x0, int y0, int size) const;
-  // The bound of a trial that adds to `before` against `best` (none without exact shortcuts).
-  Bound trial_bound(double before, double best) const {
-    return cfg_.exact_shortcuts ? Bound{before, best} : Bound{};
-  }
   int preselect_chroma(int x0, int y0, int log2cu, int* cands, int keep);
   // Bits of a luma block's cbf and residual; `res_bits`: those of the residual. `last`: the scan
   // position of its last nonzero level.
@@ -79,14 +68,13 @@ class IntraSearch {
 
   EncPicture& pic_;
   SliceState& st_;
-  const CuTree* forced_ = nullptr;
-  const CuTree* hint_ = nullptr;
-  const Plane* hint_src_ = nullptr;
   const Sps& sps_;
   const Pps& pps_;
   const EncoderConfig& cfg_;
   CoeffSink sink_;
-  std::vector<std::unique_ptr<Area>> cu_store_, tu_store_, chroma_store_;
+  // Per depth: the CU's 2Nx2N coding while NxN is tried; per CU depth its best chroma while the
+  // next candidate is tried; per log2 size the unsplit transform block while its split is tried.
+  std::vector<std::unique_ptr<SavedArea>> part_store_, chroma_store_, tu_store_;
   bool candidates_ = false;  // in the full-RD candidate loop of a PU
   // Reference samples of a block whose neighbours stay final while its candidates are tried (a
   // luma PU's first TU, a CU's first chroma blocks), per plane: built once, used by every trial.
@@ -119,7 +107,7 @@ class IntraSearch {
                         int& nonzero);
   // The best full-RD candidate's coded block, for the residual quadtree's unsplit level.
   struct Trial {
-    std::unique_ptr<Area> area;
+    std::unique_ptr<SavedArea> area;
     ContextSet ctx;
     double cost = 0;
     uint64_t res_bits = 0;
