@@ -196,8 +196,10 @@ void Dpb::before_decoding(const Sps& sps, bool irap_no_rasl, bool no_output_of_p
   // The current picture needs a place: a conforming stream leaves one (C.4), so memory stays
   // within what the SPS announces whatever the stream says later.
   if (size() >= max_dec)
-    fail("the decoded picture buffer is full: the stream keeps more reference pictures than "
-         "sps_max_dec_pic_buffering_minus1 + 1 = " + std::to_string(max_dec));
+    fail(
+        "the decoded picture buffer is full: the stream keeps more reference pictures than "
+        "sps_max_dec_pic_buffering_minus1 + 1 = " +
+        std::to_string(max_dec));
 }
 
 void Dpb::store(std::shared_ptr<DecodedPicture> pic, const Sps& sps, bool output) {
