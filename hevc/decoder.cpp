@@ -6,10 +6,10 @@
 
 #include "cabac.h"
 #include "ctu_syntax.h"
-#include "deblock.h"
 #include "dpb.h"
 #include "inter_pred.h"
 #include "intra.h"
+#include "loop_filter.h"
 #include "sao.h"
 #include "transform.h"
 
@@ -100,33 +100,6 @@ struct ReconSink {
     c.restart(pos + br.pos() / 8);
   }
 };
-
-// Boundary strength between two blocks that are not intra and have no coefficients on a
-// transform edge (8.7.2.4): 1 when they use different reference pictures or numbers of motion
-// vectors, or motion vectors that differ by one integer sample or more.
-int inter_boundary_strength(const void* ctx, int xp, int yp, int xq, int yq) {
-  const MotionField& mf = *static_cast<const MotionField*>(ctx);
-  const MvField& p = mf.at(xp, yp);
-  const MvField& q = mf.at(xq, yq);
-  auto far = [](Mv a, Mv b) { return std::abs(a.x - b.x) >= 4 || std::abs(a.y - b.y) >= 4; };
-  const int np = p.pred(0) + p.pred(1), nq = q.pred(0) + q.pred(1);
-  if (np != nq) return 1;
-  if (np == 1) {
-    const int lp = p.pred(0) ? 0 : 1, lq = q.pred(0) ? 0 : 1;
-    if (p.ref_poc[lp] != q.ref_poc[lq]) return 1;
-    return far(p.mv[lp], q.mv[lq]);
-  }
-  const int p0 = p.ref_poc[0], p1 = p.ref_poc[1], q0 = q.ref_poc[0], q1 = q.ref_poc[1];
-  if (!((p0 == q0 && p1 == q1) || (p0 == q1 && p1 == q0))) return 1;
-  if (p0 != p1) {
-    // Two different pictures: compare the motion vectors that refer to the same one.
-    if (p0 == q0) return far(p.mv[0], q.mv[0]) || far(p.mv[1], q.mv[1]);
-    return far(p.mv[0], q.mv[1]) || far(p.mv[1], q.mv[0]);
-  }
-  // Both motion vectors refer to the same picture.
-  return (far(p.mv[0], q.mv[0]) || far(p.mv[1], q.mv[1])) &&
-         (far(p.mv[0], q.mv[1]) || far(p.mv[1], q.mv[0]));
-}
 
 }  // namespace
 
@@ -459,18 +432,10 @@ struct Decoder::Impl {
              "coded video sequence");
       pre = std::make_unique<Frame>(f);
     }
-    DeblockParams dp{&s, &p, &info};
-    dp.inter_bs = inter_boundary_strength;
-    dp.inter_ctx = cur.motion.get();
-    deblock_picture(dp, f);
-    bool any_sao = false;
-    for (const auto& sf : info.slice_filters_) any_sao |= sf.sao_luma || sf.sao_chroma;
-    if (s.sao && any_sao) {
-      Frame deblocked = f;
-      sao_picture(s, p, info, deblocked, f);
-    }
+    deblock_stage(s, p, info, cur.motion.get(), f);
     double cnn_s = 0;
     int cnn_ctus = 0;
+    Frame cnn;
     if (pre) {
       auto t = Clock::now();
       CnnRequest req;
@@ -480,17 +445,12 @@ struct Decoder::Impl {
       req.poc = cur.poc;
       req.chroma = cnn_chroma;
       req.sei = &cur.cnn_sei;
-      CnnSideInfo side;
-      make_cnn_side_info(info, side);
-      req.side = &side;
-      Frame cnn;
-      cnn.alloc(f.planes[0].width, f.planes[0].height);
-      const bool chroma_done = self.cnn_provider(req, cnn);
+      const bool chroma_done = cnn_stage(self.cnn_provider, req, info, cnn);
       if (cnn_chroma && !chroma_done)
         fail("the stream applies the CNN to chroma but the model set has no chroma model");
-      apply_cnn_flags(info, cnn_flags, cnn, f);
       cnn_s = seconds_since(t);
     }
+    sao_and_cnn_stage(s, p, info, pre ? &cnn : nullptr, &cnn_flags, f);
     for (uint8_t v : cnn_flags.luma) cnn_ctus += v;
     PictureReport rep;
     rep.poc = cur.poc;

@@ -3,7 +3,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "../sao.h"
+#include "../loop_filter.h"
 #include "rdcost.h"
 #include "sao_search.h"
 
@@ -59,11 +59,10 @@ Outcome evaluate(EncPicture& pic, const Frame& deblocked, const Frame& cnn,
       sf.sao_luma = o.sao_luma;
       sf.sao_chroma = o.sao_chroma;
     }
-    sao_picture(sps, *pic.pps, pic.info, deblocked, o.final_frame);
     if (o.sao_luma || o.sao_chroma) o.sao_bits = static_cast<double>(sao_bits(pic, st)) / kBitScale;
     o.sao = pic.info.sao_;
   }
-  if (flags.any()) apply_cnn_flags(pic.info, flags, cnn, o.final_frame);
+  sao_and_cnn_stage(sps, *pic.pps, pic.info, &cnn, &flags, o.final_frame);
   o.dist = weighted_sse(pic, o.final_frame);
   return o;
 }

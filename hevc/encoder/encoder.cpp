@@ -6,7 +6,7 @@
 #include <optional>
 #include <stdexcept>
 
-#include "../deblock.h"
+#include "../loop_filter.h"
 #include "../nal.h"
 #include "../picture_hash.h"
 #include "../sao.h"
@@ -315,10 +315,7 @@ struct Encoder::Impl {
     // In-loop filters.
     std::unique_ptr<Frame> pre;
     if (cnn) pre = std::make_unique<Frame>(pic.rec);
-    if (!pps.deblocking_disabled) {
-      DeblockParams dp{&sps, &pps, &info};
-      deblock_picture(dp, pic.rec);
-    }
+    if (!pps.deblocking_disabled) deblock_stage(sps, pps, info, nullptr, pic.rec);
     SliceHeader hdr;
     hdr.slice_type = static_cast<uint32_t>(pic.type);
     hdr.poc_lsb = static_cast<uint32_t>(poc) & ((1u << sps.log2_max_poc_lsb()) - 1);
@@ -334,12 +331,8 @@ struct Encoder::Impl {
       req.slice_type = pic.type;
       req.poc = poc;
       req.chroma = true;
-      CnnSideInfo side;
-      make_cnn_side_info(info, side);
-      req.side = &side;
       Frame cnn_out;
-      cnn_out.alloc(W, H);
-      const bool chroma_model = cnn(req, cnn_out);
+      const bool chroma_model = cnn_stage(cnn, req, info, cnn_out);
       out.cnn_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count();
       const Frame deblocked = pic.rec;
@@ -367,7 +360,7 @@ struct Encoder::Impl {
           if (!hdr.sao_chroma) sp.type[1] = sp.type[2] = 0;
         }
       }
-      sao_picture(sps, pps, info, deblocked, pic.rec);
+      sao_and_cnn_stage(sps, pps, info, nullptr, nullptr, pic.rec);
     }
 
     // The access unit.
