@@ -2,51 +2,9 @@
 
 #include <algorithm>
 
-#include "simd.h"
-
-#if defined(__SSSE3__)
-#include <tmmintrin.h>
-#endif
+#include "dsp/dsp.h"
 
 namespace hevc {
-
-namespace {
-
-// Edge offset over src[base + x] for x in [xb, xe), neighbours at index offsets oa and ob.
-// `table` holds the offsets of edge categories 0..4.
-void eo_run(const Pel* src, Pel* dst, ptrdiff_t base, int xb, int xe, ptrdiff_t oa, ptrdiff_t ob,
-            const int table[5]) {
-  int x = xb;
-#if defined(__SSSE3__)
-  // Category from raw = 2 + sign(c - a) + sign(c - b) via byte shuffles; saturating adds clip.
-  alignas(16) int8_t pos[16] = {0}, neg[16] = {0};
-  for (int r = 0; r < 5; ++r) {
-    const int o = table[kSaoEdgeCat[r]];
-    pos[r] = static_cast<int8_t>(o > 0 ? o : 0);
-    neg[r] = static_cast<int8_t>(o < 0 ? -o : 0);
-  }
-  const __m128i tpos = _mm_load_si128(reinterpret_cast<const __m128i*>(pos));
-  const __m128i tneg = _mm_load_si128(reinterpret_cast<const __m128i*>(neg));
-  const __m128i two = _mm_set1_epi8(2);
-  for (; x + 16 <= xe; x += 16) {
-    const Pel* p = src + base + x;
-    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + oa));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + ob));
-    const __m128i raw = _mm_add_epi8(two, _mm_add_epi8(sign_epu8(c, a), sign_epu8(c, b)));
-    const __m128i up = _mm_shuffle_epi8(tpos, raw), down = _mm_shuffle_epi8(tneg, raw);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + base + x),
-                     _mm_subs_epu8(_mm_adds_epu8(c, up), down));
-  }
-#endif
-  for (; x < xe; ++x) {
-    const ptrdiff_t i = base + x;
-    const int c = src[i], a = src[i + oa], b = src[i + ob];
-    dst[i] = static_cast<Pel>(clip_pel(c + table[sao_edge_cat(c, a, b)]));
-  }
-}
-
-}  // namespace
 
 void sao_neighbours(const Pps& pps, const CodingInfo& info, int rx, int ry, bool avail[9]) {
   const PicGeometry& g = info.geo();
@@ -92,7 +50,8 @@ void sao_ctb(const SaoParams& sp, int cidx, const Plane& src, Plane& dst, int x0
         dst.buf[i] = static_cast<Pel>(clip_pel(src.buf[i] + table[cat]));
       },
       [&](ptrdiff_t base, int xb, int xe, ptrdiff_t oa, ptrdiff_t ob) {
-        eo_run(src.buf.data(), dst.buf.data(), base, xb, xe, oa, ob, table);
+        dsp::kernels().sao.edge_apply(src.buf.data() + base + xb, dst.buf.data() + base + xb,
+                                      xe - xb, oa, ob, table);
       });
 }
 

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "dsp/sao_edge.h"
 #include "params.h"
 #include "picture.h"
 
@@ -24,12 +25,6 @@ void sao_picture(const Sps& sps, const Pps& pps, const CodingInfo& info, const F
 struct NoRun {
   void operator()(ptrdiff_t, int, int, ptrdiff_t, ptrdiff_t) const {}
 };
-// Raw 2 + sign(c - a) + sign(c - b) mapped to the edge category of 8.7.3.2.
-inline constexpr int kSaoEdgeCat[5] = {1, 2, 0, 3, 4};
-// Edge-offset category of sample c between its neighbours a and b.
-inline int sao_edge_cat(int c, int a, int b) {
-  return kSaoEdgeCat[2 + ((c > a) - (c < a)) + ((c > b) - (c < b))];
-}
 template <class F, class Run = NoRun>
 void sao_visit(int type, int eo_class, const Plane& src, int cidx, int x0, int y0, int w, int h,
                const bool avail[9], const uint8_t* skip_mask, int mask_stride, F&& f,

@@ -10,7 +10,7 @@ namespace hevc {
 
 // The 32x32 DCT basis; rows of smaller sizes are taken every 32/N rows.
 extern const int8_t (&kDct32)[32][32];
-extern const int8_t kDst4[4][4];
+extern const int8_t (&kDst4)[4][4];
 
 // Scales coefficient levels into transform coefficients in place (8.6.3).
 // `factor` is the scaling-list matrix (row-major n x n) or nullptr for the flat 16. Levels

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "../common.h"
+#include "../dsp/dsp.h"
 
 namespace hevc {
 
@@ -39,11 +40,18 @@ struct RdParams {
   }
 };
 
-uint64_t sse_block(const Pel* a, int as, const Pel* b, int bs, int w, int h);
+// The distortion measures are the kernels of hevc/dsp (called through the table).
+inline uint64_t sse_block(const Pel* a, int as, const Pel* b, int bs, int w, int h) {
+  return dsp::kernels().pixel.sse(a, as, b, bs, w, h);
+}
 // res = src - pred over an n x n block (n = 4, 8, 16 or 32), res row-major with stride n.
-void residual_block(const Pel* src, int ss, const Pel* pred, int ps, int16_t* res, int n);
-// Sum of absolute Hadamard-transformed differences over an n x n block (n >= 4), normalised
-// per 4x4 / 8x8 sub-transform as the reference encoder does.
-uint32_t satd_block(const Pel* org, int os, const Pel* pred, int ps, int n);
+inline void residual_block(const Pel* src, int ss, const Pel* pred, int ps, int16_t* res, int n) {
+  dsp::kernels().pixel.residual[__builtin_ctz(n) - 2](src, ss, pred, ps, res);
+}
+// Sum of absolute Hadamard-transformed differences over an n x n block (n = 4 .. 32),
+// normalised per 4x4 / 8x8 sub-transform as the reference encoder does.
+inline uint32_t satd_block(const Pel* org, int os, const Pel* pred, int ps, int n) {
+  return dsp::kernels().pixel.satd[__builtin_ctz(n) - 2](org, os, pred, ps);
+}
 
 }  // namespace hevc

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "../dsp/dsp.h"
 #include "../sao.h"
-#include "../simd.h"
 
 namespace hevc {
 
@@ -22,54 +22,6 @@ struct CtbStats {
   Stats band[3];
   Stats edge[3][4];
 };
-
-// Adds the edge-offset statistics of the samples x in [xb, xe) of one row (index base + x, the
-// neighbours at offsets oa and ob, all of them inside the picture and usable). Category 0
-// takes no offset and its statistics are never read: the vector part leaves it out.
-void eo_stats_run(const Pel* rec, const Pel* org, ptrdiff_t base, int xb, int xe, ptrdiff_t oa,
-                  ptrdiff_t ob, Stats& s) {
-  int x = xb;
-#if defined(__SSE2__)
-  // Per edge value sign(c - a) + sign(c - b) of -2, -1, 1, 2 (categories 1, 2, 3, 4): the count
-  // from a byte mask, the sum of differences from a 16-bit multiply-add with the mask (-1).
-  static const int8_t kEdge[4] = {-2, -1, 1, 2};
-  const __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi8(1);
-  __m128i count[4], sum[4];
-  for (int k = 0; k < 4; ++k) count[k] = sum[k] = zero;
-  for (; x + 16 <= xe; x += 16) {
-    const Pel* p = rec + base + x;
-    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + oa));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + ob));
-    const __m128i o = _mm_loadu_si128(reinterpret_cast<const __m128i*>(org + base + x));
-    const __m128i e = _mm_add_epi8(sign_epu8(c, a), sign_epu8(c, b));
-    const __m128i dlo = _mm_sub_epi16(_mm_unpacklo_epi8(o, zero), _mm_unpacklo_epi8(c, zero));
-    const __m128i dhi = _mm_sub_epi16(_mm_unpackhi_epi8(o, zero), _mm_unpackhi_epi8(c, zero));
-    for (int k = 0; k < 4; ++k) {
-      const __m128i m = _mm_cmpeq_epi8(e, _mm_set1_epi8(kEdge[k]));
-      count[k] = _mm_add_epi64(count[k], _mm_sad_epu8(_mm_and_si128(m, one), zero));
-      sum[k] = _mm_add_epi32(sum[k], _mm_madd_epi16(dlo, _mm_unpacklo_epi8(m, m)));
-      sum[k] = _mm_add_epi32(sum[k], _mm_madd_epi16(dhi, _mm_unpackhi_epi8(m, m)));
-    }
-  }
-  for (int k = 0; k < 4; ++k) {
-    alignas(16) int64_t cnt[2];
-    alignas(16) int32_t sm[4];
-    _mm_store_si128(reinterpret_cast<__m128i*>(cnt), count[k]);
-    _mm_store_si128(reinterpret_cast<__m128i*>(sm), sum[k]);
-    const int cat = kSaoEdgeCat[2 + kEdge[k]];
-    s.count[cat] += cnt[0] + cnt[1];
-    s.sum[cat] -= static_cast<int64_t>(sm[0]) + sm[1] + sm[2] + sm[3];
-  }
-#endif
-  for (; x < xe; ++x) {
-    const ptrdiff_t i = base + x;
-    const int c = rec[i], a = rec[i + oa], b = rec[i + ob];
-    const int cat = sao_edge_cat(c, a, b);
-    ++s.count[cat];
-    s.sum[cat] += org[i] - c;
-  }
-}
 
 double delta_dist(const Stats& s, int cat, int o) {
   return static_cast<double>(s.count[cat]) * o * o - 2.0 * o * static_cast<double>(s.sum[cat]);
@@ -187,7 +139,9 @@ std::pair<bool, bool> sao_decide(EncPicture& pic, const Frame& deblocked, SliceS
                 s.sum[cat] += org.buf[i] - rec.buf[i];
               },
               [&](ptrdiff_t base, int xb, int xe, ptrdiff_t oa, ptrdiff_t ob) {
-                eo_stats_run(rec.buf.data(), org.buf.data(), base, xb, xe, oa, ob, s);
+                dsp::kernels().sao.edge_stats(rec.buf.data() + base + xb,
+                                              org.buf.data() + base + xb, xe - xb, oa, ob, s.count,
+                                              s.sum);
               });
         }
       }

@@ -1,0 +1,121 @@
+// The SIMD kernels behind one table of function pointers, grouped by coding tool: a C reference
+// of every kernel, always built, and the SSE2, SSE4.1 and AVX2 variants picked once at start-up
+// by what the CPU supports (or by CNNFILTER_SIMD / set_simd_level, so that tests can run every
+// level). Each level only replaces the kernels it has; every level's results are exactly the C
+// reference's (integer arithmetic), which tests/test_dsp.py checks on random inputs.
+//
+// Files: <tool>_c.cpp (portable), <tool>_sse2.cpp, <tool>_sse41.cpp, <tool>_avx2.cpp, each
+// compiled with its own instruction-set flags (hevc/CMakeLists.txt). An ISA file keeps all its
+// code in an anonymous namespace and exports only its init function: an inline function of a
+// shared header, compiled with -mavx2 and kept out of line, could otherwise be the copy the
+// linker keeps for the whole program.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../common.h"
+
+namespace hevc::dsp {
+
+// Kernels indexed by block size are indexed by log2(n) - 2: 4x4, 8x8, 16x16, 32x32.
+struct IntraKernels {
+  // Planar (8.4.4.2.5) and DC (8.4.4.2.6) from the reference samples as in IntraRefs:
+  // left[0] = top[0] = p[-1][-1], left[1 + y] = p[-1][y], top[1 + x] = p[x][-1].
+  void (*planar[4])(const Pel* left, const Pel* top, Pel* dst, int stride);
+  void (*dc[4])(const Pel* left, const Pel* top, bool filter_edges, Pel* dst, int stride);
+  // Angular modes 2..34 into a contiguous block laid out along the mode's main direction,
+  // from the main side's and the other side's references (without the edge filter).
+  void (*angular[4])(const Pel* main_side, const Pel* side, int mode, Pel* out);
+  // dst (rows of `stride`) = the transpose of the contiguous block.
+  void (*transpose[4])(const Pel* block, Pel* dst, int stride);
+};
+
+struct TransformKernels {
+  // Flat scaling (no scaling list) of the levels in columns 0..max_x, rows 0..max_y (the
+  // others are zero); qp 0..51.
+  void (*dequant_flat)(int16_t* coeff, int log2n, int qp, int max_x, int max_y);
+  // Inverse DCT in place; coefficients beyond column max_x or row max_y are zero.
+  void (*inverse_dct[4])(int16_t* coeff, int max_x, int max_y);
+  void (*forward_dct[4])(const int16_t* residual, int16_t* coeff);
+  void (*inverse_dst4)(int16_t* coeff);
+  void (*forward_dst4)(const int16_t* residual, int16_t* coeff);
+  // dst += res (n x n, rows of n), clipped to 8 bits.
+  void (*add_residual[4])(Pel* dst, int stride, const int16_t* res);
+};
+
+struct PixelKernels {
+  // res = src - pred (n x n, rows of n).
+  void (*residual[4])(const Pel* src, int ss, const Pel* pred, int ps, int16_t* res);
+  // Sum of squared differences over any w x h.
+  uint64_t (*sse)(const Pel* a, int as, const Pel* b, int bs, int w, int h);
+  // Hadamard SATD of an n x n block: 4x4 halved, 8x8 tiles quartered, each rounded.
+  uint32_t (*satd[4])(const Pel* org, int os, const Pel* pred, int ps);
+};
+
+struct SaoKernels {
+  // Edge offset over n samples (src[i], neighbours src[i + oa], src[i + ob], all usable):
+  // dst[i] = clip(src[i] + offset[category]), offset[0] = 0; dst and src do not overlap.
+  void (*edge_apply)(const Pel* src, Pel* dst, int n, ptrdiff_t oa, ptrdiff_t ob,
+                     const int offset[5]);
+  // The encoder's statistics of the same samples: count[cat] and sum[cat] of org - rec, for
+  // categories 1..4 (category 0 is left alone).
+  void (*edge_stats)(const Pel* rec, const Pel* org, int n, ptrdiff_t oa, ptrdiff_t ob,
+                     int64_t count[5], int64_t sum[5]);
+};
+
+// (Motion compensation's interpolation and averaging go in a group of their own here.)
+struct Kernels {
+  IntraKernels intra;
+  TransformKernels transform;
+  PixelKernels pixel;
+  SaoKernels sao;
+};
+
+enum class SimdLevel : int { C = 0, SSE2 = 1, SSE41 = 2, AVX2 = 3 };
+constexpr int kNumSimdLevels = 4;
+
+// The table in use, selected before main() (static initialisation) from the CPU and
+// CNNFILTER_SIMD.
+extern Kernels g_kernels;
+inline const Kernels& kernels() { return g_kernels; }
+
+// The best level the CPU (and the build: C only off x86-64) supports.
+SimdLevel best_simd_level();
+SimdLevel simd_level();
+// Selects the kernels of `level`, or of the best supported level below it; returns the level
+// selected. Not while other threads code.
+SimdLevel set_simd_level(SimdLevel level);
+const char* simd_level_name(SimdLevel level);
+// "c", "sse2", "sse41", "avx2" (as CNNFILTER_SIMD takes them); false for anything else.
+bool parse_simd_level(const char* name, SimdLevel& level);
+// The table of one level on its own, as set_simd_level would select it (for the kernel tests).
+Kernels kernels_for(SimdLevel level);
+
+// Sets a per-size table to kernel<4>, kernel<8>, kernel<16>, kernel<32> (in the init functions).
+#define HEVC_DSP_SIZES(table, kernel) \
+  (table)[0] = kernel<4>;             \
+  (table)[1] = kernel<8>;             \
+  (table)[2] = kernel<16>;            \
+  (table)[3] = kernel<32>
+
+// Fill the kernels a level has, over those of the level below (the C reference: all of them).
+void init_intra_c(IntraKernels& k);
+void init_transform_c(TransformKernels& k);
+void init_pixel_c(PixelKernels& k);
+void init_sao_c(SaoKernels& k);
+#if defined(CNNFILTER_X86_KERNELS)
+void init_intra_sse2(IntraKernels& k);
+void init_intra_sse41(IntraKernels& k);
+void init_intra_avx2(IntraKernels& k);
+void init_transform_sse2(TransformKernels& k);
+void init_transform_sse41(TransformKernels& k);
+void init_transform_avx2(TransformKernels& k);
+void init_pixel_sse2(PixelKernels& k);
+void init_pixel_sse41(PixelKernels& k);
+void init_pixel_avx2(PixelKernels& k);
+void init_sao_sse2(SaoKernels& k);
+void init_sao_sse41(SaoKernels& k);
+#endif
+
+}  // namespace hevc::dsp
