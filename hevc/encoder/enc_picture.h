@@ -28,10 +28,12 @@ struct EncPicture {
   int qp_c[3] = {32, 32, 32};  // QP per component after chroma mapping
   RdParams rd;
 
+  // Coefficient rows are as long as the plane is wide, whatever stride (padding) the
+  // reconstruction has.
   int16_t* coef_at(int c, int x, int y) {
-    return coef[c].data() + static_cast<size_t>(y) * rec.planes[c].stride + x;
+    return coef[c].data() + static_cast<size_t>(y) * rec.planes[c].width + x;
   }
-  int coef_stride(int c) const { return rec.planes[c].stride; }
+  int coef_stride(int c) const { return rec.planes[c].width; }
 };
 
 // Hands coefficient blocks to the CTU syntax in writer/counter mode.
