@@ -19,6 +19,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from typing import Any
 
 from .executor import Executor, ExecutorError, JobLost
@@ -153,7 +154,7 @@ class DaskExecutor(Executor):
                 fut.release()
         except ExecutorError:
             raise
-        except (OSError, dd.client.FutureCancelledError) as e:
+        except (OSError, CancelledError) as e:  # Dask's FutureCancelledError is one
             raise self._lost(e) from None
 
     def _job_error(self, e: BaseException) -> str:
