@@ -7,10 +7,10 @@
    overhead per job, (Dask - pool) / jobs, with and without the start-up. The reports
    (``--no-times``) of all runs must be identical.
 2. The scheduler at ``--queued`` no-op jobs: a ``dask scheduler`` process on 127.0.0.1 with no
-   worker; the executor's submission (``client.map`` with one key per job, as
-   ``DaskExecutor.run`` does) of items that are real CTC tasks; the time until the scheduler
-   holds them all; the scheduler's and this process's resident memory then; and, once two
-   workers join, the time to drain the queue (jobs per second through ``DaskExecutor.run``).
+   worker; ``DaskExecutor.submit`` (what ``DaskExecutor.run`` submits with) of items that are
+   real CTC tasks; the time until the scheduler holds them all; the scheduler's and this
+   process's resident memory then; and, once two workers join, the time to drain a fresh
+   queue (jobs per second through ``DaskExecutor.run``).
 
     python bench/ctc_dask.py [--jobs 2] [--qps 22 27 32 37] [--queued 10000] [--repeat 1]
 """
@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psutil
@@ -154,12 +153,9 @@ def scheduler_cost(args, tmp: Path) -> dict:
         res["runner_rss_before_mb"] = _rss_mb(os.getpid())
 
         # 1. Submission with no worker: everything stays queued on the scheduler.
-        run_id = uuid.uuid4().hex[:12]
         t0 = time.perf_counter()
-        futures = client.map(
-            noop, items, key=[f"ctc-{run_id}-{i}" for i in range(len(items))], pure=False
-        )
-        res["map_returned_s"] = time.perf_counter() - t0
+        futures = ex.submit(noop, items)
+        res["submit_returned_s"] = time.perf_counter() - t0
 
         def held(dask_scheduler):
             return len(dask_scheduler.tasks)
@@ -170,9 +166,12 @@ def scheduler_cost(args, tmp: Path) -> dict:
         time.sleep(1)
         res["scheduler_queued_rss_mb"] = _rss_mb(sched)
         res["runner_queued_rss_mb"] = _rss_mb(os.getpid())
-        client.cancel(futures)
+        ex.close()  # cancels the queued jobs
         del futures
         time.sleep(2)
+        ex = DaskExecutor(scheduler=address)
+        ex.start()
+        client = ex._client
 
         # 2. Two workers drain a fresh queue through the executor, as a run does.
         for w in ("w1", "w2"):

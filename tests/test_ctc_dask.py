@@ -98,10 +98,6 @@ def test_local_pool_and_dask_give_identical_reports(tmp_path, seqs):
     for p in (runs["pool"] / "streams").iterdir():
         assert (runs["dask"] / "streams" / p.name).read_bytes() == p.read_bytes()
 
-    # Resume works as with the pool: a rerun skips everything; --force reruns everything.
-    rc, out, err = _run(tmp_path / "dask", seqs, "--executor", "dask", "--jobs", "2")
-    assert rc == 0 and "8 job(s): 8 skipped (done), 0 run" in out, err + out
-
 
 def test_a_worker_without_the_sequence_records_why(tmp_path, seqs):
     from cnnfilter.ctc import runner

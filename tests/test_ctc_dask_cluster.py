@@ -135,7 +135,7 @@ class Cluster:
         self.address = json.loads(_wait_for(lambda: _text(info), "the scheduler file"))["address"]
         return self.address
 
-    def start_worker(self, name: str) -> Path:
+    def start_worker(self, name: str, preload: Path = HERE) -> Path:
         """A worker without nanny (a SIGKILL ends it for good) whose scratch folders go to
         its own TMPDIR, which the test watches."""
         tmp = self.root / f"{name}-tmp"
@@ -143,7 +143,7 @@ class Cluster:
         self._spawn(
             name,
             ["worker", self.address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
-             "--no-dashboard", "--name", name, "--preload", str(HERE)],
+             "--no-dashboard", "--name", name, "--preload", str(preload)],
             env={"TMPDIR": str(tmp)},
         )  # fmt: skip
         return tmp
@@ -264,11 +264,11 @@ def test_scheduler_gone_is_one_error_and_a_rerun_resumes(tmp_path, seqs, cluster
     assert took < 45
     assert not (tmp_path / "ctc" / ".lock").exists()
 
-    # The rerun, on the local pool, runs exactly the jobs without a row.
+    # The rerun (on a local Dask cluster) runs exactly the jobs without a row.
     done = len(list((tmp_path / "ctc" / "rows").glob("*.json")))
     r = subprocess.run(
-        _run_cmd(seqs, "--jobs", "2"), cwd=tmp_path, capture_output=True, text=True,
-        timeout=DEADLINE,
+        _run_cmd(seqs, "--executor", "dask", "--jobs", "2"), cwd=tmp_path, capture_output=True,
+        text=True, timeout=DEADLINE,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr + r.stdout
     assert f"8 job(s): {done} skipped (done), {8 - done} run, 0 failed" in r.stdout
@@ -298,3 +298,27 @@ def test_a_job_that_kills_every_worker_is_recorded_failed(tmp_path, seqs):
     assert len(rows) == 8
     assert rows["AI/crashnolf/b/QP37"]["status"] == "failed"
     assert sum(r["status"] == "ok" for r in rows.values()) == 7
+
+
+def test_a_worker_without_cnnfilter_fails_each_job_clearly(tmp_path, seqs, cluster):
+    # Such a worker cannot unpickle a job: each job fails with the ImportError, and the run
+    # ends (it must not wait forever for workers, as it would if the worker left the cluster).
+    hide = tmp_path / "hide_cnnfilter.py"
+    hide.write_text("import sys\nsys.modules['cnnfilter'] = None  # as if not installed\n")
+    address = cluster.start_scheduler()
+    cluster.start_worker("w1", preload=hide)
+    cluster.wait_workers(1)
+    r = subprocess.run(
+        [sys.executable, "-m", "cnnfilter", "ctc", "run", "--qps", "22", "37", "--sequences",
+         str(seqs), "--anchor", "anchor", "--test", "nolf", "--frames", "1", "--out", "ctc",
+         "--quiet", "--scheduler", address],
+        cwd=tmp_path, capture_output=True, text=True, timeout=DEADLINE,
+    )  # fmt: skip
+    assert r.returncode == 1, r.stderr + r.stdout
+    assert "8 job(s): 0 skipped (done), 8 run, 8 failed" in r.stdout
+    failed = [ln for ln in r.stdout.splitlines() if ln.startswith("  failed: ")]
+    assert len(failed) == 8
+    assert all(
+        "the Dask worker could not run it: ModuleNotFoundError: No module named 'cnnfilter" in ln
+        for ln in failed
+    ), r.stdout

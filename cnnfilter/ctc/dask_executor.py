@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import pickle
 import signal
 import threading
 import uuid
@@ -56,6 +57,21 @@ def _no_sigint() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _portable_call() -> Callable[[bytes], Any]:
+    """The function the workers run: a local function, so Dask sends its code along, and the
+    job travels as bytes it unpickles itself. A worker without cnnfilter (or with a broken
+    one) then fails each job with the ImportError; a task Dask cannot even unpickle would
+    instead make the worker leave the cluster, and the run wait for workers forever."""
+
+    def call(blob: bytes) -> Any:
+        import pickle
+
+        fn, item = pickle.loads(blob)
+        return fn(item)
+
+    return call
 
 
 class DaskExecutor(Executor):
@@ -122,25 +138,32 @@ class DaskExecutor(Executor):
                 f"{' '.join(str(e).split())[:300]})"
             ) from None
 
-    def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
-        if not items:
-            return
+    def submit(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """Queues ``fn(item)`` for every item on the cluster; returns the Dask futures."""
         self.start()
-        dd = _distributed()
         client = self._client
         # Unique keys (Dask would otherwise merge two runs of one function on equal items);
         # earlier items first: the runner lists the largest jobs first.
         run_id = uuid.uuid4().hex[:12]
+        call = _portable_call()
         try:
             futures = client.map(
-                fn,
-                items,
+                call,
+                [pickle.dumps((fn, item)) for item in items],
                 key=[f"ctc-{run_id}-{i}" for i in range(len(items))],
                 pure=False,
             )
         except Exception as e:
             raise self._lost(e) from None
         self._futures = futures
+        return futures
+
+    def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        if not items:
+            return
+        futures = self.submit(fn, items)
+        dd = _distributed()
+        client = self._client
         index = {f.key: i for i, f in enumerate(futures)}
         try:
             for fut in dd.as_completed(futures, loop=client.loop):

@@ -188,7 +188,9 @@ def _measure_row(
     keep: Callable[[Path], None] | None,
     where: str = "",
 ) -> tuple[dict[str, Any], list[str]]:
-    """The job's finished row (status ok or failed) and the warnings it raised."""
+    """The job's finished row (status ok or failed) and the warnings it raised. ``where``
+    (on a remote worker) ends each failure's line, and the source is looked for first: a
+    worker that does not see it says so rather than failing somewhere in the encoder."""
     job = task.job
     row = _new_row(task)
     # Warnings go back to the runner with the row (it prints each once, above the progress
