@@ -20,7 +20,6 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import CancelledError
 from typing import Any
 
 from .executor import Executor, ExecutorError, JobLost
@@ -107,7 +106,7 @@ class DaskExecutor(Executor):
             log.setLevel(logging.CRITICAL + 1)
         if self.scheduler is None:
             # One thread per worker process: jobs run their encoders as child processes and
-            # measure CPU time per process. No dashboard: nothing listens beyond the loopback.
+            # measure CPU time per process. Nothing listens beyond the loopback.
             # Worker saturation 1.0: a worker holds only the job it runs, so a worker that dies
             # takes no queued job's retry budget (allowed-failures) with it.
             with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), _no_sigint():
@@ -116,7 +115,9 @@ class DaskExecutor(Executor):
                     threads_per_worker=1,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    # Their HTTP servers (health, metrics) on the loopback too, any free port.
+                    dashboard_address="127.0.0.1:0",
+                    worker_dashboard_address="127.0.0.1:0",
                     silence_logs=logging.ERROR,
                     preload=[__name__],  # dask_setup() below, in each worker
                 )
@@ -165,20 +166,19 @@ class DaskExecutor(Executor):
         dd = _distributed()
         client = self._client
         index = {f.key: i for i, f in enumerate(futures)}
-        try:
-            for fut in dd.as_completed(futures, loop=client.loop):
-                i = index[fut.key]
-                if fut.status == "finished":
-                    yield i, fut.result()
-                elif fut.status == "error":
-                    yield i, JobLost(self._job_error(fut.exception()))
-                else:  # cancelled: only the loss of the scheduler cancels our futures
-                    raise self._lost(None)
-                fut.release()
-        except ExecutorError:
-            raise
-        except (OSError, CancelledError) as e:  # Dask's FutureCancelledError is one
-            raise self._lost(e) from None
+        for fut in dd.as_completed(futures, loop=client.loop):
+            i = index[fut.key]
+            try:
+                # Waits if the result has to be computed again: the worker that held it died
+                # after the job finished.
+                result = fut.result()
+            except Exception as e:
+                if fut.status == "error":  # the job could not run, or killed its workers
+                    result = JobLost(self._job_error(e))
+                else:  # cancelled, or a broken connection: the scheduler is gone
+                    raise self._lost(e) from None
+            fut.release()
+            yield i, result
 
     def _job_error(self, e: BaseException) -> str:
         from distributed.scheduler import KilledWorker
