@@ -118,7 +118,9 @@ class DaskExecutor(Executor):
                     # Their HTTP servers (health, metrics) on the loopback too, any free port.
                     dashboard_address="127.0.0.1:0",
                     worker_dashboard_address="127.0.0.1:0",
-                    silence_logs=logging.ERROR,
+                    # Workers log to stderr (a closing cluster logs heartbeat errors, say);
+                    # what matters reaches the runner with each job.
+                    silence_logs=logging.CRITICAL + 1,
                     preload=[__name__],  # dask_setup() below, in each worker
                 )
                 self._client = dd.Client(self._cluster, set_as_default=False)
