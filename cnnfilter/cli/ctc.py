@@ -68,6 +68,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--frames", type=int, metavar="N", help="code at most N frames per sequence")
     r.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel jobs (default 1)")
+    r.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default=None,
+        help="local: a process pool of --jobs workers (default); dask: a Dask cluster, local "
+        "(--jobs single-threaded workers) or the one of --scheduler (needs cnnfilter[cluster])",
+    )
+    r.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running Dask scheduler, e.g. tcp://HOST:8786 (implies --executor dask; the "
+        "cluster's workers set the parallelism, not --jobs); see docs/ctc.md",
+    )
     r.add_argument("--force", action="store_true", help="rerun jobs that are already done")
     r.add_argument(
         "--keep-streams", action="store_true", help="keep the bitstreams in OUT/streams/"
@@ -125,6 +138,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise _error("--jobs must be at least 1")
+    if args.scheduler is not None and args.executor == "local":
+        raise _error("--scheduler needs --executor dask (or no --executor)")
+    if args.scheduler is not None and not args.scheduler.strip():
+        raise _error("--scheduler: give an address such as tcp://HOST:8786")
     try:
         with runner.clean_warnings():
             summary = _run(args, runner)
@@ -169,16 +186,27 @@ def _run(args: argparse.Namespace, runner: ModuleType) -> Any:
         "sequence_source": source,
         "sequences": [s.to_dict() for s in seqs],
     }  # fmt: skip
-    summary = runner.run(
-        jobs,
-        args.out,
-        meta,
-        jobs_n=args.jobs,
-        force=args.force,
-        keep_streams=args.keep_streams,
-        progress=not args.quiet,
-    )
-    return summary
+    executor = None
+    if args.executor == "dask" or args.scheduler is not None:
+        from ..ctc.dask_executor import DaskExecutor
+
+        executor = DaskExecutor(args.jobs, args.scheduler)
+    try:
+        if executor is not None:
+            executor.start()  # before the store is touched: a bad --scheduler changes nothing
+        return runner.run(
+            jobs,
+            args.out,
+            meta,
+            executor=executor,
+            jobs_n=args.jobs,
+            force=args.force,
+            keep_streams=args.keep_streams,
+            progress=not args.quiet,
+        )
+    finally:
+        if executor is not None:
+            executor.close()
 
 
 def report(args: argparse.Namespace) -> int:

@@ -6,8 +6,11 @@ they can cross process or machine boundaries. ``fn`` must never raise for a job'
 (``execute_job`` records failures in the job's row); an exception that does come out of an
 executor means the execution machinery itself broke (a worker was killed, for instance).
 
-Resume does not depend on the executor: each job writes its own row to the results store
-atomically, so whatever finished before a crash is kept whichever engine ran it.
+Resume does not depend on the executor: each job's row is written to the results store
+atomically, so whatever finished before a crash is kept whichever engine ran it. Local executors
+let the job write its row itself; an executor whose workers may not see the results folder sets
+``returns_rows``: the runner then runs ``runner.measure_job``, which sends the row back, and
+writes it. Such an executor may yield :class:`JobLost` for a job that no worker could finish.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -25,8 +29,18 @@ class ExecutorError(RuntimeError):
     """The execution machinery failed (not a job): e.g. a worker process died."""
 
 
+@dataclass(frozen=True)
+class JobLost:
+    """Yielded instead of a result for a job that no worker could finish; the runner records
+    the job as failed with this reason (one line)."""
+
+    reason: str
+
+
 class Executor(ABC):
     """Runs independent jobs; see the module documentation."""
+
+    returns_rows = False  # True: workers may not see --out, the runner writes the rows
 
     @abstractmethod
     def run(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:

@@ -15,9 +15,10 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,11 @@ from tqdm import tqdm
 
 from ..yuv import frame_size
 from . import settings as _settings
-from .executor import Executor, local_executor
+from .executor import Executor, JobLost, local_executor
 from .jobs import ROW_SCHEMA, Job, plan_jobs
 from .metrics import psnr_yuv, sequence_psnr
 from .sequences import CONFIGS, Sequence, check_sequence_files
-from .store import Store
+from .store import Store, atomic_write_bytes
 
 CTC_QPS = (22, 27, 32, 37)
 # Configurations the codec can run: the decoder and encoder code intra pictures only so far.
@@ -158,11 +159,9 @@ def _measure(job: Job, setting: _settings.Setting, work: Path) -> dict[str, Any]
     }
 
 
-def execute_job(task: _Task) -> dict[str, Any]:
-    """Runs one job and writes its row (status ok or failed). Module level: runs in workers."""
+def _new_row(task: _Task) -> dict[str, Any]:
     job = task.job
-    store = Store(task.out)
-    row: dict[str, Any] = {
+    return {
         "schema": ROW_SCHEMA,
         "key": job.key,
         "settings_hash": job.settings_hash,
@@ -176,27 +175,103 @@ def execute_job(task: _Task) -> dict[str, Any]:
         "versions": dict(task.versions),
         "host": platform.node(),
     }
+
+
+def _finish(row: dict[str, Any]) -> dict[str, Any]:
+    row["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return row
+
+
+def _measure_row(
+    task: _Task,
+    work_dir: contextlib.AbstractContextManager[Path],
+    keep: Callable[[Path], None] | None,
+    where: str = "",
+) -> tuple[dict[str, Any], list[str]]:
+    """The job's finished row (status ok or failed) and the warnings it raised. ``where``
+    (on a remote worker) ends each failure's line, and the source is looked for first: a
+    worker that does not see it says so rather than failing somewhere in the encoder."""
+    job = task.job
+    row = _new_row(task)
     # Warnings go back to the runner with the row (it prints each once, above the progress
     # bar): a worker process has no terminal line of its own.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
+            if where and not Path(job.sequence.path).is_file():
+                raise FileNotFoundError(
+                    f"sequence file {job.sequence.path} not found; workers must see the "
+                    "runner's paths (a shared file system)"
+                )
             setting = _settings.resolve(job.setting)
-            with store.work_dir(job) as work:
+            with work_dir as work:
                 row.update(_measure(job, setting, work))
-                if task.keep_streams:
-                    store.keep_stream(job, work / "str.bin")
+                if keep is not None:
+                    keep(work / "str.bin")
             row["versions"].update(row.pop("encoder_versions"))
             row["status"] = "ok"
             row["error"] = None
         except Exception as e:  # the job failed: record why; the runner goes on with other jobs
             row["status"] = "failed"
-            row["error"] = _one_line(e)
-    row["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    store.write_row(job, row)
-    return {**row, WARNINGS_KEY: [_warning_text(w.message) for w in caught]}
+            row["error"] = _one_line(e) + where
+    return _finish(row), [_warning_text(w.message) for w in caught]
 
 
+def execute_job(task: _Task) -> dict[str, Any]:
+    """Runs one job and writes its row (status ok or failed). Module level: runs in workers."""
+    store = Store(task.out)
+
+    def keep(bitstream: Path) -> None:
+        store.keep_stream(task.job, bitstream)
+
+    row, caught = _measure_row(task, store.work_dir(task.job), keep if task.keep_streams else None)
+    store.write_row(task.job, row)
+    return {**row, WARNINGS_KEY: caught}
+
+
+def measure_job(task: _Task) -> dict[str, Any]:
+    """Runs one job on a worker that may not see ``--out`` (a cluster node): scratch files go
+    to the worker's own temporary folder, and the row (with the bitstream under --keep-streams)
+    travels back to the runner, which writes it. Module level: runs in workers."""
+    stream: dict[str, bytes] = {}
+
+    def keep(bitstream: Path) -> None:
+        stream["data"] = bitstream.read_bytes()
+
+    row, caught = _measure_row(
+        task,
+        _private_work_dir(task.job),
+        keep if task.keep_streams else None,
+        f" (on worker host {platform.node()})",
+    )
+    return {**row, WARNINGS_KEY: caught, STREAM_KEY: stream.get("data")}
+
+
+@contextlib.contextmanager
+def _private_work_dir(job: Job) -> Iterator[Path]:
+    """A scratch folder in the worker's own temporary folder ($TMPDIR), removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=f"cnnfilter-ctc.{job.file_stem[:60]}.") as d:
+        yield Path(d)
+
+
+def failed_row(task: _Task, reason: str) -> dict[str, Any]:
+    """The row of a job whose worker could not return one (it died, or could not run it)."""
+    row = _new_row(task)
+    row.pop("host")
+    row["status"] = "failed"
+    row["error"] = reason
+    return _finish(row)
+
+
+def _write_returned(store: Store, task: _Task, row: dict[str, Any]) -> None:
+    """Writes a row (and bitstream) that a remote worker sent back; a row is written last."""
+    data = row.pop(STREAM_KEY, None)
+    if data is not None:
+        atomic_write_bytes(store.stream_path(task.job), data)
+    store.write_row(task.job, row)
+
+
+STREAM_KEY = "_stream"  # in the result of measure_job: the bitstream under --keep-streams
 WARNINGS_KEY = "_warnings"  # in the result of execute_job, not in the row written
 
 
@@ -360,9 +435,15 @@ def _run(
         )
         interrupted = False
         try:
-            for i, row in executor.run(execute_job, tasks):
+            # An executor whose workers may not see --out sends the rows back: written here.
+            remote = executor.returns_rows
+            for i, row in executor.run(measure_job if remote else execute_job, tasks):
+                if isinstance(row, JobLost):
+                    row = failed_row(tasks[i], row.reason)
                 for text in row.pop(WARNINGS_KEY, []):
                     log.emit(text)
+                if remote:
+                    _write_returned(store, tasks[i], row)
                 summary.ran += 1
                 if row["status"] != "ok":
                     summary.failed.append(row)
