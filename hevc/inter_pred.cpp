@@ -1,22 +1,13 @@
 #include "inter_pred.h"
 
 #include <algorithm>
-#include <cstring>
 
+#include "dsp/dsp.h"
 #include "slice_header.h"
 
 namespace hevc {
 
 namespace {
-
-// Table 8-11 (luma, quarter-sample positions 1..3) and Table 8-12 (chroma, eighth-sample 1..7).
-const int8_t kLumaTaps[4][8] = {{0, 0, 0, 64, 0, 0, 0, 0},
-                                {-1, 4, -10, 58, 17, -5, 1, 0},
-                                {-1, 4, -11, 40, 40, -11, 4, -1},
-                                {0, 1, -5, 17, 58, -10, 4, -1}};
-const int8_t kChromaTaps[8][4] = {{0, 64, 0, 0},    {-2, 58, 10, -2}, {-4, 54, 16, -2},
-                                  {-6, 46, 28, -4}, {-4, 36, 36, -4}, {-4, 28, 46, -6},
-                                  {-2, 16, 54, -4}, {-2, 10, 58, -2}};
 
 constexpr int kMaxBlock = 64;
 constexpr int kPad = 8;  // samples read around a block: 3 before and 4 after (luma)
@@ -40,71 +31,26 @@ const Pel* fetch(const Plane& p, int x, int y, int w, int h, int before, int aft
   return buf + before * bw + before;
 }
 
-// Interpolates a w x h block at 14-bit precision (8.5.3.3.3.1 / .2 with BitDepth 8: shift1 0,
-// shift2 6, shift3 6). `taps` has `n` taps; (fx, fy) index the tap tables.
-template <int N>
-void interpolate(const Pel* src, int stride, int w, int h, const int8_t* tx, const int8_t* ty,
-                 bool fx, bool fy, int16_t* dst) {
-  constexpr int off = N / 2 - 1;
-  if (!fx && !fy) {
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) dst[y * w + x] = static_cast<int16_t>(src[y * stride + x] << 6);
-    return;
-  }
-  if (!fy) {
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) {
-        const Pel* s = src + y * stride + x - off;
-        int v = 0;
-        for (int k = 0; k < N; ++k) v += tx[k] * s[k];
-        dst[y * w + x] = static_cast<int16_t>(v);
-      }
-    return;
-  }
-  if (!fx) {
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) {
-        const Pel* s = src + (y - off) * stride + x;
-        int v = 0;
-        for (int k = 0; k < N; ++k) v += ty[k] * s[k * stride];
-        dst[y * w + x] = static_cast<int16_t>(v);
-      }
-    return;
-  }
-  int16_t tmp[(kMaxBlock + kPad) * kMaxBlock];
-  const int rows = h + N - 1;
-  for (int y = 0; y < rows; ++y)
-    for (int x = 0; x < w; ++x) {
-      const Pel* s = src + (y - off) * stride + x - off;
-      int v = 0;
-      for (int k = 0; k < N; ++k) v += tx[k] * s[k];
-      tmp[y * w + x] = static_cast<int16_t>(v);
-    }
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      int v = 0;
-      for (int k = 0; k < N; ++k) v += ty[k] * tmp[(y + k) * w + x];
-      dst[y * w + x] = static_cast<int16_t>(v >> 6);
-    }
-}
-
 // The 14-bit prediction of one component from one reference.
 void predict_component(const Plane& ref, int cidx, Mv mv, int x, int y, int w, int h,
                        int16_t* out) {
   Pel buf[(kMaxBlock + kPad) * (kMaxBlock + kPad)];
   int stride = 0;
-  if (cidx == 0) {
-    const int fx = mv.x & 3, fy = mv.y & 3;
-    const Pel* src = fetch(ref, x + (mv.x >> 2), y + (mv.y >> 2), w, h, 3, 4, buf, stride);
-    interpolate<8>(src, stride, w, h, kLumaTaps[fx], kLumaTaps[fy], fx != 0, fy != 0, out);
-  } else {
-    const int fx = mv.x & 7, fy = mv.y & 7;
-    const Pel* src = fetch(ref, x + (mv.x >> 3), y + (mv.y >> 3), w, h, 1, 2, buf, stride);
-    interpolate<4>(src, stride, w, h, kChromaTaps[fx], kChromaTaps[fy], fx != 0, fy != 0, out);
-  }
+  const bool luma = cidx == 0;
+  const int shift = luma ? 2 : 3, mask = (1 << shift) - 1;  // quarter / eighth samples
+  const int fx = mv.x & mask, fy = mv.y & mask;
+  const Pel* src = fetch(ref, x + (mv.x >> shift), y + (mv.y >> shift), w, h, luma ? 3 : 1,
+                         luma ? 4 : 2, buf, stride);
+  const dsp::InterKernels& k = dsp::kernels().inter;
+  if (fx && fy)
+    (luma ? k.luma_hv : k.chroma_hv)(src, stride, w, h, fx, fy, out);
+  else if (fx)
+    (luma ? k.luma_h : k.chroma_h)(src, stride, w, h, fx, out);
+  else if (fy)
+    (luma ? k.luma_v : k.chroma_v)(src, stride, w, h, fy, out);
+  else
+    k.copy(src, stride, w, h, out);
 }
-
-Pel clip8(int v) { return static_cast<Pel>(std::clamp(v, 0, 255)); }
 
 }  // namespace
 
@@ -148,41 +94,26 @@ void predict_inter(const Frame* const ref[2], const MvField& m, int x, int y, in
     for (int l = 0; l < 2; ++l)
       if (m.pred(l)) predict_component(ref[l]->planes[c], c, m.mv[l], cx, cy, cw, ch, pred[l]);
     Plane& out = dst.planes[c];
+    Pel* d = out.row(cy) + cx;
+    const ptrdiff_t ds = out.stride;
     const bool bi = m.pred(0) && m.pred(1);
     const int l = m.pred(0) ? 0 : 1;
+    const dsp::InterKernels& k = dsp::kernels().inter;
     if (!weights.enabled) {
-      for (int j = 0; j < ch; ++j) {
-        Pel* d = out.row(cy + j) + cx;
-        const int16_t* a = pred[0] + j * cw;
-        const int16_t* b = pred[1] + j * cw;
-        const int16_t* u = pred[l] + j * cw;
-        if (bi)
-          for (int i = 0; i < cw; ++i) d[i] = clip8((a[i] + b[i] + 64) >> 7);
-        else
-          for (int i = 0; i < cw; ++i) d[i] = clip8((u[i] + 32) >> 6);
-      }
+      if (bi)
+        k.avg_bi(pred[0], pred[1], cw, ch, d, ds);
+      else
+        k.avg_uni(pred[l], cw, ch, d, ds);
       continue;
     }
     const int log2wd = weights.log2_wd[c] + 6;  // + shift1 = 14 - BitDepth
-    if (bi) {
-      const int w0 = weights.w[0][m.ref_idx[0]][c], w1 = weights.w[1][m.ref_idx[1]][c];
-      const int o0 = weights.o[0][m.ref_idx[0]][c], o1 = weights.o[1][m.ref_idx[1]][c];
-      for (int j = 0; j < ch; ++j) {
-        Pel* d = out.row(cy + j) + cx;
-        const int16_t* a = pred[0] + j * cw;
-        const int16_t* b = pred[1] + j * cw;
-        for (int i = 0; i < cw; ++i)
-          d[i] = clip8((a[i] * w0 + b[i] * w1 + ((o0 + o1 + 1) << log2wd)) >> (log2wd + 1));
-      }
-    } else {
-      const int w0 = weights.w[l][m.ref_idx[l]][c], o0 = weights.o[l][m.ref_idx[l]][c];
-      const int round = 1 << (log2wd - 1);
-      for (int j = 0; j < ch; ++j) {
-        Pel* d = out.row(cy + j) + cx;
-        const int16_t* u = pred[l] + j * cw;
-        for (int i = 0; i < cw; ++i) d[i] = clip8(((u[i] * w0 + round) >> log2wd) + o0);
-      }
-    }
+    const int i0 = m.ref_idx[0], i1 = m.ref_idx[1];
+    if (bi)
+      k.weight_bi(pred[0], pred[1], cw, ch, weights.w[0][i0][c], weights.w[1][i1][c],
+                  weights.o[0][i0][c], weights.o[1][i1][c], log2wd, d, ds);
+    else
+      k.weight_uni(pred[l], cw, ch, weights.w[l][m.ref_idx[l]][c], weights.o[l][m.ref_idx[l]][c],
+                   log2wd, d, ds);
   }
 }
 

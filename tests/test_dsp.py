@@ -22,6 +22,13 @@ from test_portable_build import textured_clip
 
 PORTABLE = ["-DCNNFILTER_NATIVE=OFF", "-DCMAKE_BUILD_TYPE=Release"]
 LEVELS = ["c", "sse2", "sse41", "avx2"]
+# Motion compensation's kernels, each tested at every prediction block size and fraction.
+INTER = {
+    f"inter.{k}"
+    for k in (
+        "copy luma_h luma_v luma_hv chroma_h chroma_v chroma_hv avg_uni avg_bi weight_uni weight_bi"
+    ).split()
+}
 LINE = re.compile(r"^(\w+) ([\w.]+): (\d+) cases, (\d+) mismatches$")
 
 
@@ -78,7 +85,8 @@ def test_every_kernel_matches_the_c_reference_at_every_level(build):
     assert r.returncode == 0, r.stdout + r.stderr
     found = results(r.stdout)
     kernels = {k for (_, k) in found}
-    assert len(kernels) >= 15, sorted(kernels)
+    assert len(kernels) >= 26, sorted(kernels)
+    assert INTER <= kernels, sorted(INTER - kernels)
     for level in levels:
         for kernel in kernels:
             cases, mismatches = found[(level, kernel)]
@@ -103,6 +111,10 @@ def test_a_kernel_that_differs_is_reported(build):
     assert r.returncode == 1
     bad = {k for k, (_, mismatches) in results(r.stdout).items() if mismatches}
     assert bad == {(level, "sao.edge_stats") for level in levels[1:]}
+    r = run_dsp_test(exe, "--quick", "--corrupt", "inter.chroma_hv")
+    assert r.returncode == 1
+    bad = {k for k, (_, mismatches) in results(r.stdout).items() if mismatches}
+    assert bad == {(level, "inter.chroma_hv") for level in levels[1:]}
 
 
 def test_cnnfilter_simd_forces_a_level(build):

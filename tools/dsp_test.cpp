@@ -21,6 +21,7 @@
 namespace {
 
 using hevc::Pel;
+using hevc::dsp::InterKernels;
 using hevc::dsp::Kernels;
 using hevc::dsp::SimdLevel;
 
@@ -249,6 +250,84 @@ void test_sao(Harness& h, Rng& rng, const Kernels& c, const Kernels& k, SimdLeve
   }
 }
 
+// Motion compensation: every prediction block width and height of luma and chroma, every
+// fraction pair, sources with extremes; averages and weights over the whole int16 range too.
+void test_inter(Harness& h, Rng& rng, const Kernels& c, const Kernels& k, SimdLevel lv) {
+  constexpr int kSrcStride = 80;  // a 64-sample block and its 7 filter samples
+  std::vector<Pel> src(kSrcStride * 72);
+  for (int luma = 1; luma >= 0; --luma) {
+    const int sizes[8] = {4, 8, 12, 16, 24, 32, 48, 64};
+    const int fracs = luma ? 4 : 8, off = luma ? 3 : 1;
+    for (int wi = 0; wi < 8; ++wi)
+      for (int hi = 0; hi < 8; ++hi) {
+        const int w = luma ? sizes[wi] : sizes[wi] / 2, ht = luma ? sizes[hi] : sizes[hi] / 2;
+        for (int f = 0; f < fracs * fracs; ++f) {
+          if (rng.range(0, 299) >= g_rounds) continue;  // --quick: a tenth of the cases
+          const int fx = f % fracs, fy = f / fracs;
+          rng.samples(src.data(), src.size());
+          const Pel* s = src.data() + off * kSrcStride + off;
+          std::vector<int16_t> a(w * ht), b(w * ht);
+          const Kernels* both[2] = {&c, &k};
+          std::vector<int16_t>* out[2] = {&a, &b};
+          const char* name = "inter.copy";
+          for (int i = 0; i < 2; ++i) {
+            const InterKernels& t = both[i]->inter;
+            int16_t* d = out[i]->data();
+            if (fx && fy) {
+              (luma ? t.luma_hv : t.chroma_hv)(s, kSrcStride, w, ht, fx, fy, d);
+              name = luma ? "inter.luma_hv" : "inter.chroma_hv";
+            } else if (fx) {
+              (luma ? t.luma_h : t.chroma_h)(s, kSrcStride, w, ht, fx, d);
+              name = luma ? "inter.luma_h" : "inter.chroma_h";
+            } else if (fy) {
+              (luma ? t.luma_v : t.chroma_v)(s, kSrcStride, w, ht, fy, d);
+              name = luma ? "inter.luma_v" : "inter.chroma_v";
+            } else {
+              t.copy(s, kSrcStride, w, ht, d);
+            }
+          }
+          const std::string where = std::to_string(w) + "x" + std::to_string(ht) + " frac " +
+                                    std::to_string(fx) + "," + std::to_string(fy);
+          h.check(name, w, lv, a, b, where);
+          // The averages of this block's prediction with another (or any int16 values).
+          std::vector<int16_t> p0 = a, p1(w * ht);
+          for (auto& v : p1) v = static_cast<int16_t>(rng.range(-10000, 26000));
+          if (f % 5 == 0)
+            for (auto& v : p0) v = rng.coeff(rng.range(1, 2));
+          std::vector<Pel> da(kStride * ht + 64), db;
+          // Destinations pre-filled alike before each kernel (a --corrupt flip must not stay).
+          auto fill = [&] {
+            std::fill(da.begin(), da.end(), 0x5a);
+            db = da;
+          };
+          fill();
+          c.inter.avg_uni(p0.data(), w, ht, da.data(), kStride);
+          k.inter.avg_uni(p0.data(), w, ht, db.data(), kStride);
+          h.check("inter.avg_uni", w, lv, da, db, where);
+          fill();
+          c.inter.avg_bi(p0.data(), p1.data(), w, ht, da.data(), kStride);
+          k.inter.avg_bi(p0.data(), p1.data(), w, ht, db.data(), kStride);
+          h.check("inter.avg_bi", w, lv, da, db, where);
+          const int log2wd = rng.range(6, 13), w0 = rng.range(-128, 255), w1 = rng.range(-128, 255);
+          const int o0 = rng.range(-128, 127), o1 = rng.range(-128, 127);
+          const std::string wd = where + " log2wd " + std::to_string(log2wd) + " w " +
+                                 std::to_string(w0) + "," + std::to_string(w1) + " o " +
+                                 std::to_string(o0) + "," + std::to_string(o1);
+          fill();
+          c.inter.weight_uni(p0.data(), w, ht, w0, o0, log2wd, da.data(), kStride);
+          k.inter.weight_uni(p0.data(), w, ht, w0, o0, log2wd, db.data(), kStride);
+          h.check("inter.weight_uni", w, lv, da, db, wd);
+          fill();
+          c.inter.weight_bi(p0.data(), p1.data(), w, ht, w0, w1, o0, o1, log2wd, da.data(),
+                            kStride);
+          k.inter.weight_bi(p0.data(), p1.data(), w, ht, w0, w1, o0, o1, log2wd, db.data(),
+                            kStride);
+          h.check("inter.weight_bi", w, lv, da, db, wd);
+        }
+      }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -296,6 +375,7 @@ int main(int argc, char** argv) {
     test_transform(h, rng, c, k, lv);
     test_pixel(h, rng, c, k, lv);
     test_sao(h, rng, c, k, lv);
+    test_inter(h, rng, c, k, lv);
     for (const Harness::Count& n : h.counts)
       std::printf("%s %s: %ld cases, %ld mismatches\n", hevc::dsp::simd_level_name(lv),
                   n.kernel.c_str(), n.cases, n.mismatches);

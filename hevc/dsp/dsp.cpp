@@ -48,12 +48,14 @@ Kernels kernels_for(SimdLevel level) {
   init_transform_c(k.transform);
   init_pixel_c(k.pixel);
   init_sao_c(k.sao);
+  init_inter_c(k.inter);
 #if defined(CNNFILTER_X86_KERNELS)
   if (level >= SimdLevel::SSE2) {
     init_intra_sse2(k.intra);
     init_transform_sse2(k.transform);
     init_pixel_sse2(k.pixel);
     init_sao_sse2(k.sao);
+    init_inter_sse2(k.inter);
   }
   if (level >= SimdLevel::SSE41) {
     init_intra_sse41(k.intra);
@@ -65,6 +67,7 @@ Kernels kernels_for(SimdLevel level) {
     init_intra_avx2(k.intra);
     init_transform_avx2(k.transform);
     init_pixel_avx2(k.pixel);
+    init_inter_avx2(k.inter);
   }
 #endif
   return k;

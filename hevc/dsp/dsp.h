@@ -64,12 +64,40 @@ struct SaoKernels {
                      int64_t count[5], int64_t sum[5]);
 };
 
-// (Motion compensation's interpolation and averaging go in a group of their own here.)
+// Motion compensation (8.5.3.3.3 and 8.5.3.3.4, BitDepth 8): a w x h block (w a multiple of 4
+// for luma, 2 for chroma, up to 64; h up to 64) interpolated into 14-bit samples, dst rows of
+// w. src points at the block's first sample and rows of `stride`; the filters read N / 2 - 1
+// samples before and N / 2 after it in each filtered direction (N = 8 taps luma, 4 chroma).
+// frac: the quarter (luma) or eighth (chroma) sample position, 1.. in the filtered direction.
+struct InterKernels {
+  // Integer position: src << 6.
+  void (*copy)(const Pel* src, ptrdiff_t stride, int w, int h, int16_t* dst);
+  // Horizontal only (shift1 0), vertical only (shift1 0), both (first horizontally on h + N - 1
+  // rows, then vertically with shift2 6; the 2-D result is kept to 16 bits as int16_t keeps it).
+  void (*luma_h)(const Pel* src, ptrdiff_t stride, int w, int h, int fx, int16_t* dst);
+  void (*luma_v)(const Pel* src, ptrdiff_t stride, int w, int h, int fy, int16_t* dst);
+  void (*luma_hv)(const Pel* src, ptrdiff_t stride, int w, int h, int fx, int fy, int16_t* dst);
+  void (*chroma_h)(const Pel* src, ptrdiff_t stride, int w, int h, int fx, int16_t* dst);
+  void (*chroma_v)(const Pel* src, ptrdiff_t stride, int w, int h, int fy, int16_t* dst);
+  void (*chroma_hv)(const Pel* src, ptrdiff_t stride, int w, int h, int fx, int fy, int16_t* dst);
+  // Default weighted prediction into dst (rows of `stride`), clipped to 8 bits: uni
+  // (p + 32) >> 6, bi (a + b + 64) >> 7; the 14-bit blocks have rows of w.
+  void (*avg_uni)(const int16_t* p, int w, int h, Pel* dst, ptrdiff_t stride);
+  void (*avg_bi)(const int16_t* a, const int16_t* b, int w, int h, Pel* dst, ptrdiff_t stride);
+  // Explicit weighted prediction (8.5.3.3.4.3), log2wd = denominator + 6 (6..13), weights and
+  // offsets as PredWeights holds them (|w| < 256, -128 <= o <= 127).
+  void (*weight_uni)(const int16_t* p, int w, int h, int w0, int o0, int log2wd, Pel* dst,
+                     ptrdiff_t stride);
+  void (*weight_bi)(const int16_t* a, const int16_t* b, int w, int h, int w0, int w1, int o0,
+                    int o1, int log2wd, Pel* dst, ptrdiff_t stride);
+};
+
 struct Kernels {
   IntraKernels intra;
   TransformKernels transform;
   PixelKernels pixel;
   SaoKernels sao;
+  InterKernels inter;
 };
 
 enum class SimdLevel : int { C = 0, SSE2 = 1, SSE41 = 2, AVX2 = 3 };
@@ -104,6 +132,7 @@ void init_intra_c(IntraKernels& k);
 void init_transform_c(TransformKernels& k);
 void init_pixel_c(PixelKernels& k);
 void init_sao_c(SaoKernels& k);
+void init_inter_c(InterKernels& k);
 #if defined(CNNFILTER_X86_KERNELS)
 void init_intra_sse2(IntraKernels& k);
 void init_intra_sse41(IntraKernels& k);
@@ -116,6 +145,8 @@ void init_pixel_sse41(PixelKernels& k);
 void init_pixel_avx2(PixelKernels& k);
 void init_sao_sse2(SaoKernels& k);
 void init_sao_sse41(SaoKernels& k);
+void init_inter_sse2(InterKernels& k);
+void init_inter_avx2(InterKernels& k);
 #endif
 
 }  // namespace hevc::dsp
