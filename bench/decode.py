@@ -1,15 +1,20 @@
 """Single-threaded decoding speed of cnnfilter's decoder next to ffmpeg and dec265.
 
-Makes All-Intra streams with x265 (--keyint 1, QP 27 and 37) from a 416x240 real clip and from
-the 1280x720 clip upscaled to 1920x1080 (ffmpeg, Lanczos), then times each decoder on the same
-stream, concatenated to at least --min-frames pictures so that process start-up does not count
-(best of --repeat runs, wall clock, no output written):
+Makes x265 streams from a 416x240 real clip and from the 1280x720 clip upscaled to 1920x1080
+(ffmpeg, Lanczos), QP 27 and 37, in three configurations:
+  * AI: All-Intra (--keyint 1)
+  * LDP: Low-Delay-P (--bframes 0 --ref 4)
+  * RA: Random-Access (--bframes 7 --b-pyramid --keyint 32)
+plus the HM-16.9 LDP and RA streams of --hm (whose first picture is an IDR picture, so that
+they too can be concatenated). Each decoder is timed on the same stream, concatenated to at
+least --min-frames pictures (4 copies at 1080p) so that process start-up does not count (best
+of --repeat runs, wall clock, no output written):
   * cnnfilter: the decoder core through ``cnnfilter._hevc.decode`` (no picture callbacks)
   * ffmpeg -threads 1 -f null -
   * libde265-dec265 -t 0 -q
-Every decoder's output MD5 is checked against ffmpeg's before it is timed.
+Our output MD5 is checked against ffmpeg's, on the concatenated stream, before it is timed.
 
-    python bench/decode.py [--frames 16] [--repeat 5] [--out bench/results/decode.json]
+    python bench/decode.py [--frames 16] [--repeat 3] [--configs ai ldp ra hm] [--out FILE]
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -31,6 +37,12 @@ from cnnfilter import _hevc, decode  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import tool, upscale_1080p  # noqa: E402
 
+X265_CONFIGS = {
+    "ai": ["--keyint", "1"],
+    "ldp": ["--bframes", "0", "--ref", "4"],
+    "ra": ["--bframes", "7", "--b-pyramid", "--keyint", "32"],
+}
+
 
 def best_of(repeat: int, fn) -> float:
     times = []
@@ -41,14 +53,81 @@ def best_of(repeat: int, fn) -> float:
     return min(times)
 
 
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def starts_with_idr(data: bytes) -> bool:
+    """Whether the first slice NAL unit of an Annex B stream is an IDR picture's (19 or 20)."""
+    i = data.find(b"\x00\x00\x01")
+    while i >= 0 and i + 3 < len(data):
+        nal_type = (data[i + 3] >> 1) & 0x3F
+        if nal_type < 32:
+            return nal_type in (19, 20)
+        i = data.find(b"\x00\x00\x01", i + 3)
+    return False
+
+
+def measure(ff: str, d265: str, s: Path, copies: int, repeat: int) -> dict:
+    """Times the three decoders on `copies` copies of stream `s`, after checking our output."""
+    cat = s.with_name(f"{s.stem}_x{copies}.hevc")
+    cat.write_bytes(s.read_bytes() * copies)
+    ref = subprocess.run(
+        [ff, "-v", "error", "-i", str(cat), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    ours = decode(cat)
+    out = b"".join(p.tobytes() for pic in ours.pictures for p in (pic.y, pic.u, pic.v))
+    if hashlib.md5(out).hexdigest() != hashlib.md5(ref).hexdigest():
+        raise SystemExit(f"{s.name}: our output differs from ffmpeg's")
+    n = len(ours.pictures)
+    data = cat.read_bytes()
+    t_ours = best_of(repeat, lambda: _hevc.decode(data))
+    t_ff = best_of(
+        repeat,
+        lambda: subprocess.run(
+            [ff, "-v", "error", "-threads", "1", "-i", str(cat), "-f", "null", "-"], check=True
+        ),
+    )
+    t_de = best_of(
+        repeat,
+        lambda: subprocess.run([d265, "-t", "0", "-q", str(cat)], check=True, capture_output=True),
+    )
+    cat.unlink()
+    return {
+        "frames": n,
+        "cnnfilter_fps": n / t_ours,
+        "ffmpeg_fps": n / t_ff,
+        "dec265_fps": n / t_de,
+        "load_avg": os.getloadavg()[0],
+    }
+
+
+def report(row: dict) -> None:
+    print(
+        f"{row['config']:3s} {row['stream']:22s} QP {row['qp']}: cnnfilter "
+        f"{row['cnnfilter_fps']:7.1f} fps  ffmpeg {row['ffmpeg_fps']:7.1f} fps  dec265 "
+        f"{row['dec265_fps']:7.1f} fps  (ours / ffmpeg "
+        f"{row['cnnfilter_fps'] / row['ffmpeg_fps']:.2f}, ours / dec265 "
+        f"{row['cnnfilter_fps'] / row['dec265_fps']:.2f}; load {row['load_avg']:.2f})",
+        flush=True,
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "video"))
+    ap.add_argument("--hm", default=str(ROOT.parent / "shared" / "data" / "conformance" / "hm16.9"))
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--min-frames", type=int, default=320)
+    ap.add_argument("--configs", nargs="+", default=["ai", "ldp", "ra", "hm"])
     ap.add_argument("--out")
     args = ap.parse_args()
     ff, x265, d265 = tool("ffmpeg"), tool("x265"), tool("libde265-dec265")
@@ -58,79 +137,42 @@ def main() -> int:
     if not small.exists() or not big.exists():
         raise SystemExit(f"needs the clips of {data}")
     rows = []
+    load_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
         up = upscale_1080p(big, 1280, 720, args.frames, tmp / "1080p.yuv")
         for name, src, w, h in (("416x240", small, 416, 240), ("1920x1080", up, 1920, 1080)):
-            for qp in (27, 37):
-                s = tmp / f"{name}_{qp}.hevc"
-                subprocess.run(
-                    [
-                        x265,
-                        "--input",
-                        str(src),
-                        "--input-res",
-                        f"{w}x{h}",
-                        "--fps",
-                        "25",
-                        "--frames",
-                        str(args.frames),
-                        "--keyint",
-                        "1",
-                        "--qp",
-                        str(qp),
-                        "--no-info",
-                        "-o",
-                        str(s),
-                    ],
-                    check=True,
-                    capture_output=True,
-                )
-                ref = subprocess.run(
-                    [ff, "-v", "error", "-i", str(s), "-f", "rawvideo", "-"],
-                    capture_output=True,
-                    check=True,
-                ).stdout
-                ours = decode(s)
-                out = b"".join(p.tobytes() for pic in ours.pictures for p in (pic.y, pic.u, pic.v))
-                assert hashlib.md5(out).hexdigest() == hashlib.md5(ref).hexdigest(), (
-                    "output differs"
-                )
-                copies = max(1, -(-args.min_frames // args.frames)) if name == "416x240" else 4
-                cat = tmp / f"{name}_{qp}_x{copies}.hevc"
-                cat.write_bytes(s.read_bytes() * copies)
-                s = cat
-                data_bytes = s.read_bytes()
-                t_ours = best_of(args.repeat, lambda b=data_bytes: _hevc.decode(b))
-                t_ff = best_of(
-                    args.repeat,
-                    lambda s=s: subprocess.run(
-                        [ff, "-v", "error", "-threads", "1", "-i", str(s), "-f", "null", "-"],
+            for config in [c for c in args.configs if c in X265_CONFIGS]:
+                for qp in (27, 37):
+                    s = tmp / f"{config}_{name}_{qp}.hevc"
+                    subprocess.run(
+                        [x265, "--input", str(src), "--input-res", f"{w}x{h}", "--fps", "25"]
+                        + ["--frames", str(args.frames), "--qp", str(qp), "--no-info"]
+                        + X265_CONFIGS[config]
+                        + ["-o", str(s)],
                         check=True,
-                    ),
-                )
-                t_de = best_of(
-                    args.repeat,
-                    lambda s=s: subprocess.run(
-                        [d265, "-t", "0", "-q", str(s)], check=True, capture_output=True
-                    ),
-                )
-                n = args.frames * copies
-                row = {
-                    "stream": name,
-                    "qp": qp,
-                    "frames": n,
-                    "cnnfilter_fps": n / t_ours,
-                    "ffmpeg_fps": n / t_ff,
-                    "dec265_fps": n / t_de,
-                }
-                rows.append(row)
-                print(
-                    f"{name:9s} QP {qp}: cnnfilter {row['cnnfilter_fps']:7.1f} fps  ffmpeg "
-                    f"{row['ffmpeg_fps']:7.1f} fps  dec265 {row['dec265_fps']:7.1f} fps  "
-                    f"(ours / ffmpeg {row['cnnfilter_fps'] / row['ffmpeg_fps']:.2f})",
-                    flush=True,
-                )
+                        capture_output=True,
+                    )
+                    copies = max(1, -(-args.min_frames // args.frames)) if w < 1920 else 4
+                    row = {"config": config, "stream": name, "qp": qp}
+                    row.update(measure(ff, d265, s, copies, args.repeat))
+                    rows.append(row)
+                    report(row)
+        hm = Path(args.hm)
+        for s in sorted(hm.glob("*.bit")) if "hm" in args.configs else []:
+            data_bytes = s.read_bytes()
+            if not starts_with_idr(data_bytes):
+                print(f"{s.name}: skipped (does not start with an IDR picture)", flush=True)
+                continue
+            frames = len(decode(s).pictures)
+            local = tmp / s.name
+            local.write_bytes(data_bytes)
+            copies = max(1, -(-args.min_frames // frames))
+            _, clip, cfg, qp = s.stem.split("-")
+            row = {"config": f"hm-{cfg}", "stream": clip, "qp": int(qp[2:])}
+            row.update(measure(ff, d265, local, copies, args.repeat))
+            rows.append(row)
+            report(row)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(
@@ -138,6 +180,10 @@ def main() -> int:
                 {
                     "date": time.strftime("%Y-%m-%d %H:%M"),
                     "machine": platform.platform(),
+                    "cpu": cpu_model(),
+                    "nproc": os.cpu_count(),
+                    "load_avg_start": load_start,
+                    "load_avg_end": os.getloadavg(),
                     "rows": rows,
                 },
                 indent=1,
