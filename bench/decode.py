@@ -13,8 +13,11 @@ of --repeat runs, wall clock, no output written):
   * ffmpeg -threads 1 -f null -
   * libde265-dec265 -t 0 -q
 Our output MD5 is checked against ffmpeg's, on the concatenated stream, before it is timed.
+With --simd LEVEL..., our decoder is also timed in a child process per forced kernel level
+(CNNFILTER_SIMD, read at start-up), decoding the same bytes in the same way.
 
-    python bench/decode.py [--frames 16] [--repeat 3] [--configs ai ldp ra hm] [--out FILE]
+    python bench/decode.py [--frames 16] [--repeat 3] [--configs ai ldp ra hm]
+                           [--simd c sse2 avx2] [--out FILE]
 """
 
 from __future__ import annotations
@@ -71,7 +74,33 @@ def starts_with_idr(data: bytes) -> bool:
     return False
 
 
-def measure(ff: str, d265: str, s: Path, copies: int, repeat: int) -> dict:
+# Our decoder at a forced kernel level: best-of-N seconds of _hevc.decode on the file argv[1].
+CHILD = (
+    "import sys, time\n"
+    "from cnnfilter import _hevc\n"
+    "data = open(sys.argv[1], 'rb').read()\n"
+    "best = 1e9\n"
+    "for _ in range(int(sys.argv[2])):\n"
+    "    t0 = time.perf_counter(); _hevc.decode(data); best = min(best, time.perf_counter() - t0)\n"
+    "print(best)\n"
+)
+
+
+def time_at_level(level: str, cat: Path, repeat: int) -> float:
+    env = {**os.environ, "CNNFILTER_SIMD": level}
+    r = subprocess.run(
+        [sys.executable, "-c", CHILD, str(cat), str(repeat)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(r.stdout)
+
+
+def measure(
+    ff: str, d265: str, s: Path, copies: int, repeat: int, levels: list[str] | None = None
+) -> dict:
     """Times the three decoders on `copies` copies of stream `s`, after checking our output."""
     cat = s.with_name(f"{s.stem}_x{copies}.hevc")
     cat.write_bytes(s.read_bytes() * copies)
@@ -97,8 +126,10 @@ def measure(ff: str, d265: str, s: Path, copies: int, repeat: int) -> dict:
         repeat,
         lambda: subprocess.run([d265, "-t", "0", "-q", str(cat)], check=True, capture_output=True),
     )
+    per_level = {lv: n / time_at_level(lv, cat, repeat) for lv in levels or []}
     cat.unlink()
     return {
+        "cnnfilter_fps_at": per_level,
         "frames": n,
         "cnnfilter_fps": n / t_ours,
         "ffmpeg_fps": n / t_ff,
@@ -113,7 +144,8 @@ def report(row: dict) -> None:
         f"{row['cnnfilter_fps']:7.1f} fps  ffmpeg {row['ffmpeg_fps']:7.1f} fps  dec265 "
         f"{row['dec265_fps']:7.1f} fps  (ours / ffmpeg "
         f"{row['cnnfilter_fps'] / row['ffmpeg_fps']:.2f}, ours / dec265 "
-        f"{row['cnnfilter_fps'] / row['dec265_fps']:.2f}; load {row['load_avg']:.2f})",
+        f"{row['cnnfilter_fps'] / row['dec265_fps']:.2f}; load {row['load_avg']:.2f})"
+        + "".join(f"  {lv} {fps:.1f} fps" for lv, fps in row["cnnfilter_fps_at"].items()),
         flush=True,
     )
 
@@ -128,6 +160,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--min-frames", type=int, default=320)
     ap.add_argument("--configs", nargs="+", default=["ai", "ldp", "ra", "hm"])
+    ap.add_argument("--simd", nargs="*", default=[], help="kernel levels to time ours at too")
     ap.add_argument("--out")
     args = ap.parse_args()
     ff, x265, d265 = tool("ffmpeg"), tool("x265"), tool("libde265-dec265")
@@ -155,7 +188,7 @@ def main() -> int:
                     )
                     copies = max(1, -(-args.min_frames // args.frames)) if w < 1920 else 4
                     row = {"config": config, "stream": name, "qp": qp}
-                    row.update(measure(ff, d265, s, copies, args.repeat))
+                    row.update(measure(ff, d265, s, copies, args.repeat, args.simd))
                     rows.append(row)
                     report(row)
         hm = Path(args.hm)
@@ -170,7 +203,7 @@ def main() -> int:
             copies = max(1, -(-args.min_frames // frames))
             _, clip, cfg, qp = s.stem.split("-")
             row = {"config": f"hm-{cfg}", "stream": clip, "qp": int(qp[2:])}
-            row.update(measure(ff, d265, local, copies, args.repeat))
+            row.update(measure(ff, d265, local, copies, args.repeat, args.simd))
             rows.append(row)
             report(row)
     if args.out:
