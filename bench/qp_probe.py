@@ -8,8 +8,9 @@ the same for every probe, so probes compare like for like.
     python bench/qp_probe.py --data /work/data/ds-small --arch qpnet --steps 300 \
         --variant balance=0 lr=1e-3
 
-Variants (``key=value``): ``balance`` (0/1, the per-QP loss weighting), ``lr``, ``batch``,
-``patch``, ``qps`` (e.g. ``37`` or ``22,27,32,37``), ``gains`` (0: FiLM gains frozen at 1),
+Variants (``key=value``): ``balance`` (the power of the per-QP loss weighting, 0 = off),
+``lr``, ``batch``, ``patch``, ``kwargs`` (JSON: the network's constructor arguments),
+``qps`` (e.g. ``37`` or ``22,27,32,37``), ``gains`` (0: FiLM gains frozen at 1),
 ``bias_lr`` (bias learning-rate multiplier), ``seed``.
 """
 
@@ -85,7 +86,8 @@ def main() -> None:
         {"params": [p for n, p in params if n.endswith("bias")], "lr": lr * bias_mult},
     ]
     opt = torch.optim.Adam(groups, lr=lr)
-    wq = qp_weights(data, qps) if v.get("balance", "1") == "1" and len(qps) > 1 else None
+    power = float(v.get("balance", "1"))
+    wq = qp_weights(data, qps, power) if power and len(qps) > 1 else None
     sampler = PatchSampler(data.split("train"), qps, patch, seed=seed)
     vp = val_patches(data, [22, 27, 32, 37], 64, a.val_n)
     curve = []

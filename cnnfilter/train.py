@@ -37,7 +37,9 @@ class TrainConfig:
     lr_explicit: bool = False  # --lr was given: on --resume it replaces the checkpoint's rate
     loss: str | None = None
     mae_weight: float = 0.5  # EDCNN: L = (1 - w) * MSE + w * MAE
-    qp_balance: bool = True  # QP-conditioned runs: weight each patch's loss by its QP
+    # QP-conditioned runs: weight each patch's loss by (1 / mean unfiltered MSE at its QP) to
+    # this power: 1 gives every QP the same share, 0 is plain MSE (True/False mean 1/0)
+    qp_balance: float = 1.0
     seed: int = 0
     val_every: int = 0  # 0: validate only at the end
     val_limit: int | None = None  # None: every validation frame
@@ -98,17 +100,18 @@ def _loss(
     return torch.mean(per if weights is None else per * weights)
 
 
-def qp_weights(data: PairDataset, qps: list[int]) -> dict[int, float]:
-    """Per-QP loss weights that give every QP the same share of the loss: the inverse of the
-    training split's mean unfiltered MSE at that QP, normalised to a mean of 1. Without them a
-    QP-conditioned net's loss is dominated by the highest QP (its MSE is ~15x that of QP 22)."""
+def qp_weights(data: PairDataset, qps: list[int], power: float = 1.0) -> dict[int, float]:
+    """Per-QP loss weights: the inverse of the training split's mean unfiltered MSE at that QP,
+    to ``power``, normalised to a mean of 1. With power 1 every QP has the same share of the
+    loss; without weights a QP-conditioned net's loss is dominated by the highest QP (its MSE
+    is ~15x that of QP 22)."""
     train = data.split("train")
     inv = {}
     for q in qps:
         ps = [f.qp_info[str(q)]["psnr"] for f in train.frames if str(q) in f.qp_info]
         if not ps:
             raise ValueError(f"the dataset manifest has no PSNR for QP {q}")
-        inv[q] = 1.0 / float(np.mean(10.0 ** (-np.asarray(ps) / 10.0)))
+        inv[q] = (1.0 / float(np.mean(10.0 ** (-np.asarray(ps) / 10.0)))) ** power
     norm = float(np.mean(list(inv.values())))
     return {q: v / norm for q, v in inv.items()}
 
@@ -293,7 +296,9 @@ def train(
         if state.get("arch") != cfg.arch:
             raise ValueError(f"--resume: {last} is a '{state.get('arch')}' run, not '{cfg.arch}'")
         old = state["config"]
-        for k in ("qps", "patch", "batch", "loss", "seed", "qp_conditioned"):
+        for k in ("qps", "patch", "batch", "loss", "seed", "qp_conditioned", "qp_balance"):
+            if k == "qp_balance" and float(old.get(k, 1.0)) == float(cfg.qp_balance):
+                continue
             if old.get(k) != getattr(cfg, k):
                 raise ValueError(f"--resume: {k} differs from the checkpoint ({old.get(k)})")
         model.load_state_dict(state["model"])
@@ -332,7 +337,8 @@ def train(
     elif cfg.init:
         model.load_state_dict(_init_weights(cfg.init, model, cfg.arch))
 
-    wq = qp_weights(data, cfg.qps) if cfg.qp_balance and len(cfg.qps) > 1 else None
+    balance = float(cfg.qp_balance)
+    wq = qp_weights(data, cfg.qps, balance) if balance and len(cfg.qps) > 1 else None
 
     def weight_of(qp: np.ndarray) -> Any:
         if wq is None:
@@ -373,8 +379,8 @@ def train(
             model, data, cfg.qps, info.pad_multiple, cfg.val_limit, cfg.val_crop, progress=progress
         )
         v["step"] = step
-        v["train_cpu_seconds"] = round(spent, 1)
-        v["cpu_seconds"] = round(cpu_prev + time.process_time() - t0, 1)
+        v["train_cpu_seconds"] = round(spent, 3)
+        v["cpu_seconds"] = round(cpu_prev + time.process_time() - t0, 3)
         keep = ("delta_psnr_db", "delta_psnr_vs_dbf_sao_db", "frames", "crop")
         val_history.append(
             {

@@ -219,3 +219,18 @@ def test_dataset_built_with_parallel_jobs_is_identical(tmp_path):
     assert len(files) >= 8
     for f in files:
         assert (tmp_path / "j1" / f).read_bytes() == (tmp_path / "j3" / f).read_bytes(), f
+
+
+def test_qp_balance_power_and_resume_keeps_it(ds, tmp_path):
+    from cnnfilter.dataset import PairDataset
+    from cnnfilter.train import qp_weights, train
+
+    data = PairDataset(ds)
+    full, half = qp_weights(data, [32, 37], 1.0), qp_weights(data, [32, 37], 0.5)
+    assert full[32] > half[32] > 1.0 > half[37] > full[37]
+    assert half[32] / half[37] == pytest.approx((full[32] / full[37]) ** 0.5)
+    assert qp_weights(data, [32, 37], 0.0) == {32: 1.0, 37: 1.0}
+    train(_cfg(ds, tmp_path / "p", steps=2, qp_balance=0.5), progress=False)
+    with pytest.raises(ValueError, match="qp_balance differs"):
+        train(_cfg(ds, tmp_path / "p", steps=3), resume=True, progress=False)
+    train(_cfg(ds, tmp_path / "p", steps=3, qp_balance=0.5), resume=True, progress=False)

@@ -182,7 +182,7 @@ ARCHS: dict[str, ArchInfo] = {
             16,
             5e-4,
             2,
-            "ours: 64x64 patches, batch 16, Adam 5e-4, MSE",
+            "ours: 64x64 patches, batch 16, Adam 5e-4, QP-balanced MSE",
         ),
     ]
 }

@@ -50,7 +50,7 @@ class RepConv(nn.Module):
 
 
 class Ours(nn.Module):
-    """A pixel-unshuffled residual filter conditioned on the QP; ~84 kMAC/pixel.
+    """A pixel-unshuffled residual filter conditioned on the QP; 63 kMAC/pixel.
 
     Inputs: y (N,1,H,W) in [0, 1] and the QP plane (N,1,H,W) = QP/51; output: the filtered
     picture in [0, 1] (y + a learned correction). H and W must be even.
@@ -59,6 +59,9 @@ class Ours(nn.Module):
        4 channels, so every 3x3 convolution sees a 6x6 window and costs a quarter per output
        pixel; 48 channels then allow 18 convolutions within 100 kMAC/px. The shift by 1/2
        centres the input, so the first layer starts with a small bias-like component.
+       6 blocks (63 kMAC/px, 291k trainable parameters, a 3.5 MB training checkpoint with
+       Adam's state) leave room under the budget and the 5 MB checkpoint limit for side
+       information and for a wider net later.
     2. **The QP** is clamped to 22..37 (the trained range; beyond it the filter acts as at the
        nearest end) and mapped to [-1, 1]. It enters as an input plane (the first layer can
        adapt locally) and as per-channel gains 1 + MLP(QP) on every residual branch (a 1->32->
@@ -72,6 +75,13 @@ class Ours(nn.Module):
        --init``) copies every tensor and starts the new input channels at zero weight, so it
        starts as exactly the trained net.
 
+    5. **Residual scale** ``res_scale`` = 1/16: the tail's output is multiplied by it before
+       it is added to y. The tail starts at zero and its inputs are O(1) features, while the
+       correction it must learn is 1..8 grey levels (0.004..0.03); Adam moves every weight by
+       about the learning rate per step whatever its natural scale, so without the factor the
+       first steps change the output by ~13 grey levels rms and the net spends its first few
+       hundred steps undoing that (docs/models.md, "Why QPNet learned slowly").
+
     Initialisation: the second conv of every residual branch at 0.1 of He scale, the tail at
     zero, so the untrained net is the identity and the branches start small (no normalisation
     layers, so nothing to fold but the branches).
@@ -79,9 +89,11 @@ class Ours(nn.Module):
 
     qp_input = True
 
-    def __init__(self, c: int = 48, blocks: int = 8, side: int = 0) -> None:
+    def __init__(
+        self, c: int = 48, blocks: int = 6, side: int = 0, res_scale: float = 1.0 / 16
+    ) -> None:
         super().__init__()
-        self.c, self.nblocks, self.side = c, blocks, side
+        self.c, self.nblocks, self.side, self.res_scale = c, blocks, side, res_scale
         self.head = RepConv(4 * (1 + side) + 1, c)
         self.body = nn.ModuleList(
             [nn.ModuleList([RepConv(c, c), RepConv(c, c, scale=0.1)]) for _ in range(blocks)]
@@ -107,7 +119,8 @@ class Ours(nn.Module):
         gains = 1.0 + self.gain2(F.relu(self.gain1(F.adaptive_avg_pool2d(q2, 1))))
         for i, (c1, c2) in enumerate(self.body):
             x = x + c2(F.relu(c1(x))) * gains[:, i * self.c : (i + 1) * self.c]
-        return y + F.pixel_shuffle(self.tail(x), 2)
+        r = F.pixel_shuffle(self.tail(x), 2)
+        return y + (r * self.res_scale if self.res_scale != 1.0 else r)
 
     def optim_groups(self, lr: float) -> list[dict]:
         return bias_lr_groups(self, lr, bias_mult=1.0)
