@@ -234,3 +234,14 @@ def test_qp_balance_power_and_resume_keeps_it(ds, tmp_path):
     with pytest.raises(ValueError, match="qp_balance differs"):
         train(_cfg(ds, tmp_path / "p", steps=3), resume=True, progress=False)
     train(_cfg(ds, tmp_path / "p", steps=3, qp_balance=0.5), resume=True, progress=False)
+
+
+def test_checkpoint_carries_the_residual_scale():
+    m = _randomised(6, res_scale=0.25)
+    fresh = Ours()
+    assert float(fresh.res_scale) == 1.0 / 16
+    fresh.load_state_dict(m.state_dict())
+    y = torch.rand(1, 1, 16, 16)
+    q = torch.full_like(y, 0.6)
+    with torch.no_grad():
+        assert torch.equal(fresh.eval()(y, q), m(y, q))

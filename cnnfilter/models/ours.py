@@ -93,7 +93,9 @@ class Ours(nn.Module):
         self, c: int = 48, blocks: int = 6, side: int = 0, res_scale: float = 1.0 / 16
     ) -> None:
         super().__init__()
-        self.c, self.nblocks, self.side, self.res_scale = c, blocks, side, res_scale
+        self.c, self.nblocks, self.side = c, blocks, side
+        # a buffer, so that a checkpoint carries the scale it was trained with
+        self.register_buffer("res_scale", torch.tensor(float(res_scale)))
         self.head = RepConv(4 * (1 + side) + 1, c)
         self.body = nn.ModuleList(
             [nn.ModuleList([RepConv(c, c), RepConv(c, c, scale=0.1)]) for _ in range(blocks)]
@@ -120,7 +122,7 @@ class Ours(nn.Module):
         for i, (c1, c2) in enumerate(self.body):
             x = x + c2(F.relu(c1(x))) * gains[:, i * self.c : (i + 1) * self.c]
         r = F.pixel_shuffle(self.tail(x), 2)
-        return y + (r * self.res_scale if self.res_scale != 1.0 else r)
+        return y + r * self.res_scale
 
     def optim_groups(self, lr: float) -> list[dict]:
         return bias_lr_groups(self, lr, bias_mult=1.0)
