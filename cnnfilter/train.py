@@ -69,6 +69,8 @@ class TrainConfig:
         self.loss = self.loss or info.loss
         if self.loss not in ("mse", "mse+mae"):
             raise ValueError(f"loss '{self.loss}': use 'mse' or 'mse+mae'")
+        if float(self.qp_balance) < 0.0:
+            raise ValueError("--qp-balance must be >= 0")
         if not 0.0 <= self.mae_weight <= 1.0:
             raise ValueError("--mae-weight must be within 0..1")
         if self.patch % info.pad_multiple:
