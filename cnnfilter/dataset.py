@@ -285,7 +285,33 @@ def codec_description(codec: str) -> dict[str, Any]:
         return {"codec": "x265", "version": version, "args": X265_ARGS, "decoder": "cnnfilter"}
     import cnnfilter
 
-    return {"codec": "ours", "version": cnnfilter.__version__, "overrides": OURS_OVERRIDES}
+    return {
+        "codec": "ours",
+        "version": cnnfilter.__version__,
+        "overrides": OURS_OVERRIDES,
+        "source_commit": source_commit(),
+    }
+
+
+def source_commit() -> str:
+    """The git commit of the source tree that holds this package ('+dirty' when it has
+    uncommitted changes to tracked files), or '' outside a checkout: with it a dataset can be
+    rebuilt by the same encoder."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True
+        )
+        if head.returncode:
+            return ""
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return ""
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 # ----------------------------------------------------------------------------- building
@@ -302,12 +328,14 @@ def build_dataset(
     progress: bool = True,
     coder: Callable[..., list[CodedFrame]] | None = None,
     baseline: bool = True,
+    jobs: int = 1,
 ) -> Path:
     """Encodes every source at every QP and writes the dataset; returns the manifest path.
 
     ``coder(frames, qp, fps, tmpdir, in_loop=False) -> list[CodedFrame]`` replaces the codec
     (with ``codec="custom"``, for tests). With ``baseline`` the validation pictures are coded a
-    second time with deblocking and SAO on (``add_baseline``)."""
+    second time with deblocking and SAO on (``add_baseline``). ``jobs`` sources are coded at
+    once (the encoder releases the GIL); the dataset does not depend on it."""
     from tqdm import tqdm
 
     if codec not in ("ours", "x265") and not (codec == "custom" and coder is not None):
@@ -356,17 +384,16 @@ def build_dataset(
     cursor = {"train": 0, "val": 0}
     work = tempfile.mkdtemp(prefix="cnnfilter-dataset-")
     try:
-        bar = tqdm(items, desc=f"dataset ({codec})", unit="src", disable=not progress)
-        for it in bar:
+        bar = tqdm(total=len(items), desc=f"dataset ({codec})", unit="src", disable=not progress)
+        for it, frames, coded_by_qp in _code_all(items, qps, coder, Path(work), jobs, False):
+            bar.update(1)
             bar.set_postfix_str(it.name[-32:])
-            frames = it.load()
             entries = layout[it.split][cursor[it.split] : cursor[it.split] + len(frames)]
             cursor[it.split] += len(frames)
             for (y, _, _), e in zip(frames, entries, strict=True):
                 arrays[(it.split, "orig")][e["offset"] : e["offset"] + y.size] = y.ravel()
                 e["qp"] = {}
-            for q in qps:
-                coded = coder(frames, q, it.fps, Path(work))
+            for q, coded in zip(qps, coded_by_qp, strict=True):
                 for (y, _, _), c, e in zip(frames, coded, entries, strict=True):
                     if c.rec.shape != y.shape:
                         raise ValueError(f"{it.name}: reconstruction has the wrong size")
@@ -378,6 +405,7 @@ def build_dataset(
                     e["slice_type"] = c.slice_type
                     e["qp"][str(q)] = {"slice_qp": c.qp, "psnr": round(psnr(c.rec, y), 4)}
     finally:
+        bar.close()
         shutil.rmtree(work, ignore_errors=True)
     for a in arrays.values():
         a.flush()
@@ -393,6 +421,7 @@ def build_dataset(
         "slice_types": ["I"],
         **codec_description(codec),
         "source": str(Path(source).resolve()),
+        "cfg": cfg,  # None: the encoder's built-in defaults (codec 'ours')
         "limit_per_collection": limit,
         "split_rule": (
             f"val = {' + '.join(VALIDATION_SETS)} (never trained on); held out entirely = "
@@ -413,8 +442,50 @@ def build_dataset(
     path = out / "dataset.json"
     path.write_text(json.dumps(manifest, indent=1) + "\n")
     if baseline and "val" in manifest["splits"]:
-        add_baseline(out, coder=coder, progress=progress, cfg=cfg)
+        add_baseline(out, coder=coder, progress=progress, cfg=cfg, jobs=jobs)
     return path
+
+
+def _code_all(
+    items: list[Item],
+    qps: tuple[int, ...] | list[int],
+    coder: Callable[..., list[CodedFrame]],
+    work: Path,
+    jobs: int,
+    in_loop: bool,
+) -> Iterator[tuple[Item, list[Any], list[list[CodedFrame]]]]:
+    """(item, its frames, its coded frames per QP) for every item, in the items' order, with up
+    to ``jobs`` items coded at once, each in its own work folder."""
+
+    def one(k: int) -> tuple[Item, list[Any], list[list[CodedFrame]]]:
+        it = items[k]
+        tmp = work / f"job{k}"
+        tmp.mkdir(parents=True, exist_ok=True)
+        try:
+            frames = it.load()
+            if in_loop:
+                coded = [coder(frames, q, it.fps, tmp, in_loop=True) for q in qps]
+            else:
+                coded = [coder(frames, q, it.fps, tmp) for q in qps]
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return it, frames, coded
+
+    if jobs <= 1:
+        for k in range(len(items)):
+            yield one(k)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        # a bounded window of submitted items keeps memory flat and the order fixed
+        pending = [pool.submit(one, k) for k in range(min(len(items), 2 * jobs))]
+        nxt = len(pending)
+        while pending:
+            yield pending.pop(0).result()
+            if nxt < len(items):
+                pending.append(pool.submit(one, nxt))
+                nxt += 1
 
 
 def add_baseline(
@@ -423,6 +494,7 @@ def add_baseline(
     coder: Callable[..., list[CodedFrame]] | None = None,
     progress: bool = True,
     cfg: str | None = None,
+    jobs: int = 1,
 ) -> Path:
     """Codes the validation pictures again with the same codec and QPs but deblocking and SAO
     **on**, and stores them as ``val/rec_lf_qpNN.npy`` (+ per-frame ``psnr_lf``), so validation
@@ -460,13 +532,14 @@ def add_baseline(
     }  # fmt: skip
     work = tempfile.mkdtemp(prefix="cnnfilter-dataset-")
     try:
-        for it in tqdm(
-            items, desc="baseline (deblocking+SAO on)", unit="src", disable=not progress
-        ):
-            frames = it.load()
+        bar = tqdm(
+            total=len(items), desc="baseline (deblocking+SAO on)", unit="src",
+            disable=not progress,
+        )  # fmt: skip
+        for it, frames, coded_by_qp in _code_all(items, qps, coder, Path(work), jobs, True):
+            bar.update(1)
             entries = [by_key[(it.name, fi)] for fi in it.frames]
-            for q in qps:
-                coded = coder(frames, q, it.fps, Path(work), in_loop=True)
+            for q, coded in zip(qps, coded_by_qp, strict=True):
                 for (y, _, _), c, e in zip(frames, coded, entries, strict=True):
                     if c.rec.shape != y.shape or c.slice_type != "I" or c.qp != q:
                         raise ValueError(f"{it.name}: unexpected baseline picture")
@@ -562,13 +635,29 @@ class PairDataset:
         return {
             "codec": m.get("codec"),
             "codec_version": m.get("version"),
+            # the encoder settings the data was made with
+            "codec_settings": {
+                k: m[k] for k in ("overrides", "args", "cfg", "source_commit") if k in m
+            },
             "configuration": m.get("configuration"),
             "qps": self.qps,
             "split_rule": m.get("split_rule"),
             "train_frames": len(self.splits["train"].frames) if "train" in self.splits else 0,
             "val_frames": len(self.splits["val"].frames) if "val" in self.splits else 0,
             "manifest_sha256_16": digest,
+            "content_sha256_16": self.content_digest(),
         }
+
+    def content_digest(self) -> str:
+        """A digest of what the dataset holds (each frame's source, size and per-QP PSNR), not of
+        where it was built: a deterministic rebuild elsewhere has the same digest, a rebuild by
+        a changed encoder almost surely not."""
+        h = hashlib.sha256()
+        for name in sorted(self.splits):
+            for f in self.splits[name].frames:
+                qps = {q: round(float(v.get("psnr", 0.0)), 4) for q, v in sorted(f.qp_info.items())}
+                h.update(json.dumps([name, f.source, f.width, f.height, qps]).encode())
+        return h.hexdigest()[:16]
 
 
 class PatchSampler:

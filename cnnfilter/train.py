@@ -4,6 +4,7 @@ seeded, with checkpoints, resume, a CPU-time budget and validation delta-PSNR pe
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -36,7 +37,9 @@ class TrainConfig:
     lr_explicit: bool = False  # --lr was given: on --resume it replaces the checkpoint's rate
     loss: str | None = None
     mae_weight: float = 0.5  # EDCNN: L = (1 - w) * MSE + w * MAE
-    qp_balance: bool = True  # QP-conditioned runs: weight each patch's loss by its QP
+    # QP-conditioned runs: weight each patch's loss by (1 / mean unfiltered MSE at its QP) to
+    # this power: 1 gives every QP the same share, 0 is plain MSE (True/False mean 1/0)
+    qp_balance: float = 1.0
     seed: int = 0
     val_every: int = 0  # 0: validate only at the end
     val_limit: int | None = None  # None: every validation frame
@@ -66,6 +69,8 @@ class TrainConfig:
         self.loss = self.loss or info.loss
         if self.loss not in ("mse", "mse+mae"):
             raise ValueError(f"loss '{self.loss}': use 'mse' or 'mse+mae'")
+        if float(self.qp_balance) < 0.0:
+            raise ValueError("--qp-balance must be >= 0")
         if not 0.0 <= self.mae_weight <= 1.0:
             raise ValueError("--mae-weight must be within 0..1")
         if self.patch % info.pad_multiple:
@@ -97,35 +102,43 @@ def _loss(
     return torch.mean(per if weights is None else per * weights)
 
 
-def qp_weights(data: PairDataset, qps: list[int]) -> dict[int, float]:
-    """Per-QP loss weights that give every QP the same share of the loss: the inverse of the
-    training split's mean unfiltered MSE at that QP, normalised to a mean of 1. Without them a
-    QP-conditioned net's loss is dominated by the highest QP (its MSE is ~15x that of QP 22)."""
+def qp_weights(data: PairDataset, qps: list[int], power: float = 1.0) -> dict[int, float]:
+    """Per-QP loss weights: the inverse of the training split's mean unfiltered MSE at that QP,
+    to ``power``, normalised to a mean of 1. With power 1 every QP has the same share of the
+    loss; without weights a QP-conditioned net's loss is dominated by the highest QP (its MSE
+    is ~15x that of QP 22)."""
     train = data.split("train")
     inv = {}
     for q in qps:
         ps = [f.qp_info[str(q)]["psnr"] for f in train.frames if str(q) in f.qp_info]
         if not ps:
             raise ValueError(f"the dataset manifest has no PSNR for QP {q}")
-        inv[q] = 1.0 / float(np.mean(10.0 ** (-np.asarray(ps) / 10.0)))
+        inv[q] = (1.0 / float(np.mean(10.0 ** (-np.asarray(ps) / 10.0)))) ** power
     norm = float(np.mean(list(inv.values())))
     return {q: v / norm for q, v in inv.items()}
 
 
 def _init_weights(run: str | Path, model: Any, arch: str) -> dict[str, Any]:
-    """The weights of another run's last checkpoint for ``model``. Usually the same network;
-    a network that extends it (e.g. qpvrcnn, VRCNN plus a QP input and QP gains) also fits:
-    every tensor of the source must exist in the target with the same shape, or with more
-    input channels (dim 1), which start at zero. Tensors only the target has keep their fresh
-    initialisation, so an extension whose new parts start neutral starts as the source net."""
+    """The weights of another run's last checkpoint for ``model`` (see ``widen_state``)."""
     try:
         src, state = load_checkpoint_model(run)
     except FileNotFoundError as e:
         raise FileNotFoundError(f"--init: {e}") from e
     if state.get("arch") == arch:
         return src.state_dict()
+    return widen_state(
+        src.state_dict(), model, f"--init: {run} is a '{state.get('arch')}' run, not '{arch}'"
+    )
+
+
+def widen_state(src: dict[str, Any], model: Any, what: str) -> dict[str, Any]:
+    """``src`` (a state dict) as a state dict for ``model``, a network that extends it (e.g.
+    qpvrcnn, VRCNN plus a QP input and QP gains; or ours with side-information planes): every
+    tensor of the source must exist in the target with the same shape, or with more input
+    channels (dim 1), which start at zero. Tensors only the target has keep their fresh
+    initialisation, so an extension whose new parts start neutral starts as the source net."""
     out = {k: v.clone() for k, v in model.state_dict().items()}
-    for k, v in src.state_dict().items():
+    for k, v in src.items():
         t = out.get(k)
         fits = t is not None and (
             t.shape == v.shape
@@ -133,10 +146,7 @@ def _init_weights(run: str | Path, model: Any, arch: str) -> dict[str, Any]:
             and t.shape[1] > v.shape[1]
         )
         if not fits:
-            raise ValueError(
-                f"--init: {run} is a '{state.get('arch')}' run, not '{arch}', and its weights "
-                f"do not fit ('{k}')"
-            )
+            raise ValueError(f"{what}, and its weights do not fit ('{k}')")
         if t.shape == v.shape:
             out[k] = v.clone()
         else:
@@ -206,10 +216,23 @@ def validate(
 
 
 def _save(path: Path, state: dict[str, Any]) -> None:
+    """Writes a temporary file, flushes it to disk and renames it over ``path``: a run killed at
+    any moment (kill -9 included) leaves the previous checkpoint or the new one, never a torn
+    one."""
     torch = require_torch()
     tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _write_metrics(out: Path, arch: str, val_history: list[dict[str, Any]]) -> None:
+    """OUT/metrics.json: every periodic validation so far (the learning curve), atomically."""
+    tmp = out / "metrics.json.tmp"
+    tmp.write_text(json.dumps({"arch": arch, "validations": val_history}, indent=1) + "\n")
+    os.replace(tmp, out / "metrics.json")
 
 
 def load_checkpoint_model(ckpt: str | Path) -> tuple[Any, dict[str, Any]]:
@@ -231,7 +254,11 @@ def load_checkpoint_model(ckpt: str | Path) -> tuple[Any, dict[str, Any]]:
     return model.eval(), state
 
 
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
+def train(
+    cfg: TrainConfig, resume: bool = False, progress: bool = True, log_lines: bool = False
+) -> TrainResult:
+    """Trains (or, with ``resume``, continues) a run. ``progress`` shows a progress bar;
+    ``log_lines`` prints one plain line per 50 steps and per validation instead (for logs)."""
     torch = require_torch()
     from tqdm import tqdm
 
@@ -259,6 +286,10 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
     # run's validation settings do not change how much it trains
     spent = 0.0
     lr_changes: list[list[float]] = []
+    # every periodic validation with the CPU time spent so far: the learning curve
+    val_history: list[dict[str, Any]] = []
+    # [step, content digest] whenever a resume found a dataset with other contents
+    data_changes: list[list[Any]] = []
 
     if resume:
         if not last.is_file():
@@ -267,7 +298,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         if state.get("arch") != cfg.arch:
             raise ValueError(f"--resume: {last} is a '{state.get('arch')}' run, not '{cfg.arch}'")
         old = state["config"]
-        for k in ("qps", "patch", "batch", "loss", "seed", "qp_conditioned"):
+        for k in ("qps", "patch", "batch", "loss", "seed", "qp_conditioned", "qp_balance"):
+            if k == "qp_balance" and float(old.get(k, 1.0)) == float(cfg.qp_balance):
+                continue
             if old.get(k) != getattr(cfg, k):
                 raise ValueError(f"--resume: {k} differs from the checkpoint ({old.get(k)})")
         model.load_state_dict(state["model"])
@@ -289,12 +322,25 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         # checkpoints written before the split counted validation too: the conservative reading
         spent = state.get("train_cpu_seconds", cpu_prev)
         history, validation = state.get("history", []), state.get("validation", {})
+        val_history = state.get("val_history", [])
+        data_changes = state.get("data_changes", [])
+        was = old.get("dataset_summary", {}).get("content_sha256_16")
+        now = cfg.dataset_summary.get("content_sha256_16")
+        if was and now != was and (not data_changes or data_changes[-1][1] != now):
+            # a rebuilt dataset should be identical (same encoder, same images); a changed
+            # encoder makes other data, which the run accepts but records
+            data_changes.append([state["step"], now])
+            print(
+                f"warning: {cfg.data} holds other data than the run was trained on so far "
+                f"(content digest {now}, was {was}); recorded in the checkpoint"
+            )
     elif last.exists():
         raise ValueError(f"{last} exists: use --resume to continue it, or another --out")
     elif cfg.init:
         model.load_state_dict(_init_weights(cfg.init, model, cfg.arch))
 
-    wq = qp_weights(data, cfg.qps) if cfg.qp_balance and len(cfg.qps) > 1 else None
+    balance = float(cfg.qp_balance)
+    wq = qp_weights(data, cfg.qps, balance) if balance and len(cfg.qps) > 1 else None
 
     def weight_of(qp: np.ndarray) -> Any:
         if wq is None:
@@ -321,6 +367,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
             "cpu_seconds": cpu_prev + (time.process_time() - t0),
             "train_cpu_seconds": spent,
             "history": history,
+            "val_history": val_history,
+            "data_changes": data_changes,
             "lr_changes": lr_changes,
             "validation": validation,
             "sampler_rng": sampler.rng.bit_generator.state,
@@ -333,6 +381,18 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
             model, data, cfg.qps, info.pad_multiple, cfg.val_limit, cfg.val_crop, progress=progress
         )
         v["step"] = step
+        v["train_cpu_seconds"] = round(spent, 3)
+        v["cpu_seconds"] = round(cpu_prev + time.process_time() - t0, 3)
+        keep = ("delta_psnr_db", "delta_psnr_vs_dbf_sao_db", "frames", "crop")
+        val_history.append(
+            {
+                "step": step,
+                "train_cpu_seconds": v["train_cpu_seconds"],
+                "cpu_seconds": v["cpu_seconds"],
+                **{k: v[k] for k in keep if k in v},
+            }
+        )
+        _write_metrics(out, cfg.arch, val_history)
         return v
 
     t0 = time.process_time()
@@ -346,6 +406,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         unit="step",
         disable=not progress,
     )
+    say = functools.partial(print, flush=True) if log_lines else bar.write
     model.train()
     run_loss, run_n = 0.0, 0
     while (target is None or step < target) and spent < budget:
@@ -366,17 +427,24 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
             bar.set_postfix(loss=f"{run_loss / run_n:.3e}", cpu_min=f"{spent / 60.0:.1f}")
         if step % 50 == 0:
             history.append([step, run_loss / run_n])
+            if log_lines:
+                print(
+                    f"step {step}: loss {run_loss / run_n:.4e}, {spent / 60.0:.1f} CPU-min",
+                    flush=True,
+                )
             run_loss, run_n = 0.0, 0
         if cfg.val_every and step % cfg.val_every == 0:
             validation = do_validate()
-            bar.write(f"step {step}: validation dPSNR {validation['delta_psnr_db']}")
+            if progress or log_lines:
+                say(f"step {step}: validation dPSNR {validation['delta_psnr_db']}")
         if cfg.ckpt_every and step % cfg.ckpt_every == 0:
             _save(last, snapshot())
     bar.close()
     if run_n:
         history.append([step, run_loss / run_n])
     end_loss = probe_loss()
-    validation = do_validate()
+    if not (val_history and val_history[-1]["step"] == step):
+        validation = do_validate()
     _save(last, snapshot())
     summary = {
         "arch": cfg.arch,

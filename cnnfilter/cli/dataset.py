@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--qp", type=int, nargs="+", default=list(DEFAULT_QPS), help="QPs")
     b.add_argument("--cfg", help="encoder configuration file for --codec ours")
     b.add_argument("--limit", type=int, help="at most N sources per collection (smoke builds)")
+    b.add_argument(
+        "--jobs", type=int, default=1, help="sources coded at once (the data does not change)"
+    )
     b.set_defaults(func=run_build)
     b.add_argument(
         "--no-baseline",
@@ -51,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     bl.add_argument("path", help="dataset directory")
     bl.add_argument("--cfg", help="encoder configuration file for codec 'ours'")
+    bl.add_argument("--jobs", type=int, default=1, help="sources coded at once")
     bl.set_defaults(func=run_baseline)
     s = dsub.add_parser("show", help="summarise a dataset")
     s.add_argument("path", help="dataset directory")
@@ -68,6 +72,7 @@ def run_build(args: argparse.Namespace) -> int:
         limit=args.limit,
         cfg=args.cfg,
         baseline=not args.no_baseline,
+        jobs=args.jobs,
     )
     print(f"dataset written: {path}")
     print(json.dumps(PairDataset(path.parent).summary(), indent=2))
@@ -77,7 +82,7 @@ def run_build(args: argparse.Namespace) -> int:
 def run_baseline(args: argparse.Namespace) -> int:
     from ..dataset import add_baseline
 
-    print(f"updated {add_baseline(args.path, cfg=args.cfg)}")
+    print(f"updated {add_baseline(args.path, cfg=args.cfg, jobs=args.jobs)}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", choices=["mse", "mse+mae"], help="default: the published loss")
     p.add_argument(
         "--mae-weight", type=float, default=0.5, help="MAE weight w of the mixed loss (EDCNN)"
+    )
+    p.add_argument(
+        "--qp-balance",
+        type=float,
+        default=1.0,
+        metavar="P",
+        help="QP-conditioned runs: weight each QP's loss by (1 / its mean unfiltered MSE)^P; "
+        "1 (default) gives every QP the same share, 0 is plain MSE",
     )
     p.add_argument(
         "--no-qp-balance",
@@ -92,9 +101,11 @@ def run(args: argparse.Namespace) -> int:
         ckpt_every=args.ckpt_every,
         threads=args.threads,
         init=args.init,
-        qp_balance=not args.no_qp_balance,
+        qp_balance=0.0 if args.no_qp_balance else args.qp_balance,
     )
-    res = train(cfg, resume=args.resume)
+    # a progress bar on a terminal; plain lines in a log (a long background run's nohup file)
+    tty = sys.stderr.isatty()
+    res = train(cfg, resume=args.resume, progress=tty, log_lines=not tty)
     print(
         f"{res.step} steps, {res.cpu_seconds / 60:.1f} CPU-min; probe loss "
         f"{res.probe_loss_start:.4e} -> {res.probe_loss_end:.4e}; checkpoint {res.checkpoint}"

@@ -170,6 +170,20 @@ ARCHS: dict[str, ArchInfo] = {
             4,
             "ours: 64x64 patches, batch 32, Adam 5e-4, MSE",
         ),
+        ArchInfo(
+            "ours",
+            "ours",
+            "Ours",
+            "Ours: pixel-unshuffled residual net, QP plane + QP gains, re-parameterised convs",
+            True,
+            "image",
+            "mse",
+            64,
+            16,
+            5e-4,
+            2,
+            "ours: 64x64 patches, batch 16, Adam 5e-4, QP-balanced MSE",
+        ),
     ]
 }
 
