@@ -163,6 +163,25 @@ void Dpb::bump() {
   remove_unneeded();
 }
 
+void Dpb::bump_while_due(const Sps& sps, int max_dec) {
+  const int t = highest_tid(sps);
+  const int reorder = static_cast<int>(sps.max_num_reorder[t]);
+  const int latency_plus1 = static_cast<int>(sps.max_latency_plus1[t]);
+  const int max_latency = reorder + latency_plus1 - 1;
+  for (;;) {
+    int waiting = 0;
+    bool late = false;
+    for (auto& d : pics_) {
+      if (!d->needed_for_output) continue;
+      ++waiting;
+      late |= latency_plus1 != 0 && d->latency >= max_latency;
+    }
+    const bool full = max_dec > 0 && size() >= max_dec && waiting > 0;
+    if (!(waiting > reorder || late || full)) break;
+    bump();
+  }
+}
+
 void Dpb::before_decoding(const Sps& sps, bool irap_no_rasl, bool no_output_of_prior_pics,
                           bool first_picture) {
   if (irap_no_rasl && !first_picture) {
@@ -174,25 +193,8 @@ void Dpb::before_decoding(const Sps& sps, bool irap_no_rasl, bool no_output_of_p
     return;
   }
   remove_unneeded();
-  const int t = highest_tid(sps);
-  const int reorder = static_cast<int>(sps.max_num_reorder[t]);
-  const int latency_plus1 = static_cast<int>(sps.max_latency_plus1[t]);
-  const int max_latency = reorder + latency_plus1 - 1;
-  const int max_dec = static_cast<int>(sps.max_dec_pic_buffering_minus1[t]) + 1;
-  for (;;) {
-    int waiting = 0;
-    bool late = false;
-    for (auto& d : pics_) {
-      if (!d->needed_for_output) continue;
-      ++waiting;
-      late |= latency_plus1 != 0 && d->latency >= max_latency;
-    }
-    if (waiting > reorder || late || (size() >= max_dec && waiting > 0)) {
-      bump();
-      continue;
-    }
-    break;
-  }
+  const int max_dec = static_cast<int>(sps.max_dec_pic_buffering_minus1[highest_tid(sps)]) + 1;
+  bump_while_due(sps, max_dec);
   // The current picture needs a place: a conforming stream leaves one (C.4), so memory stays
   // within what the SPS announces whatever the stream says later.
   if (size() >= max_dec)
@@ -209,24 +211,7 @@ void Dpb::store(std::shared_ptr<DecodedPicture> pic, const Sps& sps, bool output
   pic->latency = 0;
   pic->mark = RefMark::ShortTerm;
   pics_.push_back(std::move(pic));
-  const int t = highest_tid(sps);
-  const int reorder = static_cast<int>(sps.max_num_reorder[t]);
-  const int latency_plus1 = static_cast<int>(sps.max_latency_plus1[t]);
-  const int max_latency = reorder + latency_plus1 - 1;
-  for (;;) {
-    int waiting = 0;
-    bool late = false;
-    for (auto& d : pics_) {
-      if (!d->needed_for_output) continue;
-      ++waiting;
-      late |= latency_plus1 != 0 && d->latency >= max_latency;
-    }
-    if (waiting > reorder || late) {
-      bump();
-      continue;
-    }
-    break;
-  }
+  bump_while_due(sps, 0);
 }
 
 void Dpb::flush() {

@@ -57,6 +57,9 @@ class Dpb {
 
  private:
   void bump();
+  // C.5.2.2/C.5.2.3: bumps while more pictures wait than sps_max_num_reorder_pics, one waits
+  // longer than the latency limit, or (max_dec > 0) the buffer holds max_dec pictures.
+  void bump_while_due(const Sps& sps, int max_dec);
   void remove_unneeded();
   std::vector<std::shared_ptr<DecodedPicture>> pics_;
   // RefPicSetStCurrBefore, StCurrAfter, LtCurr of the current picture.
