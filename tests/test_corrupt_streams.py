@@ -375,7 +375,11 @@ def test_cnn_signalling_mutations_through_the_python_decoder(cnn_seeds, tmp_path
     assert len(paths) >= 500
     t0 = time.perf_counter()
     r = subprocess.run(
-        [sys.executable, "-c", DRIVER, *paths], capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", DRIVER, *paths],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,  # outside the source tree, so the installed package (with its extension) runs
     )
     records = [json.loads(ln) for ln in r.stdout.splitlines()]
     done = [x for x in records if "code" in x]

@@ -110,6 +110,7 @@ def test_cli_refuses_a_bad_table_before_writing(tmp_path):
         ],
         capture_output=True,
         text=True,
+        cwd=tmp_path,  # outside the source tree, so the installed package (with its extension) runs
     )
     assert r.returncode == 2 and r.stderr.count("error:") == 1
     assert "IntraPeriod 20 is not a multiple of GOPSize 8" in r.stderr
