@@ -34,7 +34,11 @@ hevc::SliceType slice_type_from(const std::string& s) {
 // Each field left None is All-Intra's for the next picture (Encoder::next_all_intra).
 py::dict encode_picture(hevc::Encoder& enc, Planes y, Planes u, Planes v, std::optional<int> poc,
                         std::optional<std::string> slice_type, std::optional<int> qp,
-                        std::optional<int> nal_type, std::optional<int> temporal_id) {
+                        std::optional<int> nal_type, std::optional<int> temporal_id,
+                        std::optional<std::vector<int>> refs,
+                        std::optional<std::vector<int>> ref_used,
+                        std::optional<std::pair<int, int>> num_ref_active,
+                        std::optional<double> lambda_factor) {
   if (y.ndim() != 2 || u.ndim() != 2 || v.ndim() != 2)
     throw std::invalid_argument("planes must be 2-D arrays");
   hevc::PictureDesc desc = enc.next_all_intra();
@@ -47,6 +51,13 @@ py::dict encode_picture(hevc::Encoder& enc, Planes y, Planes u, Planes v, std::o
     desc.nal_type = static_cast<uint8_t>(*nal_type);
   }
   if (temporal_id) desc.temporal_id = *temporal_id;
+  if (refs) desc.ref_deltas = *refs;
+  if (ref_used) desc.ref_used.assign(ref_used->begin(), ref_used->end());
+  if (num_ref_active) {
+    desc.num_ref_active[0] = num_ref_active->first;
+    desc.num_ref_active[1] = num_ref_active->second;
+  }
+  if (lambda_factor) desc.lambda_factor = *lambda_factor;
   hevc::EncodedFrame f;
   {
     py::gil_scoped_release release;
@@ -59,6 +70,7 @@ py::dict encode_picture(hevc::Encoder& enc, Planes y, Planes u, Planes v, std::o
   d["qp"] = f.qp;
   d["nal_type"] = f.nal_type;
   d["temporal_id"] = f.temporal_id;
+  d["refs"] = py::make_tuple(py::cast(f.refs[0]), py::cast(f.refs[1]));
   d["bits"] = f.bits;
   d["sse"] = py::make_tuple(f.sse[0], f.sse[1], f.sse[2]);
   d["seconds"] = f.seconds;
@@ -80,12 +92,17 @@ void register_encode(py::module_& m) {
       .def("encode", &encode_picture, py::arg("y"), py::arg("u"), py::arg("v"), py::kw_only(),
            py::arg("poc") = py::none(), py::arg("slice_type") = py::none(),
            py::arg("qp") = py::none(), py::arg("nal_type") = py::none(),
-           py::arg("temporal_id") = py::none(),
+           py::arg("temporal_id") = py::none(), py::arg("refs") = py::none(),
+           py::arg("ref_used") = py::none(), py::arg("num_ref_active") = py::none(),
+           py::arg("lambda_factor") = py::none(),
            "Encode one picture (uint8 planes of the source size), the pictures in coding order; "
            "returns the access unit and stats. Each of poc, slice_type ('I'), qp, nal_type (the "
            "H.265 number) and temporal_id left None is All-Intra's for the next picture: an IDR "
-           "first, then TRAIL_R at one past the greatest POC, the configured QP. A picture that "
-           "cannot follow those coded so far raises ValueError.")
+           "first, then TRAIL_R at one past the greatest POC, the configured QP. P and B "
+           "pictures give refs (the short-term RPS as POC deltas), ref_used (0/1 per ref; None: "
+           "all used), num_ref_active (list sizes L0, L1) and lambda_factor (lambda = factor * "
+           "2^((QP-12)/3); None: 0.57). A picture that cannot follow those coded so far raises "
+           "ValueError.")
       .def(
           "set_cnn",
           [](hevc::Encoder& e, py::object fn, py::bytes identity,

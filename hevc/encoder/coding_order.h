@@ -17,10 +17,20 @@ struct EncoderConfig;
 // order is that of their POCs within a coded video sequence (from one IDR to the next).
 struct PictureDesc {
   int poc = 0;                          // PicOrderCntVal; an IDR's is 0
-  SliceType slice_type = SliceType::I;  // I only until inter coding lands
+  SliceType slice_type = SliceType::I;  // I, P or B
   int qp = 32;                          // the slice QP (any offset of its GOP level included)
   uint8_t nal_type = IDR_W_RADL;        // IRAP, IDR, leading or trailing follow from it
   int temporal_id = 0;
+  // The short-term reference picture set as POC deltas (each a picture coded before this one
+  // and still kept), with whether this picture uses it (the others are only kept for later
+  // pictures). A P or B picture's lists are built from the used ones (8.3.4) and hold
+  // num_ref_active[X] entries.
+  std::vector<int> ref_deltas;
+  std::vector<uint8_t> ref_used;  // empty: every reference is used
+  int num_ref_active[2] = {0, 0};
+  // Lambda = lambda_factor * 2^((QP - 12) / 3) (0: the I-slice factor 0.57), times
+  // LambdaModifier0.
+  double lambda_factor = 0;
 };
 
 // The pictures coded so far, as far as the rules on the next one need them.

@@ -68,8 +68,11 @@ std::string EncoderConfig::validate() const {
   if (tu_max_depth_intra - 1 > ctb_log2() - tu_log2_min ||
       tu_max_depth_inter - 1 > ctb_log2() - tu_log2_min)
     return "QuadtreeTUMaxDepth is deeper than the CTU and the minimum TU size allow";
-  if (intra_period != 1)
-    return "only IntraPeriod 1 (All-Intra) is supported until inter coding lands";
+  if (intra_period == 0 || intra_period < -1) return "IntraPeriod must be -1 or at least 1";
+  if (search_range < 0 || search_range > 1024) return "SearchRange must be in 0..1024";
+  if (bipred_search_range < 0 || bipred_search_range > 1024)
+    return "BipredSearchRange must be in 0..1024";
+  if (max_merge_cand < 1 || max_merge_cand > 5) return "MaxNumMergeCand must be in 1..5";
   if (hash < 0 || hash > 3) return "SEIDecodedPictureHash must be 0..3";
   if (max_temporal_layers < 1 || max_temporal_layers > 7)
     return "max_temporal_layers must be in 1..7";

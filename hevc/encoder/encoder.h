@@ -20,6 +20,7 @@ struct EncodedFrame {
   char slice_type = 'I';
   int qp = 0;
   int nal_type = 0, temporal_id = 0;
+  std::vector<int> refs[2];     // POCs of the reference picture lists (P and B)
   uint64_t bits = 0;            // all bytes written for this picture (incl. parameter sets, SEI)
   uint64_t sse[3] = {0, 0, 0};  // against the source, over the source (cropped) area
   double seconds = 0;
