@@ -75,19 +75,24 @@ double InterSearch::code_residual(int x0, int y0, int log2, const ContextSet& ct
   return dist;
 }
 
-double InterSearch::try_motion(const CuSite& cu, const MvField& m, const PuSyntax& s, bool residual,
-                               ContextSet& ctx) {
+void InterSearch::place_pu(const PbPos& pb, const MvField& m, const PuSyntax& s) {
+  pic_.motion.fill(pb.x, pb.y, pb.w, pb.h, m);
+  pic_.fill_pu(pb.x, pb.y, pb.w, pb.h, s);
+  const Frame* ref[2] = {nullptr, nullptr};
+  for (int l = 0; l < 2; ++l)
+    if (m.pred(l)) ref[l] = pic_.ref_frame(l, m.ref_idx[l]);
+  predict_inter(ref, m, pb.x, pb.y, pb.w, pb.h, pic_.weights, pred_);
+}
+
+double InterSearch::code_placed(const CuSite& cu, int part, bool residual, ContextSet& ctx) {
   const int x0 = cu.x0, y0 = cu.y0, size = 1 << cu.log2;
-  const bool merge = s.merge_flag != 0;
-  BlockInfo b;
-  b.cu_log2 = b.tu_log2 = static_cast<uint8_t>(cu.log2);
-  b.pred_mode = static_cast<uint8_t>(PredMode::Inter);
-  b.part_mode = kPart2Nx2N;
-  b.qp = static_cast<int8_t>(pic_.qp);
-  pic_.info.fill(x0, y0, size, size, b);
-  pic_.motion.fill(x0, y0, size, size, m);
-  pic_.fill_pu(x0, y0, size, size, s);
-  // The prediction (already in pred_) into the reconstruction.
+  const bool merge = pic_.pu_at(x0, y0).merge_flag != 0 && part == kPart2Nx2N;
+  pic_.info.for_each(x0, y0, size, size, [&](BlockInfo& b) {
+    b.tu_log2 = static_cast<uint8_t>(cu.log2);
+    b.pred_mode = static_cast<uint8_t>(PredMode::Inter);
+    b.part_mode = static_cast<uint8_t>(part);
+    b.flags = static_cast<uint8_t>(b.flags & ~(kBfCbfY | kBfCbfCb | kBfCbfCr));
+  });
   for (int c = 0; c < 3; ++c) {
     const int sh = c ? 1 : 0, n = size >> sh, x = x0 >> sh, y = y0 >> sh;
     copy_rows(pic_.rec.planes[c].row(y) + x, pic_.rec.planes[c].stride, pred_.planes[c].row(y) + x,
@@ -109,12 +114,9 @@ double InterSearch::try_motion(const CuSite& cu, const MvField& m, const PuSynta
                   sse_block(src.row(y) + x, src.stride, rec.row(y) + x, rec.stride, n, n));
     }
   }
-  if (skip) {
-    pic_.info.for_each(x0, y0, size, size, [&](BlockInfo& bi) {
-      bi.pred_mode = static_cast<uint8_t>(PredMode::Skip);
-      bi.flags = static_cast<uint8_t>(bi.flags & ~(kBfCbfY | kBfCbfCb | kBfCbfCr));
-    });
-  }
+  if (skip)
+    pic_.info.for_each(x0, y0, size, size,
+                       [&](BlockInfo& bi) { bi.pred_mode = static_cast<uint8_t>(PredMode::Skip); });
   CabacCounter cnt;
   Counter coder(cnt, ctx, sink_, st_);
   if (cu.log2 > sps_.min_cb_log2()) coder.split_cu_flag(x0, y0, cu.depth, 0);
@@ -122,9 +124,7 @@ double InterSearch::try_motion(const CuSite& cu, const MvField& m, const PuSynta
   return dist + pic_.rd.bits_cost(cnt.bits());
 }
 
-bool InterSearch::amvp_motion(const CuSite& cu, MvField& m, PuSyntax& s) {
-  const int size = 1 << cu.log2;
-  const PbPos pb{cu.x0, cu.y0, size, cu.x0, cu.y0, size, size, 0, kPart2Nx2N};
+bool InterSearch::amvp_motion(const PbPos& pb, MvField& m, PuSyntax& s, double& cost) {
   const bool b_slice = pic_.type == SliceType::B;
   MeResult best[2];
   int best_ref[2] = {-1, -1};
@@ -141,16 +141,21 @@ bool InterSearch::amvp_motion(const CuSite& cu, MvField& m, PuSyntax& s) {
   }
   if (best_ref[0] < 0 && best_ref[1] < 0) return false;
   int choice = best_ref[1] < 0 || (best_ref[0] >= 0 && best[0].cost <= best[1].cost) ? 0 : 1;
+  cost = best[choice].cost;
   m = MvField{};
   s = PuSyntax{};
-  if (b_slice && best_ref[0] >= 0 && best_ref[1] >= 0) {
+  // 8x4 and 4x8 blocks are not bi-predicted (inter_pred_idc cannot say so).
+  if (b_slice && best_ref[0] >= 0 && best_ref[1] >= 0 && pb.w + pb.h != 12) {
     MvField bi;
     for (int l = 0; l < 2; ++l) {
       bi.ref_idx[l] = static_cast<int8_t>(best_ref[l]);
       bi.mv[l] = best[l].mv;
     }
-    const double cost = me_.bi_cost(pb, bi) + pic_.rd.sqrt_lambda * (best[0].bits + best[1].bits);
-    if (cost < best[choice].cost) choice = 2;
+    const double bc = me_.bi_cost(pb, bi) + pic_.rd.sqrt_lambda * (best[0].bits + best[1].bits);
+    if (bc < cost) {
+      choice = 2;
+      cost = bc;
+    }
   }
   s.inter_pred_idc = static_cast<uint8_t>(choice);
   for (int l = 0; l < 2; ++l) {
@@ -163,6 +168,40 @@ bool InterSearch::amvp_motion(const CuSite& cu, MvField& m, PuSyntax& s) {
   }
   bind_refs(m, pic_.refs);
   return true;
+}
+
+double InterSearch::try_partition(const CuSite& cu, int part, const ContextSet& in,
+                                  ContextSet& ctx) {
+  const int x0 = cu.x0, y0 = cu.y0, size = 1 << cu.log2;
+  pic_.info.for_each(x0, y0, size, size, [&](BlockInfo& b) {
+    b.pred_mode = static_cast<uint8_t>(PredMode::Inter);
+    b.part_mode = static_cast<uint8_t>(part);
+  });
+  pic_.motion.fill(x0, y0, size, size, MvField{});
+  int pbs[4][4];
+  const int n = prediction_blocks(part, size, pbs);
+  for (int k = 0; k < n; ++k) {
+    const PbPos pb{x0, y0, size, x0 + pbs[k][0], y0 + pbs[k][1], pbs[k][2], pbs[k][3], k, part};
+    MvField m;
+    PuSyntax s;
+    double cost = kInf;
+    if (!amvp_motion(pb, m, s, cost)) return kInf;
+    for (int i = 0; i < pic_.mvc.max_merge_cand; ++i) {
+      MvField mc = merge_candidate(pic_.mvc, pb, i);
+      bind_refs(mc, pic_.refs);
+      const double c = me_.pred_dist(pb, mc, true) + pic_.rd.sqrt_lambda * (i + 1);
+      if (c < cost) {
+        cost = c;
+        m = mc;
+        s = PuSyntax{};
+        s.merge_flag = 1;
+        s.merge_idx = static_cast<uint8_t>(i);
+      }
+    }
+    place_pu(pb, m, s);
+  }
+  ctx = in;
+  return code_placed(cu, part, true, ctx);
 }
 
 double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
@@ -179,12 +218,6 @@ double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
     my_best = cost;
     my_ctx = c;
     store.save(pic_, x0, y0, size);
-  };
-  auto predict = [&](const MvField& m) {
-    const Frame* ref[2] = {nullptr, nullptr};
-    for (int l = 0; l < 2; ++l)
-      if (m.pred(l)) ref[l] = pic_.ref_frame(l, m.ref_idx[l]);
-    predict_inter(ref, m, x0, y0, size, size, pic_.weights, pred_);
   };
   // The CU's own blocks must not look available to the derivation: mark it inter first (its
   // motion is written by each trial).
@@ -217,10 +250,11 @@ double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
     PuSyntax s;
     s.merge_flag = 1;
     s.merge_idx = static_cast<uint8_t>(i);
-    predict(cand[i]);
-    for (int withres = 1; withres >= 0; --withres) {
+    place_pu(pb, cand[i], s);
+    // After a skip CU won, the fast merge decision tries the others as skip CUs only.
+    for (int withres = skip_won && cfg_.fast_decision_merge ? 0 : 1; withres >= 0; --withres) {
       ContextSet c = in;
-      const double cost = try_motion(cu, cand[i], s, withres != 0, c);
+      const double cost = code_placed(cu, kPart2Nx2N, withres != 0, c);
       consider(cost, c);
       if (last_is_best)
         skip_won = pic_.info.blk(x0, y0).pred_mode == static_cast<uint8_t>(PredMode::Skip);
@@ -228,17 +262,37 @@ double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
       if (withres && pic_.info.blk(x0, y0).pred_mode == static_cast<uint8_t>(PredMode::Skip)) break;
     }
   }
-  // Motion search, unless a skip CU already won and the fast merge decision is on.
-  if (!(skip_won && cfg_.fast_decision_merge)) {
+  // Motion search: 2Nx2N, then the rectangular and asymmetric partitions.
+  pic_.info.fill(x0, y0, size, size, b);
+  pic_.motion.fill(x0, y0, size, size, MvField{});
+  {
     MvField m;
     PuSyntax s;
-    pic_.info.fill(x0, y0, size, size, b);
-    pic_.motion.fill(x0, y0, size, size, MvField{});
-    if (amvp_motion(cu, m, s)) {
-      predict(m);
+    double est = 0;
+    if (amvp_motion(pb, m, s, est)) {
+      place_pu(pb, m, s);
       ContextSet c = in;
-      consider(try_motion(cu, m, s, true, c), c);
-      // An inter CU whose residual quantised to nothing codes rqt_root_cbf 0.
+      consider(code_placed(cu, kPart2Nx2N, true, c), c);
+    }
+  }
+  int best_part = kPart2Nx2N;
+  auto try_part = [&](int part) {
+    ContextSet c = in;
+    const double cost = try_partition(cu, part, in, c);
+    consider(cost, c);
+    if (last_is_best) best_part = part;
+  };
+  try_part(kPart2NxN);
+  try_part(kPartNx2N);
+  if (sps_.amp && cu.log2 > sps_.min_cb_log2()) {
+    const bool all = !cfg_.fast_encoder;
+    if (all || best_part == kPart2NxN) {
+      try_part(kPart2NxnU);
+      try_part(kPart2NxnD);
+    }
+    if (all || best_part == kPartNx2N) {
+      try_part(kPartnLx2N);
+      try_part(kPartnRx2N);
     }
   }
   if (my_best >= best) return my_best;

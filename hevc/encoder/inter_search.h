@@ -23,16 +23,22 @@ class InterSearch : public CuPredictor {
   double code_cu(const CuSite& cu, ContextSet& ctx, double best) override;
 
  private:
-  // Codes the CU (2Nx2N) with motion `m` and prediction syntax `s`: with its residual, or
-  // without (`residual` false: a merge CU becomes a skip CU). Returns the cost, `ctx` the
+  // Places prediction block `pb`'s motion `m` and syntax `s` in the picture and its prediction
+  // in pred_.
+  void place_pu(const PbPos& pb, const MvField& m, const PuSyntax& s);
+  // Codes the CU whose prediction units are placed (PartMode `part`): with its residual, or
+  // without (`residual` false: a 2Nx2N merge CU becomes a skip CU). Returns the cost, `ctx` the
   // contexts after it.
-  double try_motion(const CuSite& cu, const MvField& m, const PuSyntax& s, bool residual,
-                    ContextSet& ctx);
+  double code_placed(const CuSite& cu, int part, bool residual, ContextSet& ctx);
   // Transform, quantisation and reconstruction of the residual over the CU's transform tree
   // (one level: the CU, or its largest transform blocks); returns the weighted distortion.
   double code_residual(int x0, int y0, int log2, const ContextSet& ctx);
-  // The best AMVP motion (uni- or bi-predicted) of the CU; false when no list has references.
-  bool amvp_motion(const CuSite& cu, MvField& m, PuSyntax& s);
+  // The best AMVP motion (uni- or bi-predicted) of block `pb` and its estimated cost (SATD plus
+  // sqrt(lambda) times bits); false when no list has references.
+  bool amvp_motion(const PbPos& pb, MvField& m, PuSyntax& s, double& cost);
+  // The CU with PartMode `part` (not 2Nx2N): each prediction unit takes the better of its AMVP
+  // motion and its best merge candidate; the CU is coded with its residual.
+  double try_partition(const CuSite& cu, int part, const ContextSet& in, ContextSet& ctx);
 
   EncPicture& pic_;
   SliceState& st_;
