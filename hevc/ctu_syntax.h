@@ -423,12 +423,7 @@ class CtuCoder {
                        static_cast<int16_t>(static_cast<uint16_t>(p.y + s.mvd[l].y))};
         }
       }
-      for (int l = 0; l < 2; ++l) {
-        if (!m.pred(l)) continue;
-        if (m.ref_idx[l] >= mvc.refs->num[l]) fail("merge candidate with an absent reference");
-        m.ref_poc[l] = mvc.refs->poc[l][m.ref_idx[l]];
-        m.lt = static_cast<uint8_t>(m.lt | (mvc.refs->lt[l][m.ref_idx[l]] << l));
-      }
+      if (!bind_refs(m, *mvc.refs)) fail("merge candidate with an absent reference");
       st_.motion->fill(x, y, w, h, m);
       sink_.inter_pu(x, y, w, h, m);
     }
@@ -475,8 +470,12 @@ class CtuCoder {
     mvd = Mv{static_cast<int16_t>(v[0]), static_cast<int16_t>(v[1])};
   }
 
-  PuSyntax writer_pu(int, int) {
-    throw UnsupportedError("the encoder does not code inter prediction units yet");
+  // The encoder's decision for the prediction unit at (x, y), held by its sink.
+  PuSyntax writer_pu(int x, int y) {
+    if constexpr (R)
+      return PuSyntax{};
+    else
+      return sink_.pu_syntax(x, y);
   }
 
  public:  // the pieces below are also used one by one by the encoder's rate estimation

@@ -54,6 +54,12 @@ class Dpb {
   void store(std::shared_ptr<DecodedPicture> pic, const Sps& sps, bool output);
   void flush();  // end of stream: output every picture still waiting, in POC order
   int size() const { return static_cast<int>(pics_.size()); }
+  // Whether the picture of this POC is held as a reference (an encoder's check of its RPS).
+  bool holds_reference(int poc) const {
+    for (auto& d : pics_)
+      if (d->mark != RefMark::Unused && d->poc == poc) return true;
+    return false;
+  }
 
  private:
   void bump();

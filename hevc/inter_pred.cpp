@@ -86,9 +86,9 @@ PredWeights PredWeights::from_slice(const SliceHeader& h, bool weighted) {
 }
 
 void predict_inter(const Frame* const ref[2], const MvField& m, int x, int y, int w, int h,
-                   const PredWeights& weights, Frame& dst) {
+                   const PredWeights& weights, Frame& dst, int planes) {
   int16_t pred[2][kMaxBlock * kMaxBlock];
-  for (int c = 0; c < 3; ++c) {
+  for (int c = 0; c < planes; ++c) {
     const int sh = c ? 1 : 0;
     const int cx = x >> sh, cy = y >> sh, cw = w >> sh, ch = h >> sh;
     for (int l = 0; l < 2; ++l)

@@ -22,8 +22,9 @@ struct PredWeights {
 };
 
 // Predicts the prediction block (x, y, w, h) of `m` into `dst` from the reference frames of the
-// lists `m` uses (ref[X] for list X, nullptr when unused).
+// lists `m` uses (ref[X] for list X, nullptr when unused); `planes` 1: luma only (an encoder's
+// motion search).
 void predict_inter(const Frame* const ref[2], const MvField& m, int x, int y, int w, int h,
-                   const PredWeights& weights, Frame& dst);
+                   const PredWeights& weights, Frame& dst, int planes = 3);
 
 }  // namespace hevc

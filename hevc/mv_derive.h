@@ -32,6 +32,18 @@ struct PbPos {
   int part_mode;  // PartMode: 0 2Nx2N, 1 2NxN, 2 Nx2N, 3 NxN, 4 2NxnU, 5 2NxnD, 6 nLx2N, 7 nRx2N
 };
 
+// Records in `m` the POC and long-term marking of the pictures its reference indices name
+// (what deblocking and later pictures' TMVP compare); false if an index is outside its list.
+inline bool bind_refs(MvField& m, const RefLists& refs) {
+  for (int l = 0; l < 2; ++l) {
+    if (!m.pred(l)) continue;
+    if (m.ref_idx[l] >= refs.num[l]) return false;
+    m.ref_poc[l] = refs.poc[l][m.ref_idx[l]];
+    m.lt = static_cast<uint8_t>(m.lt | (refs.lt[l][m.ref_idx[l]] << l));
+  }
+  return true;
+}
+
 // The merge candidate `merge_idx` (8.5.3.2.2 - 8.5.3.2.5), with the 8x4/4x8 bi-prediction rule.
 MvField merge_candidate(const MvContext& ctx, PbPos pb, int merge_idx);
 // The two AMVP predictors of list X for reference index ref_idx (8.5.3.2.6 - 8.5.3.2.8).

@@ -18,8 +18,7 @@ std::string CodingOrder::check(const PictureDesc& pic, const EncoderConfig& cfg,
                                const Sps& sps) const {
   const int t = pic.nal_type;
   const std::string at = poc_text(pic.poc) + ": ";
-  if (pic.slice_type != SliceType::I)
-    return at + "only I slices are coded until inter coding lands";
+  if (is_irap(t) && pic.slice_type != SliceType::I) return at + "an IRAP picture is an I picture";
   if (!(t <= RASL_R || is_idr(t) || t == CRA_NUT))
     return at + "NAL unit type " + std::to_string(t) +
            " is not one the encoder codes (TRAIL, TSA, STSA, RADL, RASL, IDR or CRA)";

@@ -43,15 +43,15 @@ struct EncoderConfig {
   double lambda_modifier = 1;             // LambdaModifier0: scales lambda (temporal layer 0)
   int hash = 1;                           // SEIDecodedPictureHash: 0 off, 1 MD5, 2 CRC, 3 checksum
   // Inter coding.
-  int search_range = 64;         // SearchRange: integer motion search window (luma samples)
-  int bipred_search_range = 4;   // BipredSearchRange: window of the bi-prediction refinement
-  bool fast_search = true;       // FastSearch: pattern search (TZ) instead of a full search
-  bool hadamard_me = true;       // HadamardME: SATD for the fractional refinement
-  bool fast_encoder = true;      // FEN: fast encoder decisions
+  int search_range = 64;            // SearchRange: integer motion search window (luma samples)
+  int bipred_search_range = 4;      // BipredSearchRange: window of the bi-prediction refinement
+  bool fast_search = true;          // FastSearch: pattern search (TZ) instead of a full search
+  bool hadamard_me = true;          // HadamardME: SATD for the fractional refinement
+  bool fast_encoder = true;         // FEN: fast encoder decisions
   bool fast_decision_merge = true;  // FDM: early skip decision after the merge candidates
-  bool amp = true;               // AMP: asymmetric motion partitions
-  bool tmvp = true;              // TMVPMode
-  int max_merge_cand = 5;        // MaxNumMergeCand
+  bool amp = true;                  // AMP: asymmetric motion partitions
+  bool tmvp = true;                 // TMVPMode
+  int max_merge_cand = 5;           // MaxNumMergeCand
   // Decision effort (HM's fast-intra choices, documented in docs/encoder.md).
   int rmd_candidates_small = 3;  // full-RD candidates after the rough decision, 8x8 PUs
   int rmd_candidates_large = 3;  // same for PUs >= 16x16

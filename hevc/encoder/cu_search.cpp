@@ -38,8 +38,10 @@ double CuSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   const int W = pic_.info.geo().width, H = pic_.info.geo().height;
   const bool can_split = log2 > sps_.min_cb_log2();
   const bool inside = x0 + size <= W && y0 + size <= H;
-  // CUs above the largest size tried are split without trying them whole.
-  bool try_whole = inside && !(can_split && log2 > cfg_.max_cu_log2_tried);
+  // CUs above the largest size tried are split without trying them whole (intra pictures: in P
+  // and B pictures a large skip CU is common).
+  bool try_whole =
+      inside && !(can_split && log2 > cfg_.max_cu_log2_tried && pic_.type == SliceType::I);
   bool try_split = can_split;
   bool try_2nx2n = true;
   bool nxn = log2 == sps_.min_cb_log2() && log2 - 1 >= sps_.min_tb_log2();

@@ -8,6 +8,8 @@
 
 #include "../cabac.h"
 #include "../ctu_syntax.h"
+#include "../inter_pred.h"
+#include "../mv_derive.h"
 #include "../params.h"
 #include "../picture.h"
 #include "rdcost.h"
@@ -27,6 +29,20 @@ struct EncPicture {
   int qp = 32;
   int qp_c[3] = {32, 32, 32};  // QP per component after chroma mapping
   RdParams rd;
+  // P and B pictures: the reference lists, the motion decided so far and, per 4x4 luma block,
+  // the prediction syntax of the PU over it (what the writer codes).
+  RefLists refs;
+  MvContext mvc;
+  PredWeights weights;  // never enabled: the encoder does not use weighted prediction
+  MotionField motion;
+  std::vector<PuSyntax> pu;
+  int pu_w4 = 0;
+  PuSyntax& pu_at(int x, int y) { return pu[static_cast<size_t>(y >> 2) * pu_w4 + (x >> 2)]; }
+  void fill_pu(int x, int y, int w, int h, const PuSyntax& s) {
+    for (int j = y >> 2; j < (y + h) >> 2; ++j)
+      for (int i = x >> 2; i < (x + w) >> 2; ++i) pu[static_cast<size_t>(j) * pu_w4 + i] = s;
+  }
+  const Frame* ref_frame(int l, int idx) const { return refs.pic[l][idx]->frame.get(); }
 
   // Coefficient rows are as long as the plane is wide, whatever stride (padding) the
   // reconstruction has.
@@ -40,6 +56,7 @@ struct EncPicture {
 struct CoeffSink {
   EncPicture& pic;
   alignas(16) int16_t buf[32 * 32];
+  PuSyntax pu_syntax(int x, int y) { return pic.pu_at(x, y); }
   int16_t* coeffs(const TbInfo& tb) {
     copy_block(buf, 1 << tb.log2n, pic.coef_at(tb.cidx, tb.x, tb.y), pic.coef_stride(tb.cidx),
                tb.log2n);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "../dpb.h"
 #include "../loop_filter.h"
 #include "../nal.h"
 #include "../picture_hash.h"
@@ -15,6 +16,7 @@
 #include "cnn_decide.h"
 #include "cu_search.h"
 #include "enc_picture.h"
+#include "inter_search.h"
 #include "intra_search.h"
 #include "sao_search.h"
 
@@ -106,6 +108,7 @@ struct Encoder::Impl {
   Pps pps;
   EncPicture pic;
   CodingOrder order;
+  Dpb dpb;  // the reconstructed pictures kept for reference, as a decoder keeps them
   CnnProvider cnn;
   CnnSei cnn_sei;
   CuTree last_tree;
@@ -149,11 +152,11 @@ struct Encoder::Impl {
     // HM counts RQT levels; the SPS counts splits.
     sps.max_th_depth_intra = static_cast<uint8_t>(cfg.tu_max_depth_intra - 1);
     sps.max_th_depth_inter = static_cast<uint8_t>(cfg.tu_max_depth_inter - 1);
-    sps.amp = 1;
+    sps.amp = cfg.amp;
     sps.sao = cfg.sao;
     sps.pcm = 0;
     sps.st_rps.assign(1, ShortTermRps{});  // the empty set that intra pictures after the IDR use
-    sps.temporal_mvp = 0;
+    sps.temporal_mvp = cfg.tmvp && cfg.intra_period != 1;
     sps.strong_intra_smoothing = cfg.strong_intra_smoothing;
     pps.sign_data_hiding = cfg.sign_hide;
     pps.transform_skip = cfg.transform_skip;
@@ -255,6 +258,82 @@ struct Encoder::Impl {
     return rbsp;
   }
 
+  // The picture's reference picture set in `hdr` (the DPB marked by it) and, for P and B, its
+  // lists and what motion prediction needs; the reason when `desc` cannot be coded.
+  std::string set_references(const PictureDesc& desc, int index, SliceHeader& hdr, SliceState& st) {
+    const std::string at = "POC " + std::to_string(desc.poc) + ": ";
+    const bool intra = desc.slice_type == SliceType::I;
+    if (!desc.ref_used.empty() && desc.ref_used.size() != desc.ref_deltas.size())
+      return at + "ref_used must give one flag per reference";
+    std::vector<std::pair<int, bool>> neg, pos;
+    for (size_t i = 0; i < desc.ref_deltas.size(); ++i) {
+      const int dlt = desc.ref_deltas[i];
+      const bool used = !intra && (desc.ref_used.empty() || desc.ref_used[i]);
+      if (dlt == 0) return at + "a reference picture set cannot hold the picture itself";
+      if (!dpb.holds_reference(desc.poc + dlt))
+        return at + "references POC " + std::to_string(desc.poc + dlt) +
+               ", which is not held for reference";
+      (dlt < 0 ? neg : pos).push_back({dlt, used});
+    }
+    if (is_idr(desc.nal_type) && !(neg.empty() && pos.empty()))
+      return at + "an IDR picture has no reference pictures";
+    if (neg.size() + pos.size() > 16) return at + "more than 16 reference pictures";
+    std::sort(neg.begin(), neg.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    std::sort(pos.begin(), pos.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    ShortTermRps& rps = hdr.st_rps;
+    rps = ShortTermRps{};
+    rps.num_negative = static_cast<int>(neg.size());
+    rps.num_positive = static_cast<int>(pos.size());
+    for (size_t i = 0; i < neg.size(); ++i) {
+      rps.delta_poc_s0[i] = neg[i].first;
+      rps.used_s0[i] = neg[i].second;
+    }
+    for (size_t i = 0; i < pos.size(); ++i) {
+      rps.delta_poc_s1[i] = pos[i].first;
+      rps.used_s1[i] = pos[i].second;
+    }
+    // An empty set is the SPS's (All-Intra streams code no RPS of their own).
+    hdr.st_rps_sps_flag = rps.num_delta_pocs() == 0;
+    hdr.st_rps_idx = 0;
+    const bool no_rasl = is_idr(desc.nal_type) || (is_irap(desc.nal_type) && index == 0);
+    if (!intra) {
+      const int used = hdr.num_pic_total_curr();
+      if (used == 0) return at + "a P or B picture needs at least one used reference";
+      const bool b = desc.slice_type == SliceType::B;
+      for (int l = 0; l < (b ? 2 : 1); ++l)
+        if (desc.num_ref_active[l] < 1 || desc.num_ref_active[l] > 15)
+          return at + "num_ref_active must be in 1..15 for each list the slice uses";
+      hdr.num_ref_idx_override = 1;
+      hdr.num_ref_idx_l0_minus1 = static_cast<uint32_t>(desc.num_ref_active[0] - 1);
+      hdr.num_ref_idx_l1_minus1 = b ? static_cast<uint32_t>(desc.num_ref_active[1] - 1) : 0;
+      hdr.temporal_mvp = sps.temporal_mvp;
+      hdr.collocated_from_l0 = b ? 0 : 1;
+      hdr.collocated_ref_idx = 0;
+      hdr.five_minus_max_merge_cand = static_cast<uint32_t>(5 - cfg.max_merge_cand);
+    }
+    dpb.apply_rps(sps, hdr, desc.poc, no_rasl, index);
+    pic.refs = RefLists{};
+    if (intra) return "";
+    const int W = static_cast<int>(sps.width), H = static_cast<int>(sps.height);
+    pic.refs = dpb.build_lists(hdr, W, H);
+    MvContext& m = pic.mvc;
+    m = MvContext{};
+    m.info = &pic.info;
+    m.motion = &pic.motion;
+    m.refs = &pic.refs;
+    m.b_slice = desc.slice_type == SliceType::B;
+    m.cur_poc = desc.poc;
+    if (hdr.temporal_mvp) m.col = pic.refs.pic[hdr.collocated_from_l0 ? 0 : 1][0];
+    m.col_from_l0 = hdr.collocated_from_l0;
+    m.log2_par_mrg_level = static_cast<int>(pps.log2_parallel_merge_level_minus2) + 2;
+    m.max_merge_cand = cfg.max_merge_cand;
+    m.derive_flags();
+    st.mvc = &pic.mvc;
+    st.motion = &pic.motion;
+    st.mvd_l1_zero = false;
+    return "";
+  }
+
   EncodedFrame encode(const PictureDesc& desc, const Pel* y, int ys, const Pel* u, int us,
                       const Pel* v, int vs) {
     const std::string err = order.check(desc, cfg, sps);
@@ -269,13 +348,17 @@ struct Encoder::Impl {
     pic.qp_c[0] = pic.qp;
     pic.qp_c[1] = chroma_qp_y_to_c(pic.qp, cfg.cb_qp_offset);
     pic.qp_c[2] = chroma_qp_y_to_c(pic.qp, cfg.cr_qp_offset);
-    pic.rd = RdParams::for_qp(pic.qp, pic.qp_c[1], pic.qp_c[2], 0.57 * cfg.lambda_modifier);
+    const double factor = desc.lambda_factor > 0 ? desc.lambda_factor : 0.57;
+    pic.rd = RdParams::for_qp(pic.qp, pic.qp_c[1], pic.qp_c[2], factor * cfg.lambda_modifier);
     const int W = static_cast<int>(sps.width), H = static_cast<int>(sps.height);
     pic.rec.alloc(W, H);
     pic.info.init(sps, pps);
     for (int c = 0; c < 3; ++c)
       pic.coef[c].assign(static_cast<size_t>(pic.rec.planes[c].width) * pic.rec.planes[c].height,
                          0);
+    pic.motion.init(W, H);
+    pic.pu_w4 = W / 4;
+    pic.pu.assign(static_cast<size_t>(W / 4) * (H / 4), PuSyntax{});
     CodingInfo& info = pic.info;
     SliceFilterInfo sf;
     sf.deblocking_disabled = pps.deblocking_disabled;
@@ -294,10 +377,22 @@ struct Encoder::Impl {
     st.sao_luma = st.sao_chroma = sps.sao;
     st.slice_addr_rs = 0;
 
+    SliceHeader hdr;
+    hdr.slice_type = static_cast<uint32_t>(pic.type);
+    const std::string ref_err = set_references(desc, index, hdr, st);
+    if (!ref_err.empty()) throw std::invalid_argument(ref_err);
+
     // Mode decision and reconstruction, CTU by CTU.
     const PicGeometry& g = info.geo();
     IntraSearch intra(pic, st);
-    CuSearch search(pic, st, {&intra});
+    std::optional<InterSearch> inter;
+    std::vector<CuPredictor*> predictors;
+    if (pic.type != SliceType::I) {
+      inter.emplace(pic, st);
+      predictors.push_back(&*inter);
+    }
+    predictors.push_back(&intra);
+    CuSearch search(pic, st, predictors);
     if (forced) search.force_tree(&*forced);
     const int refresh = cfg.prev_tree_refresh;
     if (cfg.prev_tree_on() && index > 0 && (refresh <= 0 || index % refresh))
@@ -318,11 +413,9 @@ struct Encoder::Impl {
     // In-loop filters.
     std::unique_ptr<Frame> pre;
     if (cnn) pre = std::make_unique<Frame>(pic.rec);
-    if (!pps.deblocking_disabled) deblock_stage(sps, pps, info, nullptr, pic.rec);
-    SliceHeader hdr;
-    hdr.slice_type = static_cast<uint32_t>(pic.type);
+    if (!pps.deblocking_disabled)
+      deblock_stage(sps, pps, info, pic.type != SliceType::I ? &pic.motion : nullptr, pic.rec);
     hdr.poc_lsb = static_cast<uint32_t>(poc) & ((1u << sps.log2_max_poc_lsb()) - 1);
-    hdr.st_rps_sps_flag = 1;
     hdr.qp_delta = pic.qp - 26 - pps.init_qp_minus26;
     hdr.deblocking_disabled = pps.deblocking_disabled;
     hdr.lf_across_slices = 1;
@@ -388,6 +481,15 @@ struct Encoder::Impl {
                 write_hash_sei(frame_hash(ht, pic.rec)));
     }
     order.add(desc);
+    // The picture as later pictures reference it.
+    auto d = std::make_shared<DecodedPicture>();
+    d->frame = std::make_shared<Frame>(pic.rec);
+    d->motion = std::make_shared<MotionField>(pic.motion);
+    d->poc = poc;
+    d->decode_order = index;
+    dpb.store(std::move(d), sps, false);
+    for (int l = 0; l < 2; ++l)
+      out.refs[l].assign(pic.refs.poc[l], pic.refs.poc[l] + pic.refs.num[l]);
     out.poc = poc;
     out.nal_type = nal_type;
     out.temporal_id = tid;

@@ -79,6 +79,8 @@ double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ct
   b.qp = static_cast<int8_t>(pic_.qp);
   b.chroma_syntax = 4;
   pic_.info.fill(x0, y0, size, size, b);
+  // Intra blocks have no motion: merge and TMVP see them as unavailable.
+  if (pic_.type != SliceType::I) pic_.motion.fill(x0, y0, size, size, MvField{});
   ContextSet run = ctx;
   uint64_t luma_res_bits = 0;
   if (part == 0) {

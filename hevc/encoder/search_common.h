@@ -34,6 +34,8 @@ struct SavedArea {
   std::vector<Pel> rec[3];
   std::vector<int16_t> coef[3];
   std::vector<BlockInfo> info;
+  std::vector<MvField> mv;  // P and B pictures: motion and PU syntax
+  std::vector<PuSyntax> pu;
   int first = 0, end = 3;  // the planes kept: those the trials being undone can change
   void save(EncPicture& p, int x0, int y0, int size, int first_plane = 0, int end_plane = 3) {
     x = x0;
@@ -57,6 +59,15 @@ struct SavedArea {
     for (int r = 0; r < bh; ++r)
       std::memcpy(&info[static_cast<size_t>(r) * bw], &p.info.blk(x, y + 4 * r),
                   sizeof(BlockInfo) * bw);
+    if (p.type != SliceType::I) {
+      mv.resize(static_cast<size_t>(bw) * bh);
+      pu.resize(static_cast<size_t>(bw) * bh);
+      for (int r = 0; r < bh; ++r)
+        for (int i = 0; i < bw; ++i) {
+          mv[static_cast<size_t>(r) * bw + i] = p.motion.at(x + 4 * i, y + 4 * r);
+          pu[static_cast<size_t>(r) * bw + i] = p.pu_at(x + 4 * i, y + 4 * r);
+        }
+    }
   }
   void restore(EncPicture& p) const {
     for (int c = first; c < end; ++c) {
@@ -70,6 +81,12 @@ struct SavedArea {
     for (int r = 0; r < bh; ++r)
       std::memcpy(&p.info.blk(x, y + 4 * r), &info[static_cast<size_t>(r) * bw],
                   sizeof(BlockInfo) * bw);
+    if (p.type != SliceType::I)
+      for (int r = 0; r < bh; ++r)
+        for (int i = 0; i < bw; ++i) {
+          p.motion.at(x + 4 * i, y + 4 * r) = mv[static_cast<size_t>(r) * bw + i];
+          p.pu_at(x + 4 * i, y + 4 * r) = pu[static_cast<size_t>(r) * bw + i];
+        }
   }
 };
 

@@ -1,0 +1,304 @@
+#include "inter_search.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "../inter_pred.h"
+#include "../transform.h"
+#include "quant.h"
+
+namespace hevc {
+
+namespace {
+
+// Bits of ref_idx with `n` references (truncated rice, two contexts then bypass).
+int ref_idx_bits(int idx, int n) {
+  if (n <= 1) return 0;
+  return std::min(idx + 1, n - 1);
+}
+
+}  // namespace
+
+InterSearch::InterSearch(EncPicture& pic, SliceState& st)
+    : pic_(pic), st_(st), sps_(*pic.sps), cfg_(*pic.cfg), sink_{pic, {}}, me_(pic, *pic.cfg) {
+  pred_.alloc(pic.rec.planes[0].width, pic.rec.planes[0].height);
+  for (int i = 0; i < 8; ++i) best_store_.push_back(std::make_unique<SavedArea>());
+}
+
+InterSearch::~InterSearch() = default;
+
+double InterSearch::code_residual(int x0, int y0, int log2, const ContextSet& ctx) {
+  const int tlog2 = std::min(log2, sps_.max_tb_log2());
+  const int n = 1 << tlog2, size = 1 << log2;
+  double dist = 0;
+  for (int ty = y0; ty < y0 + size; ty += n)
+    for (int tx = x0; tx < x0 + size; tx += n) {
+      uint8_t flags = 0;
+      for (int c = 0; c < 3; ++c) {
+        const int sh = c ? 1 : 0, l2 = tlog2 - sh, bn = 1 << l2;
+        const int x = tx >> sh, y = ty >> sh;
+        Plane& rec = pic_.rec.planes[c];
+        const Plane& src = pic_.src.planes[c];
+        Pel* dst = &rec.at(x, y);
+        alignas(16) int16_t res[32 * 32], coef[32 * 32], lv[32 * 32];
+        residual_block(src.row(y) + x, src.stride, dst, rec.stride, res, bn);
+        forward_transform(res, coef, l2, false);
+        QuantJob job;
+        job.coef = coef;
+        job.log2n = l2;
+        job.cidx = c;
+        job.qp = pic_.qp_c[c];
+        job.scan_idx = 0;
+        job.intra = false;
+        job.sign_hide = pic_.pps->sign_data_hiding != 0;
+        job.rdoq = cfg_.rdoq;
+        job.lambda = pic_.rd.lambda / pic_.rd.chroma_weight[c];
+        job.ctx = &ctx;
+        job.cbf_ctx = c ? -1 : kCtxCbfLuma + 1;
+        const QuantResult q = quantize(job, lv);
+        copy_block(pic_.coef_at(c, x, y), pic_.coef_stride(c), lv, bn, l2);
+        if (q.nonzero) {
+          flags |= c == 0 ? kBfCbfY : (c == 1 ? kBfCbfCb : kBfCbfCr);
+          dequantize(lv, l2, pic_.qp_c[c], nullptr, q.max_x, q.max_y);
+          inverse_transform(lv, l2, false, q.max_x, q.max_y);
+          add_residual(dst, rec.stride, lv, bn);
+        }
+        dist += pic_.rd.chroma_weight[c] *
+                static_cast<double>(sse_block(src.row(y) + x, src.stride, dst, rec.stride, bn, bn));
+      }
+      const uint8_t l = static_cast<uint8_t>(tlog2);
+      pic_.info.for_each(tx, ty, n, n, [&](BlockInfo& b) {
+        b.tu_log2 = l;
+        b.flags = static_cast<uint8_t>((b.flags & ~(kBfCbfY | kBfCbfCb | kBfCbfCr)) | flags);
+      });
+    }
+  return dist;
+}
+
+void InterSearch::place_pu(const PbPos& pb, const MvField& m, const PuSyntax& s) {
+  pic_.motion.fill(pb.x, pb.y, pb.w, pb.h, m);
+  pic_.fill_pu(pb.x, pb.y, pb.w, pb.h, s);
+  const Frame* ref[2] = {nullptr, nullptr};
+  for (int l = 0; l < 2; ++l)
+    if (m.pred(l)) ref[l] = pic_.ref_frame(l, m.ref_idx[l]);
+  predict_inter(ref, m, pb.x, pb.y, pb.w, pb.h, pic_.weights, pred_);
+}
+
+double InterSearch::code_placed(const CuSite& cu, int part, bool residual, ContextSet& ctx) {
+  const int x0 = cu.x0, y0 = cu.y0, size = 1 << cu.log2;
+  const bool merge = pic_.pu_at(x0, y0).merge_flag != 0 && part == kPart2Nx2N;
+  pic_.info.for_each(x0, y0, size, size, [&](BlockInfo& b) {
+    b.tu_log2 = static_cast<uint8_t>(cu.log2);
+    b.pred_mode = static_cast<uint8_t>(PredMode::Inter);
+    b.part_mode = static_cast<uint8_t>(part);
+    b.flags = static_cast<uint8_t>(b.flags & ~(kBfCbfY | kBfCbfCb | kBfCbfCr));
+  });
+  for (int c = 0; c < 3; ++c) {
+    const int sh = c ? 1 : 0, n = size >> sh, x = x0 >> sh, y = y0 >> sh;
+    copy_rows(pic_.rec.planes[c].row(y) + x, pic_.rec.planes[c].stride, pred_.planes[c].row(y) + x,
+              pred_.planes[c].stride, n, n);
+  }
+  double dist = 0;
+  bool skip = merge && !residual;
+  if (residual) {
+    dist = code_residual(x0, y0, cu.log2, ctx);
+    // A 2Nx2N merge CU without residual is coded as a skip CU (rqt_root_cbf is inferred 1).
+    if (merge && !area_has(pic_.info, x0, y0, size, kBfCbfY | kBfCbfCb | kBfCbfCr)) skip = true;
+  } else {
+    for (int c = 0; c < 3; ++c) {
+      const int sh = c ? 1 : 0, n = size >> sh, x = x0 >> sh, y = y0 >> sh;
+      const Plane& src = pic_.src.planes[c];
+      const Plane& rec = pic_.rec.planes[c];
+      dist += pic_.rd.chroma_weight[c] *
+              static_cast<double>(
+                  sse_block(src.row(y) + x, src.stride, rec.row(y) + x, rec.stride, n, n));
+    }
+  }
+  if (skip)
+    pic_.info.for_each(x0, y0, size, size,
+                       [&](BlockInfo& bi) { bi.pred_mode = static_cast<uint8_t>(PredMode::Skip); });
+  CabacCounter cnt;
+  Counter coder(cnt, ctx, sink_, st_);
+  if (cu.log2 > sps_.min_cb_log2()) coder.split_cu_flag(x0, y0, cu.depth, 0);
+  coder.coding_unit(x0, y0, cu.log2);
+  return dist + pic_.rd.bits_cost(cnt.bits());
+}
+
+bool InterSearch::amvp_motion(const PbPos& pb, MvField& m, PuSyntax& s, double& cost) {
+  const bool b_slice = pic_.type == SliceType::B;
+  MeResult best[2];
+  int best_ref[2] = {-1, -1};
+  for (int l = 0; l < (b_slice ? 2 : 1); ++l) {
+    const int n = pic_.refs.num[l];
+    for (int r = 0; r < n; ++r) {
+      // inter_pred_idc costs about a bit in B slices.
+      const MeResult res = me_.search(pb, l, r, ref_idx_bits(r, n) + (b_slice ? 1 : 0));
+      if (best_ref[l] < 0 || res.cost < best[l].cost) {
+        best[l] = res;
+        best_ref[l] = r;
+      }
+    }
+  }
+  if (best_ref[0] < 0 && best_ref[1] < 0) return false;
+  int choice = best_ref[1] < 0 || (best_ref[0] >= 0 && best[0].cost <= best[1].cost) ? 0 : 1;
+  cost = best[choice].cost;
+  m = MvField{};
+  s = PuSyntax{};
+  // 8x4 and 4x8 blocks are not bi-predicted (inter_pred_idc cannot say so).
+  if (b_slice && best_ref[0] >= 0 && best_ref[1] >= 0 && pb.w + pb.h != 12) {
+    MvField bi;
+    for (int l = 0; l < 2; ++l) {
+      bi.ref_idx[l] = static_cast<int8_t>(best_ref[l]);
+      bi.mv[l] = best[l].mv;
+    }
+    const double bc = me_.bi_cost(pb, bi) + pic_.rd.sqrt_lambda * (best[0].bits + best[1].bits);
+    if (bc < cost) {
+      choice = 2;
+      cost = bc;
+    }
+  }
+  s.inter_pred_idc = static_cast<uint8_t>(choice);
+  for (int l = 0; l < 2; ++l) {
+    if (choice != 2 && choice != l) continue;
+    m.ref_idx[l] = static_cast<int8_t>(best_ref[l]);
+    m.mv[l] = best[l].mv;
+    s.ref_idx[l] = static_cast<uint8_t>(best_ref[l]);
+    s.mvp_flag[l] = static_cast<uint8_t>(best[l].mvp);
+    s.mvd[l] = best[l].mvd;
+  }
+  bind_refs(m, pic_.refs);
+  return true;
+}
+
+double InterSearch::try_partition(const CuSite& cu, int part, const ContextSet& in,
+                                  ContextSet& ctx) {
+  const int x0 = cu.x0, y0 = cu.y0, size = 1 << cu.log2;
+  pic_.info.for_each(x0, y0, size, size, [&](BlockInfo& b) {
+    b.pred_mode = static_cast<uint8_t>(PredMode::Inter);
+    b.part_mode = static_cast<uint8_t>(part);
+  });
+  pic_.motion.fill(x0, y0, size, size, MvField{});
+  int pbs[4][4];
+  const int n = prediction_blocks(part, size, pbs);
+  for (int k = 0; k < n; ++k) {
+    const PbPos pb{x0, y0, size, x0 + pbs[k][0], y0 + pbs[k][1], pbs[k][2], pbs[k][3], k, part};
+    MvField m;
+    PuSyntax s;
+    double cost = kInf;
+    if (!amvp_motion(pb, m, s, cost)) return kInf;
+    for (int i = 0; i < pic_.mvc.max_merge_cand; ++i) {
+      MvField mc = merge_candidate(pic_.mvc, pb, i);
+      bind_refs(mc, pic_.refs);
+      const double c = me_.pred_dist(pb, mc, true) + pic_.rd.sqrt_lambda * (i + 1);
+      if (c < cost) {
+        cost = c;
+        m = mc;
+        s = PuSyntax{};
+        s.merge_flag = 1;
+        s.merge_idx = static_cast<uint8_t>(i);
+      }
+    }
+    place_pu(pb, m, s);
+  }
+  ctx = in;
+  return code_placed(cu, part, true, ctx);
+}
+
+double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
+  if (!cu.part_2nx2n || pic_.type == SliceType::I) return kInf;
+  const int x0 = cu.x0, y0 = cu.y0, size = 1 << cu.log2;
+  const ContextSet in = ctx;
+  SavedArea& store = *best_store_[cu.depth];
+  double my_best = kInf;
+  ContextSet my_ctx = in;
+  bool last_is_best = false;
+  auto consider = [&](double cost, const ContextSet& c) {
+    last_is_best = cost < my_best;
+    if (!last_is_best) return;
+    my_best = cost;
+    my_ctx = c;
+    store.save(pic_, x0, y0, size);
+  };
+  // The CU's own blocks must not look available to the derivation: mark it inter first (its
+  // motion is written by each trial).
+  BlockInfo b;
+  b.cu_log2 = b.tu_log2 = static_cast<uint8_t>(cu.log2);
+  b.pred_mode = static_cast<uint8_t>(PredMode::Inter);
+  b.qp = static_cast<int8_t>(pic_.qp);
+  pic_.info.fill(x0, y0, size, size, b);
+  pic_.motion.fill(x0, y0, size, size, MvField{});
+  const PbPos pb{x0, y0, size, x0, y0, size, size, 0, kPart2Nx2N};
+
+  // Merge candidates, ranked by SATD of their prediction plus their index's bits.
+  const int nmerge = pic_.mvc.max_merge_cand;
+  MvField cand[5];
+  double rough[5];
+  int order[5];
+  int ncand = 0;
+  for (int i = 0; i < nmerge; ++i) {
+    MvField m = merge_candidate(pic_.mvc, pb, i);
+    bind_refs(m, pic_.refs);
+    cand[i] = m;
+    order[ncand++] = i;
+    rough[i] = me_.pred_dist(pb, m, true) + pic_.rd.sqrt_lambda * (i + 1);
+  }
+  std::stable_sort(order, order + ncand, [&](int a, int c) { return rough[a] < rough[c]; });
+  const int full = cfg_.fast_encoder ? std::min(ncand, 2) : ncand;
+  bool skip_won = false;
+  for (int k = 0; k < full; ++k) {
+    const int i = order[k];
+    PuSyntax s;
+    s.merge_flag = 1;
+    s.merge_idx = static_cast<uint8_t>(i);
+    place_pu(pb, cand[i], s);
+    // After a skip CU won, the fast merge decision tries the others as skip CUs only.
+    for (int withres = skip_won && cfg_.fast_decision_merge ? 0 : 1; withres >= 0; --withres) {
+      ContextSet c = in;
+      const double cost = code_placed(cu, kPart2Nx2N, withres != 0, c);
+      consider(cost, c);
+      if (last_is_best)
+        skip_won = pic_.info.blk(x0, y0).pred_mode == static_cast<uint8_t>(PredMode::Skip);
+      // Its residual coded nothing: the trial without is the same skip CU.
+      if (withres && pic_.info.blk(x0, y0).pred_mode == static_cast<uint8_t>(PredMode::Skip)) break;
+    }
+  }
+  // Motion search: 2Nx2N, then the rectangular and asymmetric partitions.
+  pic_.info.fill(x0, y0, size, size, b);
+  pic_.motion.fill(x0, y0, size, size, MvField{});
+  {
+    MvField m;
+    PuSyntax s;
+    double est = 0;
+    if (amvp_motion(pb, m, s, est)) {
+      place_pu(pb, m, s);
+      ContextSet c = in;
+      consider(code_placed(cu, kPart2Nx2N, true, c), c);
+    }
+  }
+  int best_part = kPart2Nx2N;
+  auto try_part = [&](int part) {
+    ContextSet c = in;
+    const double cost = try_partition(cu, part, in, c);
+    consider(cost, c);
+    if (last_is_best) best_part = part;
+  };
+  try_part(kPart2NxN);
+  try_part(kPartNx2N);
+  if (sps_.amp && cu.log2 > sps_.min_cb_log2()) {
+    const bool all = !cfg_.fast_encoder;
+    if (all || best_part == kPart2NxN) {
+      try_part(kPart2NxnU);
+      try_part(kPart2NxnD);
+    }
+    if (all || best_part == kPartNx2N) {
+      try_part(kPartnLx2N);
+      try_part(kPartnRx2N);
+    }
+  }
+  if (my_best >= best) return my_best;
+  if (!last_is_best) store.restore(pic_);
+  ctx = my_ctx;
+  return my_best;
+}
+
+}  // namespace hevc

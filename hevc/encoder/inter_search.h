@@ -1,0 +1,53 @@
+// Inter prediction for a whole CU of a P or B picture, in the manner of the reference encoder:
+// the merge candidates (ranked by SATD, the best ones coded in full with and without residual,
+// the latter as skip), then motion search for each list and reference (AMVP) and their
+// bi-prediction, the winner coded in full with its residual.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "cu_search.h"
+#include "enc_picture.h"
+#include "motion_search.h"
+#include "search_common.h"
+
+namespace hevc {
+
+class InterSearch : public CuPredictor {
+ public:
+  InterSearch(EncPicture& pic, SliceState& st);
+  ~InterSearch() override;
+  InterSearch(const InterSearch&) = delete;
+  InterSearch& operator=(const InterSearch&) = delete;
+  double code_cu(const CuSite& cu, ContextSet& ctx, double best) override;
+
+ private:
+  // Places prediction block `pb`'s motion `m` and syntax `s` in the picture and its prediction
+  // in pred_.
+  void place_pu(const PbPos& pb, const MvField& m, const PuSyntax& s);
+  // Codes the CU whose prediction units are placed (PartMode `part`): with its residual, or
+  // without (`residual` false: a 2Nx2N merge CU becomes a skip CU). Returns the cost, `ctx` the
+  // contexts after it.
+  double code_placed(const CuSite& cu, int part, bool residual, ContextSet& ctx);
+  // Transform, quantisation and reconstruction of the residual over the CU's transform tree
+  // (one level: the CU, or its largest transform blocks); returns the weighted distortion.
+  double code_residual(int x0, int y0, int log2, const ContextSet& ctx);
+  // The best AMVP motion (uni- or bi-predicted) of block `pb` and its estimated cost (SATD plus
+  // sqrt(lambda) times bits); false when no list has references.
+  bool amvp_motion(const PbPos& pb, MvField& m, PuSyntax& s, double& cost);
+  // The CU with PartMode `part` (not 2Nx2N): each prediction unit takes the better of its AMVP
+  // motion and its best merge candidate; the CU is coded with its residual.
+  double try_partition(const CuSite& cu, int part, const ContextSet& in, ContextSet& ctx);
+
+  EncPicture& pic_;
+  SliceState& st_;
+  const Sps& sps_;
+  const EncoderConfig& cfg_;
+  CoeffSink sink_;
+  MotionSearch me_;
+  Frame pred_;  // the prediction of the CU being tried (picture-sized)
+  std::vector<std::unique_ptr<SavedArea>> best_store_;  // per depth: the best trial so far
+};
+
+}  // namespace hevc

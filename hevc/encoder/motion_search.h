@@ -1,0 +1,60 @@
+// Motion estimation for one prediction block against one reference picture, in the manner of
+// the reference encoder: an integer search around the AMVP predictors (a TZ-style pattern
+// search, or a full search in the window), then half- and quarter-sample refinement; costs are
+// distortion plus sqrt(lambda) times the estimated bits of the motion vector difference.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "../motion.h"
+#include "../mv_derive.h"
+#include "config.h"
+#include "enc_picture.h"
+
+namespace hevc {
+
+// A reference picture's luma with a margin of repeated edge samples, for the integer search.
+struct PaddedLuma {
+  static constexpr int kMargin = 80;
+  std::vector<Pel> buf;
+  int stride = 0, width = 0, height = 0;
+  void build(const Plane& p);
+  const Pel* at(int x, int y) const {
+    return buf.data() + static_cast<ptrdiff_t>(y + kMargin) * stride + x + kMargin;
+  }
+};
+
+// Estimated bits of a motion vector difference (mvd_coding with bypass-coded suffixes).
+int mvd_bits(Mv d);
+
+struct MeResult {
+  Mv mv;
+  int mvp = 0;        // mvp_lX_flag
+  Mv mvd;             // mv - predictor
+  double cost = 0;    // distortion + sqrt(lambda) * bits
+  uint32_t dist = 0;  // SATD (or SAD) of the prediction
+  int bits = 0;       // estimated bits of ref_idx, mvp flag and mvd
+};
+
+class MotionSearch {
+ public:
+  MotionSearch(EncPicture& pic, const EncoderConfig& cfg);
+  // The best motion vector of block `pb` against RefPicListX[ref_idx]; `ref_bits`: the bits of
+  // its ref_idx (and inter_pred_idc) to add to the cost.
+  MeResult search(const PbPos& pb, int list, int ref_idx, int ref_bits);
+  // The SATD of the bi-prediction of `m` over the block (luma).
+  uint32_t bi_cost(const PbPos& pb, const MvField& m);
+  // The luma prediction of `m` into the scratch frame; returns its SATD (or SAD) to the source.
+  uint32_t pred_dist(const PbPos& pb, const MvField& m, bool hadamard);
+
+ private:
+  uint32_t sad_at(const PaddedLuma& ref, int x, int y, int w, int h, Mv integer) const;
+  EncPicture& pic_;
+  const EncoderConfig& cfg_;
+  std::map<const Frame*, PaddedLuma> padded_;
+  Frame scratch_;
+};
+
+}  // namespace hevc
