@@ -106,3 +106,28 @@ def test_cli_prints_the_lists_and_the_slice_type_summary(tiny, tmp_path):
     assert md5((tmp_path / "r.yuv").read_bytes()) == md5(
         b"".join(p.tobytes() for pic in dec.pictures for p in (pic.y, pic.u, pic.v))
     )
+
+
+def test_ctc_runner_runs_ldp_and_ra(tiny, tmp_path):
+    from cnnfilter.ctc import runner
+    from cnnfilter.ctc.sequences import Sequence
+    from cnnfilter.ctc.store import Store
+
+    seq = Sequence("tiny", str(tiny), 128, 64, 25.0, 16, "T", intra_period=8)
+    jobs = runner.prepare(["LDP", "RA"], [37], [seq], "anchor", ["nolf"], 9, "test")
+    assert [j.key for j in jobs] == [
+        "LDP/anchor/tiny/QP37",
+        "LDP/nolf/tiny/QP37",
+        "RA/anchor/tiny/QP37",
+        "RA/nolf/tiny/QP37",
+    ]
+    summary = runner.run(jobs, tmp_path / "out", {"anchor": "anchor"}, progress=False)
+    assert summary.failed == [] and summary.mismatched == []
+    rows = [Store(tmp_path / "out").done(j) for j in jobs]
+    assert all(r["frames"] == 9 for r in rows)
+    # RA honours the sequence's intra period: frame 8 is a CRA.
+    ra = tmp_path / "ra.bin"
+    cnnfilter.encode(tiny, ra, cfg=RA, width=128, height=64, frames=9, qp=37,
+                     overrides={"IntraPeriod": 8})  # fmt: skip
+    assert CRA_NUT in _nal_types(ra.read_bytes())
+    assert rows[2]["bitstream_md5"] == md5(ra.read_bytes())
