@@ -151,7 +151,6 @@ class Picture:
     ref_used: tuple[int, ...]  # 1: in this picture's lists; 0: only kept for later pictures
     num_ref_active: tuple[int, int]  # list sizes L0, L1
     lambda_factor: float
-    entry: int = 0  # the GOP entry (FrameN) it is coded with; 0 for intra-period pictures
 
     def ref_lists(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The POCs of lists L0 and L1 as the default construction of H.265 8.3.4 builds them
@@ -289,7 +288,7 @@ def schedule(
         pictures.append(
             Picture(
                 frame, frame - idr, slice_type, pic_qp, nal, cur_tid, tuple(refs), used,
-                active, factor, 0 if periodic else n,
+                active, factor,
             )
         )  # fmt: skip
         tid[frame] = cur_tid
