@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .gop import FRAME_KEY, GopEntry, GopError, check_gop, parse_entry
+from .gop import FRAME_KEY, GopEntry, GopError, check_gop, check_references, parse_entry
 
 
 class ConfigError(ValueError):
@@ -33,11 +33,8 @@ class Key:
     why: str = ""  # why other values are refused
 
 
-_INTER_ONLY = "inter coding is not implemented yet (All-Intra only)"
-_NO_INTER_ENCODER = (
-    "the encoder does not code P and B pictures yet: the LDP and RA configurations are read "
-    "and checked, and their streams decode, but they cannot be encoded yet"
-)
+_NO_WP = "explicit weighted prediction is not encoded"
+_NO_EARLY = "HM's early CU, skip and CBF decisions (ECU, ESD, CFM) are not implemented"
 
 
 def _keys() -> list[Key]:
@@ -72,21 +69,35 @@ def _keys() -> list[Key]:
         K("DecodingRefreshType", int, 0, "decoding_refresh_type", only=(0, 1, 2)),
         K("GOPSize", int, 1, None, 1, 64),
         K("ReWriteParamSetsFlag", bool, True, None),
-        # Motion search (inter only; the CTC values are accepted).
-        K("FastSearch", int, 1, None, 0, 3),
-        K("SearchRange", int, 64, None, 0, 1024),
-        K("BipredSearchRange", int, 4, None, 0, 1024),
-        K("HadamardME", bool, True, None),
-        K("FEN", bool, True, None),
-        K("FDM", bool, True, None),
-        K("ECU", bool, False, None),
-        K("ESD", bool, False, None),
-        K("CFM", bool, False, None),
-        K("AMP", bool, True, None),
-        K("TMVPMode", int, 1, None, 0, 2),
-        K("MaxNumMergeCand", int, 5, None, 1, 5),
-        K("WeightedPredP", bool, False, None, only=(False,), why=_INTER_ONLY),
-        K("WeightedPredB", bool, False, None, only=(False,), why=_INTER_ONLY),
+        # Motion search and inter decisions.
+        K(
+            "FastSearch",
+            int,
+            1,
+            "fast_search",
+            only=(0, 1),
+            why="0 (full search) and 1 (TZ search) are implemented, not HM's 2 and 3",
+        ),
+        K("SearchRange", int, 64, "search_range", 0, 1024),
+        K("BipredSearchRange", int, 4, "bipred_search_range", 0, 1024),
+        K("HadamardME", bool, True, "hadamard_me"),
+        K("FEN", bool, True, "fast_encoder"),
+        K("FDM", bool, True, "fast_decision_merge"),
+        K("ECU", bool, False, None, only=(False,), why=_NO_EARLY),
+        K("ESD", bool, False, None, only=(False,), why=_NO_EARLY),
+        K("CFM", bool, False, None, only=(False,), why=_NO_EARLY),
+        K("AMP", bool, True, "amp"),
+        K(
+            "TMVPMode",
+            int,
+            1,
+            "tmvp",
+            only=(0, 1),
+            why="TMVP is on (1) or off (0); HM's 2 (off in each GOP's first picture) is not",
+        ),
+        K("MaxNumMergeCand", int, 5, "max_merge_cand", 1, 5),
+        K("WeightedPredP", bool, False, None, only=(False,), why=_NO_WP),
+        K("WeightedPredB", bool, False, None, only=(False,), why=_NO_WP),
         # Quantisation.
         K("QP", int, 32, "qp", 0, 51),
         K("MaxDeltaQP", int, 0, None, only=(0,), why="adaptive QP is not implemented"),
@@ -312,9 +323,9 @@ class Settings:
         if inter:
             try:
                 self.gop = check_gop(self.gop_entries, v["GOPSize"], v["IntraPeriod"])
+                check_references(self.gop)
             except GopError as e:
                 raise ConfigError(str(e)) from None
-            raise ConfigError(_NO_INTER_ENCODER)
 
 
 def resolve(

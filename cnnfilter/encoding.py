@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _hevc, yuv
 from .config import ConfigError, Settings, resolve
+from .gop import GopError, Picture, schedule, sps_needs
 from .outputs import atomic_output, check_output_path
 
 
@@ -38,6 +39,8 @@ class FrameStats:
     cnn_mode: str = "none"  # signalled: none (CNN disabled), off, all, ctu
     cnn_flag_bits: int = 0  # bits of the slice header extension carrying the flags
     cnn_seconds: float = 0.0  # time in the CNN (part of `seconds`)
+    temporal_id: int = 0
+    refs: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())  # POCs of lists L0 and L1
 
     @property
     def cnn_share(self) -> float:
@@ -46,15 +49,15 @@ class FrameStats:
 
 @dataclass
 class EncodeResult:
-    frames: list[FrameStats] = field(default_factory=list)
+    frames: list[FrameStats] = field(default_factory=list)  # in coding order
     bitstream: Path | None = None
     recon: Path | None = None
     bytes: int = 0
     frame_rate: float = 25.0
     seconds: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)
-    # Per picture, the coding tree decided: uint8 (height/8, width/8 of the coded picture), the
-    # CU's log2 size | PartMode << 4 per 8x8 unit (docs/encoder.md, "Coding trees").
+    # Per picture in coding order, the coding tree decided: uint8 (height/8, width/8 of the coded
+    # picture), the CU's log2 size | PartMode << 4 per 8x8 unit (docs/encoder.md, "Coding trees").
     cu_trees: list[np.ndarray] = field(default_factory=list)
 
     @property
@@ -181,7 +184,17 @@ def encode(
     s.values.update(SourceWidth=w, SourceHeight=h, FrameRate=rate, FramesToBeEncoded=count)
     if cu_trees is not None and len(cu_trees) != count:
         raise ConfigError(f"{len(cu_trees)} CU trees given for {count} frames")
+    try:
+        pictures = schedule(s.gop, s["IntraPeriod"], s["DecodingRefreshType"], count, s["QP"])
+    except GopError as e:
+        raise ConfigError(str(e)) from None
+    needs = sps_needs(pictures)
     enc_cfg = s.encoder_config()
+    enc_cfg.update(
+        max_temporal_layers=needs.max_temporal_layers,
+        num_reorder_pics=needs.num_reorder_pics,
+        max_dec_pic_buffering=needs.max_dec_pic_buffering,
+    )
     loop = None
     if cnn is not None:
         from .loop import LoopFilter, resolve
@@ -219,42 +232,23 @@ def encode(
                 atomic_output(out_rec, inputs=[src], what="reconstruction")
             )
             frec = stack.enter_context(yuv.YuvWriter(tmp_rec))
-        for i, planes in enumerate(yuv.read_frames(src, w, h, skip=skip, count=count)):
+        source = yuv.read_frames(src, w, h, skip=skip, count=count)
+        waiting: dict[int, tuple] = {}  # reconstructions waiting for their turn in output order
+        next_out = 0
+        for i, (pic, planes) in enumerate(_in_coding_order(source, pictures)):
             if cu_trees is not None:
-                units = np.asarray(cu_trees[i])
-                if units.dtype != np.uint8 and (
-                    units.dtype.kind not in "iu"
-                    or units.min(initial=0) < 0
-                    or units.max(initial=0) > 255
-                ):
-                    raise ConfigError(f"frame {i}: a CU tree holds bytes, got {units.dtype} values")
-                try:
-                    enc.force_cu_tree(units.astype(np.uint8))
-                except ValueError as e:
-                    raise ConfigError(f"frame {i}: {e}") from None
-            r = enc.encode(*planes)
+                _force_cu_tree(enc, cu_trees[i], i)
+            r = enc.encode(*planes, **_picture_args(pic))
             result.cu_trees.append(enc.cu_tree())
             if fbs:
                 fbs.write(r["bytes"])
             result.bytes += len(r["bytes"])
             if frec:
-                frec.write(tuple(enc.recon(w, h)))
-            n = w * h
-            st = FrameStats(
-                poc=r["poc"],
-                slice_type=r["slice_type"],
-                qp=r["qp"],
-                bits=r["bits"],
-                psnr_y=psnr(r["sse"][0], n),
-                psnr_u=psnr(r["sse"][1], n // 4),
-                psnr_v=psnr(r["sse"][2], n // 4),
-                seconds=r["seconds"],
-                ctus=r["ctus"],
-                cnn_ctus=r["cnn_ctus"],
-                cnn_mode=("off", "all", "ctu")[r["cnn_mode"]] if loop else "none",
-                cnn_flag_bits=r["cnn_flag_bits"],
-                cnn_seconds=r["cnn_seconds"],
-            )
+                waiting[pic.frame] = tuple(enc.recon(w, h))
+                while next_out in waiting:
+                    frec.write(waiting.pop(next_out))
+                    next_out += 1
+            st = _stats(r, w * h, pic.temporal_id, loop is not None)
             result.frames.append(st)
             if on_frame:
                 on_frame(st)
@@ -262,6 +256,64 @@ def encode(
     result.bitstream, result.recon = out_bs, out_rec
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _in_coding_order(source, pictures: list[Picture]):
+    """(picture, source planes) in coding order, reading the source once, in order, and
+    holding only the frames read ahead of their turn (up to a GOP)."""
+    ahead: dict[int, tuple] = {}
+    read = 0
+    for pic in pictures:
+        while pic.frame not in ahead:
+            ahead[read] = next(source)
+            read += 1
+        yield pic, ahead.pop(pic.frame)
+
+
+def _picture_args(pic: Picture) -> dict[str, Any]:
+    return {
+        "poc": pic.poc,
+        "slice_type": pic.slice_type,
+        "qp": pic.qp,
+        "nal_type": pic.nal_type,
+        "temporal_id": pic.temporal_id,
+        "refs": list(pic.refs),
+        "ref_used": list(pic.ref_used),
+        "num_ref_active": pic.num_ref_active,
+        "lambda_factor": pic.lambda_factor,
+    }
+
+
+def _force_cu_tree(enc: Any, tree: Any, i: int) -> None:
+    units = np.asarray(tree)
+    if units.dtype != np.uint8 and (
+        units.dtype.kind not in "iu" or units.min(initial=0) < 0 or units.max(initial=0) > 255
+    ):
+        raise ConfigError(f"frame {i}: a CU tree holds bytes, got {units.dtype} values")
+    try:
+        enc.force_cu_tree(units.astype(np.uint8))
+    except ValueError as e:
+        raise ConfigError(f"frame {i}: {e}") from None
+
+
+def _stats(r: dict[str, Any], luma: int, temporal_id: int, cnn: bool) -> FrameStats:
+    return FrameStats(
+        poc=r["poc"],
+        slice_type=r["slice_type"],
+        qp=r["qp"],
+        bits=r["bits"],
+        psnr_y=psnr(r["sse"][0], luma),
+        psnr_u=psnr(r["sse"][1], luma // 4),
+        psnr_v=psnr(r["sse"][2], luma // 4),
+        seconds=r["seconds"],
+        ctus=r["ctus"],
+        cnn_ctus=r["cnn_ctus"],
+        cnn_mode=("off", "all", "ctu")[r["cnn_mode"]] if cnn else "none",
+        cnn_flag_bits=r["cnn_flag_bits"],
+        cnn_seconds=r["cnn_seconds"],
+        temporal_id=temporal_id,
+        refs=(tuple(r["refs"][0]), tuple(r["refs"][1])),
+    )
 
 
 def reconstruction_planes(result: EncodeResult) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:

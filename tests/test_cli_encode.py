@@ -98,7 +98,9 @@ def test_bad_cfg_file(tmp_path, clip):
     r = run_cli(
         "encode", "-c", str(cfg), "-i", str(clip), "-wdt", "320", "-hgt", "192", "-b", str(bs)
     )
-    assert r.returncode == 2 and "does not code P and B pictures yet" in r.stderr
+    # GOPSize 1 keeps the last four pictures, so POC 5 cannot reach POC 0 (-5).
+    assert r.returncode == 2 and r.stderr.count("error:") == 1
+    assert "Frame1 (POC 5) references POC 0, which is no longer kept" in r.stderr
     cfg.write_text("QP : 32\nFrame1: P 1 3 0 0 0.4624 0 0 0 4 4 -1 -5 -9\n")
     r = run_cli(
         "encode", "-c", str(cfg), "-i", str(clip), "-wdt", "320", "-hgt", "192", "-b", str(bs)

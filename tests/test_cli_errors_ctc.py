@@ -30,8 +30,8 @@ CASES = [
     (RUN, 2, "the following arguments are required: --out"),
     # --cfg
     ([*RUN, "--cfg", "XY", *OUT], 2, "unknown configuration(s) XY; use AI, LDP, RA"),
-    ([*RUN, "--cfg", "LDP", *OUT], 2, "--cfg LDP: inter coding (LDP, RA) is not implemented yet"),
-    ([*RUN, "--cfg", "AI", "RA", *OUT], 2, "--cfg RA: inter coding (LDP, RA) is not implemented"),
+    ([*RUN[:2], "--sequences", "{T}/ra12.yaml", "--test", "nolf", "--cfg", "AI", "RA", *OUT], 2,
+     "{T}/ra12.yaml: sequence 'a': the RA intra period 12 is not a multiple of the RA GOP size 8"),
     ([*RUN, "--cfg", *OUT], 2, "argument --cfg: expected at least one argument"),
     # --qps
     ([*RUN, "--qps", "abc", *OUT], 2, "argument --qps: invalid int value: 'abc'"),
@@ -97,6 +97,7 @@ def T(tmp_path_factory):
     clip = photo_clip(t / "a.yuv", 64, 64, frames=1)
     write_list(t / "ok.yaml", [entry("a", clip, 64, 64, 1)])
     write_list(t / "short.yaml", [entry("a", clip, 64, 64, 5)])
+    write_list(t / "ra12.yaml", [entry("a", clip, 64, 64, 1, intra_period=12)])
     write_list(t / "noclip.yaml", [entry("gone", t / "gone.yuv", 64, 64, 1)])
     e = entry("a", clip, 64, 64, 1)
     del e["fps"]

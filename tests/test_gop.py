@@ -43,10 +43,11 @@ def test_ra_file_holds_hm_ctc_table():
     assert table[3].refs == (-1, 1, 3, 7) and all(e.num_ref_active == 2 for e in table)
 
 
-@pytest.mark.parametrize("cfg", [LDP, RA], ids=["LDP", "RA"])
-def test_valid_inter_configuration_says_the_encoder_is_not_there_yet(cfg):
-    with pytest.raises(ConfigError, match="does not code P and B pictures yet"):
-        resolve([cfg])
+@pytest.mark.parametrize("cfg,entries", [(LDP, 4), (RA, 8)], ids=["LDP", "RA"])
+def test_valid_inter_configuration_resolves_with_its_table(cfg, entries):
+    s = resolve([cfg])
+    assert len(s.gop) == entries and s["GOPSize"] == entries
+    assert s.encoder_config()["search_range"] == 64 and s.encoder_config()["amp"] is True
 
 
 @pytest.mark.parametrize(
@@ -64,6 +65,16 @@ def test_valid_inter_configuration_says_the_encoder_is_not_there_yet(cfg):
         ({"Frame4": "B 1 4"}, "at least 11 fields"),
         ({"Frame4": "B 1 4 0 0 0.68 0 0 9 2 4 -1 1 3 7 0"}, "temporal_id 9"),
         ({"IntraPeriod": 0}, "IntraPeriod 0"),
+        # Frame1 no longer keeps -12, which Frame2 (-8) needs in the next GOP.
+        (
+            {"Frame1": "B 8 1 0 0 0.442 0 0 0 2 3 -8 -10 -16 0"},
+            "Frame2 [(]POC 12[)] references POC 4, which is no longer kept: the reference "
+            "picture set of POC 16, coded before it, does not hold it",
+        ),
+        ({"WeightedPredB": 1}, "explicit weighted prediction is not encoded"),
+        ({"TMVPMode": 2}, "TMVPMode = 2 is not supported"),
+        ({"FastSearch": 2}, "FastSearch = 2 is not supported"),
+        ({"ESD": 1}, "ESD = 1 is not supported"),
     ],
 )
 def test_bad_gop_tables_are_refused_with_the_reason(overrides, message):

@@ -68,6 +68,9 @@ def _line(f: FrameStats) -> str:
         f"[Y {f.psnr_y:7.4f} dB    U {f.psnr_u:7.4f} dB    V {f.psnr_v:7.4f} dB] "
         f"[ET {f.seconds:7.3f} s]"
     )
+    if f.slice_type != "I":
+        lists = [("L0", f.refs[0])] + ([("L1", f.refs[1])] if f.slice_type == "B" else [])
+        line += "".join(f" [{name} {' '.join(map(str, pocs))}]" for name, pocs in lists)
     if f.cnn_mode != "none":
         codec = f.seconds - f.cnn_seconds
         line += (
@@ -75,6 +78,23 @@ def _line(f: FrameStats) -> str:
             f"{f.cnn_seconds:.3f} s CNN / {codec:.3f} s codec]"
         )
     return line
+
+
+def _print_per_slice_type(frames: list[FrameStats], rate: float) -> None:
+    """HM's I/P/B blocks: each slice type's pictures, their bits (slice data, SEI and parameter
+    sets as written) at the frame rate, and their mean PSNRs."""
+    for t in "IPB":
+        fs = [f for f in frames if f.slice_type == t]
+        k = max(len(fs), 1)
+        y, u, v = (sum(getattr(f, c) for f in fs) / k for c in ("psnr_y", "psnr_u", "psnr_v"))
+        kbps = sum(f.bits for f in fs) * rate / k / 1000
+        print(f"{t} Slices {'-' * 56}")
+        print("\tTotal Frames |   Bitrate     Y-PSNR    U-PSNR    V-PSNR    YUV-PSNR")
+        print(
+            f"\t{len(fs):8d}    {t.lower()} {kbps:12.4f}  {y:8.4f}  {u:8.4f}  {v:8.4f}  "
+            f"{(6 * y + u + v) / 8:8.4f}"
+        )
+        print()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         f"{res.psnr_v:8.4f}  {res.psnr_yuv:8.4f}"
     )
     print()
+    if any(f.slice_type != "I" for f in res.frames):
+        _print_per_slice_type(res.frames, res.frame_rate)
     print(
         f"{s['SourceWidth']}x{s['SourceHeight']} @ {res.frame_rate:g} Hz, QP {s['QP']}; "
         f"bitrate in kbit/s from the file size ({res.bytes} bytes, parameter sets and SEI "

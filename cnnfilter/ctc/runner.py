@@ -34,8 +34,6 @@ from .sequences import CONFIGS, Sequence, check_sequence_files
 from .store import Store, atomic_write_bytes
 
 CTC_QPS = (22, 27, 32, 37)
-# Configurations the codec can run: the decoder and encoder code intra pictures only so far.
-IMPLEMENTED_CONFIGS = ("AI",)
 
 
 class CtcError(RuntimeError):
@@ -326,12 +324,6 @@ def prepare(
     bad = [c for c in configs if c not in CONFIGS]
     if bad:
         raise CtcError(f"unknown configuration(s) {', '.join(bad)}; use {', '.join(CONFIGS)}")
-    inter = [c for c in configs if c not in IMPLEMENTED_CONFIGS]
-    if inter:
-        raise CtcError(
-            f"--cfg {' '.join(inter)}: inter coding (LDP, RA) is not implemented yet; "
-            f"only {', '.join(IMPLEMENTED_CONFIGS)} can run"
-        )
     if not qps or len(set(qps)) != len(qps) or any(not 0 <= q <= 51 for q in qps):
         raise CtcError(f"--qps must be distinct values in 0..51, got {qps}")
     if frames_cap is not None and frames_cap < 1:
@@ -359,11 +351,30 @@ def prepare(
             problems.append(str(e))
     if problems:
         raise CtcError("; ".join(dict.fromkeys(problems)))
+    if "RA" in used:
+        _check_ra_periods(sequences, sequence_source)
     try:
         check_sequence_files(sequences, sequence_source, frames_cap)
     except ValueError as e:
         raise CtcError(str(e)) from None
     return plan_jobs(used, qps, sequences, names, frames_cap, identities)
+
+
+def _check_ra_periods(sequences: list[Sequence], source: str) -> None:
+    """Every RA sequence's intra period must be a multiple of the RA GOP (else each job would
+    fail with the encoder's error)."""
+    from ..config import parse_cfg_file
+
+    try:
+        gop = parse_cfg_file(_settings.cfg_file("RA"))["GOPSize"]
+    except _settings.SettingError:
+        return  # the settings' own check names the missing file
+    for s in sequences:
+        if "RA" in s.configs and s.ra_intra_period() % gop:
+            raise CtcError(
+                f"{source}: sequence '{s.name}': the RA intra period {s.ra_intra_period()} is "
+                f"not a multiple of the RA GOP size {gop}"
+            )
 
 
 def run(

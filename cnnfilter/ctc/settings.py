@@ -249,7 +249,7 @@ _LF_OFF = {"SAO": 0, "LoopFilterDisable": 1}
 _MD5_SEI = {"SEIDecodedPictureHash": 1}
 
 
-def _cfg_file(config: str) -> Path:
+def cfg_file(config: str) -> Path:
     name = CFG_FILES[config]
     here = Path(__file__).resolve().parent.parent
     for cand in (here / "cfg" / name, here.parent / "cfg" / name):
@@ -257,11 +257,6 @@ def _cfg_file(config: str) -> Path:
             return cand
     raise SettingError(
         f"the HM-style configuration file {name} was not found in cnnfilter/cfg/ or ./cfg/"
-        + (
-            " (the LDP and RA configurations come with inter coding, which is not implemented yet)"
-            if config != "AI"
-            else ""
-        )
     )
 
 
@@ -302,7 +297,7 @@ def _ours(
     import cnnfilter
 
     def check(config: str) -> None:
-        _cfg_file(config)
+        cfg_file(config)
         for spec in (cnn, post_model):
             if spec:
                 _model_set(spec)
@@ -316,7 +311,7 @@ def _ours(
             "cnn_mode": cnn_mode,
         }
         try:
-            ident["cfg_sha256"] = _file_digest(_cfg_file(config))
+            ident["cfg_sha256"] = _file_digest(cfg_file(config))
         except SettingError:
             pass  # check() refuses to run without it
         if cnn:
@@ -336,7 +331,7 @@ def _ours(
         cnnfilter.encode(
             seq.path,
             str(bitstream),
-            cfg=str(_cfg_file(job.config)),
+            cfg=str(cfg_file(job.config)),
             width=seq.width,
             height=seq.height,
             fps=seq.fps,
