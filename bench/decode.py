@@ -9,7 +9,9 @@ plus the HM-16.9 LDP and RA streams of --hm (whose first picture is an IDR pictu
 they too can be concatenated). Each decoder is timed on the same stream, concatenated to at
 least --min-frames pictures (4 copies at 1080p) so that process start-up does not count (best
 of --repeat runs, wall clock, no output written):
-  * cnnfilter: the decoder core through ``cnnfilter._hevc.decode`` (no picture callbacks)
+  * cnnfilter: the decoder core through ``cnnfilter._hevc.decode`` (no picture callbacks), with
+    and without verifying the decoded-picture-hash SEIs (``verify_hash=False``; neither peer
+    verifies them)
   * ffmpeg -threads 1 -f null -
   * libde265-dec265 -t 0 -q
 Our output MD5 is checked against ffmpeg's, on the concatenated stream, before it is timed.
@@ -116,6 +118,7 @@ def measure(
     n = len(ours.pictures)
     data = cat.read_bytes()
     t_ours = best_of(repeat, lambda: _hevc.decode(data))
+    t_ours_unchecked = best_of(repeat, lambda: _hevc.decode(data, verify_hash=False))
     t_ff = best_of(
         repeat,
         lambda: subprocess.run(
@@ -132,6 +135,7 @@ def measure(
         "cnnfilter_fps_at": per_level,
         "frames": n,
         "cnnfilter_fps": n / t_ours,
+        "cnnfilter_no_hash_check_fps": n / t_ours_unchecked,
         "ffmpeg_fps": n / t_ff,
         "dec265_fps": n / t_de,
         "load_avg": os.getloadavg()[0],
@@ -141,7 +145,8 @@ def measure(
 def report(row: dict) -> None:
     print(
         f"{row['config']:3s} {row['stream']:22s} QP {row['qp']}: cnnfilter "
-        f"{row['cnnfilter_fps']:7.1f} fps  ffmpeg {row['ffmpeg_fps']:7.1f} fps  dec265 "
+        f"{row['cnnfilter_fps']:7.1f} fps (no hash check {row['cnnfilter_no_hash_check_fps']:7.1f})"
+        f"  ffmpeg {row['ffmpeg_fps']:7.1f} fps  dec265 "
         f"{row['dec265_fps']:7.1f} fps  (ours / ffmpeg "
         f"{row['cnnfilter_fps'] / row['ffmpeg_fps']:.2f}, ours / dec265 "
         f"{row['cnnfilter_fps'] / row['dec265_fps']:.2f}; load {row['load_avg']:.2f})"
