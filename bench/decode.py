@@ -9,15 +9,19 @@ plus the HM-16.9 LDP and RA streams of --hm (whose first picture is an IDR pictu
 they too can be concatenated). Each decoder is timed on the same stream, concatenated to at
 least --min-frames pictures (4 copies at 1080p) so that process start-up does not count (best
 of --repeat runs, wall clock, no output written):
-  * cnnfilter: the decoder core through ``cnnfilter._hevc.decode`` (no picture callbacks)
+  * cnnfilter: the decoder core through ``cnnfilter._hevc.decode`` (no picture callbacks), with
+    and without verifying the decoded-picture-hash SEIs (``verify_hash=False``; neither peer
+    verifies them)
   * ffmpeg -threads 1 -f null -
   * libde265-dec265 -t 0 -q
 Our output MD5 is checked against ffmpeg's, on the concatenated stream, before it is timed.
 With --simd LEVEL..., our decoder is also timed in a child process per forced kernel level
-(CNNFILTER_SIMD, read at start-up), decoding the same bytes in the same way.
+(CNNFILTER_SIMD, read at start-up), decoding the same bytes in the same way. With --baseline PY,
+another build of ours (the Python interpreter PY imports it, e.g. a venv with main installed) is
+timed the same way, for a before/after in the same run.
 
     python bench/decode.py [--frames 16] [--repeat 3] [--configs ai ldp ra hm]
-                           [--simd c sse2 avx2] [--out FILE]
+                           [--simd c sse2 avx2] [--baseline PY] [--out FILE]
 """
 
 from __future__ import annotations
@@ -86,11 +90,12 @@ CHILD = (
 )
 
 
-def time_at_level(level: str, cat: Path, repeat: int) -> float:
-    env = {**os.environ, "CNNFILTER_SIMD": level}
+def time_in_child(cat: Path, repeat: int, level: str = "", python: str = sys.executable) -> float:
+    env = {**os.environ, "CNNFILTER_SIMD": level} if level else None
     r = subprocess.run(
-        [sys.executable, "-c", CHILD, str(cat), str(repeat)],
+        [python, "-c", CHILD, str(cat), str(repeat)],
         env=env,
+        cwd="/",  # so that `python` imports its installed cnnfilter, not this source tree's
         capture_output=True,
         text=True,
         check=True,
@@ -99,7 +104,13 @@ def time_at_level(level: str, cat: Path, repeat: int) -> float:
 
 
 def measure(
-    ff: str, d265: str, s: Path, copies: int, repeat: int, levels: list[str] | None = None
+    ff: str,
+    d265: str,
+    s: Path,
+    copies: int,
+    repeat: int,
+    levels: list[str] | None = None,
+    baseline: str | None = None,
 ) -> dict:
     """Times the three decoders on `copies` copies of stream `s`, after checking our output."""
     cat = s.with_name(f"{s.stem}_x{copies}.hevc")
@@ -116,6 +127,7 @@ def measure(
     n = len(ours.pictures)
     data = cat.read_bytes()
     t_ours = best_of(repeat, lambda: _hevc.decode(data))
+    t_ours_unchecked = best_of(repeat, lambda: _hevc.decode(data, verify_hash=False))
     t_ff = best_of(
         repeat,
         lambda: subprocess.run(
@@ -126,12 +138,15 @@ def measure(
         repeat,
         lambda: subprocess.run([d265, "-t", "0", "-q", str(cat)], check=True, capture_output=True),
     )
-    per_level = {lv: n / time_at_level(lv, cat, repeat) for lv in levels or []}
+    per_level = {lv: n / time_in_child(cat, repeat, lv) for lv in levels or []}
+    base = n / time_in_child(cat, repeat, python=baseline) if baseline else None
     cat.unlink()
     return {
         "cnnfilter_fps_at": per_level,
+        "baseline_fps": base,
         "frames": n,
         "cnnfilter_fps": n / t_ours,
+        "cnnfilter_no_hash_check_fps": n / t_ours_unchecked,
         "ffmpeg_fps": n / t_ff,
         "dec265_fps": n / t_de,
         "load_avg": os.getloadavg()[0],
@@ -141,11 +156,13 @@ def measure(
 def report(row: dict) -> None:
     print(
         f"{row['config']:3s} {row['stream']:22s} QP {row['qp']}: cnnfilter "
-        f"{row['cnnfilter_fps']:7.1f} fps  ffmpeg {row['ffmpeg_fps']:7.1f} fps  dec265 "
+        f"{row['cnnfilter_fps']:7.1f} fps (no hash check {row['cnnfilter_no_hash_check_fps']:7.1f})"
+        f"  ffmpeg {row['ffmpeg_fps']:7.1f} fps  dec265 "
         f"{row['dec265_fps']:7.1f} fps  (ours / ffmpeg "
         f"{row['cnnfilter_fps'] / row['ffmpeg_fps']:.2f}, ours / dec265 "
         f"{row['cnnfilter_fps'] / row['dec265_fps']:.2f}; load {row['load_avg']:.2f})"
-        + "".join(f"  {lv} {fps:.1f} fps" for lv, fps in row["cnnfilter_fps_at"].items()),
+        + "".join(f"  {lv} {fps:.1f} fps" for lv, fps in row["cnnfilter_fps_at"].items())
+        + (f"  baseline {row['baseline_fps']:.1f} fps" if row["baseline_fps"] else ""),
         flush=True,
     )
 
@@ -161,6 +178,7 @@ def main() -> int:
     ap.add_argument("--min-frames", type=int, default=320)
     ap.add_argument("--configs", nargs="+", default=["ai", "ldp", "ra", "hm"])
     ap.add_argument("--simd", nargs="*", default=[], help="kernel levels to time ours at too")
+    ap.add_argument("--baseline", metavar="PY", help="a Python whose cnnfilter to time too")
     ap.add_argument("--out")
     args = ap.parse_args()
     ff, x265, d265 = tool("ffmpeg"), tool("x265"), tool("libde265-dec265")
@@ -188,7 +206,7 @@ def main() -> int:
                     )
                     copies = max(1, -(-args.min_frames // args.frames)) if w < 1920 else 4
                     row = {"config": config, "stream": name, "qp": qp}
-                    row.update(measure(ff, d265, s, copies, args.repeat, args.simd))
+                    row.update(measure(ff, d265, s, copies, args.repeat, args.simd, args.baseline))
                     rows.append(row)
                     report(row)
         hm = Path(args.hm)
@@ -203,7 +221,7 @@ def main() -> int:
             copies = max(1, -(-args.min_frames // frames))
             _, clip, cfg, qp = s.stem.split("-")
             row = {"config": f"hm-{cfg}", "stream": clip, "qp": int(qp[2:])}
-            row.update(measure(ff, d265, local, copies, args.repeat, args.simd))
+            row.update(measure(ff, d265, local, copies, args.repeat, args.simd, args.baseline))
             rows.append(row)
             report(row)
     if args.out:

@@ -9,8 +9,16 @@
 namespace {
 
 const char* hash_name(hevc::HashStatus s) {
-  return s == hevc::HashStatus::Ok ? "OK"
-                                   : (s == hevc::HashStatus::Mismatch ? "MISMATCH" : "absent");
+  switch (s) {
+    case hevc::HashStatus::Ok:
+      return "OK";
+    case hevc::HashStatus::Mismatch:
+      return "MISMATCH";
+    case hevc::HashStatus::NotChecked:
+      return "not checked";
+    default:
+      return "absent";
+  }
 }
 
 py::dict report_dict(const hevc::PictureReport& r) {
@@ -37,12 +45,13 @@ py::dict report_dict(const hevc::PictureReport& r) {
 }
 
 void decode(py::buffer data, py::object on_decoded, py::object on_output, py::object cnn,
-            bool ignore_cnn) {
+            bool ignore_cnn, bool verify_hash) {
   py::buffer_info info = data.request();
   const auto* bytes = static_cast<const uint8_t*>(info.ptr);
   const size_t size = static_cast<size_t>(info.size * info.itemsize);
   hevc::Decoder dec;
   dec.ignore_cnn = ignore_cnn;
+  dec.verify_hash = verify_hash;
   if (!cnn.is_none()) dec.cnn_provider = cnn_provider_from(cnn);
   if (!on_decoded.is_none()) {
     dec.on_decoded = [&](const hevc::PictureReport& r) {
@@ -91,9 +100,11 @@ void register_decode(py::module_& m) {
   m.def(
       "decode", &decode, py::arg("data"), py::arg("on_decoded") = py::none(),
       py::arg("on_output") = py::none(), py::arg("cnn") = py::none(), py::arg("ignore_cnn") = false,
+      py::arg("verify_hash") = true,
       "Decode an Annex B stream. on_decoded(report: dict) is called per picture in decoding "
       "order; on_output(poc, decode_order, [y, u, v]) per picture in output order with "
       "read-only zero-copy views of the cropped planes, valid while referenced. cnn(y, u, v, info) "
       "filters pictures that the stream marks for the in-loop CNN; ignore_cnn decodes them "
-      "with the standard filters alone.");
+      "with the standard filters alone. verify_hash=False reads the decoded-picture-hash SEIs "
+      "without verifying them (faster; such pictures report 'not checked').");
 }

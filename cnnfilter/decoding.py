@@ -33,7 +33,7 @@ class PictureInfo:
     decode_order: int
     slice_type: str
     qp: int
-    hash: str  # "OK", "MISMATCH" or "absent"
+    hash: str  # "OK", "MISMATCH", "absent" or "not checked" (verify_hash=False)
     expected_hash: str
     computed_hash: str
     seconds: float
@@ -68,7 +68,7 @@ class DecodeResult:
     @property
     def hash_ok(self) -> bool:
         """True when no picture's hash mismatched and at least one was checked."""
-        checked = [f for f in self.frames if f.hash != "absent"]
+        checked = [f for f in self.frames if f.hash in ("OK", "MISMATCH")]
         return bool(checked) and all(f.hash == "OK" for f in checked)
 
     @property
@@ -126,6 +126,7 @@ def decode(
     ignore_cnn: bool = False,
     post: str | os.PathLike | Any | None = None,
     on_picture: Callable[[PictureInfo], None] | None = None,
+    verify_hash: bool = True,
 ) -> DecodeResult:
     """Decodes an HEVC Annex B stream.
 
@@ -133,9 +134,11 @@ def decode(
     I420, or YUV4MPEG2 when the name ends in ``.y4m`` (the picture rate from the stream's VUI or
     VPS timing, else 25 fps, said in ``result.notes``). Otherwise they are returned as numpy
     arrays in ``result.pictures``. Each picture's decoded-picture-hash status is in
-    ``result.frames``. A corrupt or truncated stream, or one without any picture, raises
-    :class:`cnnfilter.BitstreamError` (its message starts with the file name); the output is
-    checked before decoding and appears under its name only when the whole stream decoded.
+    ``result.frames``; ``verify_hash=False`` skips the verification (faster: ffmpeg does not
+    verify either), and the pictures that carry a hash then say ``"not checked"``. A corrupt or
+    truncated stream, or one without any picture, raises :class:`cnnfilter.BitstreamError` (its
+    message starts with the file name); the output is checked before decoding and appears under
+    its name only when the whole stream decoded.
 
     Pictures the stream marks for the in-loop CNN are filtered with the model set its SEI names,
     looked up in ``models`` (default: the shipped sets); ``ignore_cnn`` applies the standard
@@ -170,7 +173,7 @@ def decode(
             post_filter = LoopFilter(resolve(post)) if post is not None else None
         except (OSError, ValueError) as e:
             raise UserError(f"post-processing model set {post}: {e}") from None
-        result = _run(data, src, writer, stream_models, post_filter, on_picture)
+        result = _run(data, src, writer, stream_models, post_filter, on_picture, verify_hash)
     result.output = out_path
     if isinstance(writer, _Y4mWriter) and writer.assumed:
         num, den = Y4M_ASSUMED_RATE
@@ -183,7 +186,7 @@ def decode(
     return result
 
 
-def _run(data, src, writer, stream_models, post_filter, on_picture) -> DecodeResult:
+def _run(data, src, writer, stream_models, post_filter, on_picture, verify_hash) -> DecodeResult:
     """Decodes ``data`` (read from ``src``, None for bytes) into ``writer`` or the result."""
     qp_of: dict[int, tuple[int, str]] = {}
     post_time: dict[int, float] = {}
@@ -242,7 +245,7 @@ def _run(data, src, writer, stream_models, post_filter, on_picture) -> DecodeRes
 
     t0 = time.perf_counter()
     try:
-        _hevc.decode(data, on_decoded, on_output, cnn, stream_models is None)
+        _hevc.decode(data, on_decoded, on_output, cnn, stream_models is None, verify_hash)
     except _hevc.BitstreamError as e:
         if src is None:
             raise

@@ -19,7 +19,8 @@
 
 namespace hevc {
 
-enum class HashStatus { Absent, Ok, Mismatch };
+// NotChecked: the picture carries a hash that the decoder was told not to verify.
+enum class HashStatus { Absent, Ok, Mismatch, NotChecked };
 
 struct PictureReport {
   int poc = 0;
@@ -57,6 +58,9 @@ class Decoder {
   // unless `ignore_cnn` is set (then the standard filters alone are applied, and said so).
   CnnProvider cnn_provider;
   bool ignore_cnn = false;
+  // Off: the decoded-picture-hash SEIs are read but not verified (for speed; each picture that
+  // carries one then reports NotChecked).
+  bool verify_hash = true;
 
   void decode(const uint8_t* data, size_t size);  // a whole Annex B stream
   void decode_nal(const NalSpan& span);

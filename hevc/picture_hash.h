@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -16,13 +17,14 @@ struct PictureHash {
   std::array<std::array<uint8_t, 16>, 3> value{};  // per component; CRC uses 2 bytes, checksum 4
 };
 
-// Hash of one plane (8-bit samples) as the SEI defines it.
-std::array<uint8_t, 16> plane_hash(HashType type, const Plane& p);
+// Bytes per component: 16 for MD5, 2 for CRC, 4 for the checksum, 0 for an unknown type.
+inline size_t hash_size(HashType t) {
+  return t == HashType::MD5 ? 16 : t == HashType::CRC ? 2 : t == HashType::Checksum ? 4 : 0;
+}
+
+// The hash of a picture's three planes (8-bit samples) as the SEI defines it.
 PictureHash frame_hash(HashType type, const Frame& f);
 bool hashes_equal(const PictureHash& a, const PictureHash& b);
 std::string hash_hex(const PictureHash& h);
-
-// Plain MD5 of a byte buffer (RFC 1321).
-std::array<uint8_t, 16> md5(const uint8_t* data, size_t size);
 
 }  // namespace hevc

@@ -44,8 +44,7 @@ SeiMessages read_sei(const std::vector<uint8_t>& rbsp) {
     const uint8_t* p = rbsp.data() + r.pos() / 8;
     if (type == kPayloadPictureHash && size >= 1) {
       HashType ht = static_cast<HashType>(p[0]);
-      const size_t per =
-          ht == HashType::MD5 ? 16 : (ht == HashType::CRC ? 2 : (ht == HashType::Checksum ? 4 : 0));
+      const size_t per = hash_size(ht);
       if (per && size >= 1 + 3 * per) {
         out.has_hash = true;
         out.hash.type = ht;
@@ -64,7 +63,7 @@ SeiMessages read_sei(const std::vector<uint8_t>& rbsp) {
 }
 
 std::vector<uint8_t> write_hash_sei(const PictureHash& h) {
-  const size_t per = h.type == HashType::MD5 ? 16 : (h.type == HashType::CRC ? 2 : 4);
+  const size_t per = hash_size(h.type);
   std::vector<uint8_t> payload;
   payload.push_back(static_cast<uint8_t>(h.type));
   for (int c = 0; c < 3; ++c)

@@ -13,6 +13,8 @@ import pytest
 from cnn_stream_support import cnn_stream, make_clip, sei_payload, with_sei
 from conftest import ROOT, ffmpeg_decode, md5, x265_encode
 
+import cnnfilter
+
 
 def run_cli(*args):
     # Run outside the source tree so that the installed package (with its extension) is used.
@@ -66,7 +68,8 @@ def test_missing_file():
     assert r.returncode == 2 and "not found" in r.stderr
 
 
-def test_hash_mismatch_exit_code_1(stream, tmp_path):
+@pytest.fixture
+def wrong_md5(stream, tmp_path):
     data = bytearray(stream.read_bytes())
     # Corrupt one byte of the first MD5 value in the suffix SEI: the picture still decodes.
     i = data.find(b"\x00\x00\x01\x50\x01\x84")
@@ -74,8 +77,35 @@ def test_hash_mismatch_exit_code_1(stream, tmp_path):
     data[i + 10] ^= 0xFF
     bad = tmp_path / "h.hevc"
     bad.write_bytes(bytes(data))
-    r = run_cli("decode", "-b", str(bad))
+    return bad
+
+
+def test_hash_mismatch_exit_code_1(wrong_md5):
+    r = run_cli("decode", "-b", str(wrong_md5))
     assert r.returncode == 1 and "[hash: MISMATCH]" in r.stdout
+
+
+def test_no_hash_check_decodes_a_wrong_md5_with_exit_0(wrong_md5, stream, ffmpeg, tmp_path):
+    out = tmp_path / "rec.yuv"
+    r = run_cli("decode", "-b", str(wrong_md5), "-o", str(out), "--no-hash-check")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("POC")]
+    assert len(lines) == 3 and all(ln.endswith("[hash: not checked]") for ln in lines)
+    assert "hash not checked (--no-hash-check; 3 picture(s) carry one)" in r.stdout
+    assert "mismatch" not in r.stdout.lower()
+    assert md5(out.read_bytes()) == md5(ffmpeg_decode(ffmpeg, stream))
+
+
+def test_verify_hash_false_in_python(wrong_md5):
+    checked = cnnfilter.decode(wrong_md5)
+    assert [f.hash for f in checked.frames] == ["MISMATCH", "OK", "OK"]
+    res = cnnfilter.decode(wrong_md5, verify_hash=False)
+    assert [f.hash for f in res.frames] == ["not checked"] * 3
+    assert res.mismatches == 0 and not res.hash_ok
+    assert all(f.computed_hash == "" for f in res.frames)
+    assert [f.expected_hash for f in res.frames] == [f.expected_hash for f in checked.frames]
+    for a, b in zip(res.pictures, checked.pictures, strict=True):
+        assert (a.y == b.y).all() and (a.u == b.u).all() and (a.v == b.v).all()
 
 
 @pytest.mark.parametrize("cmd", ["decode"])
