@@ -191,8 +191,12 @@ def test_a_refused_picture_codes_nothing(frames):
 def test_bad_arguments_and_settings(frames):
     with pytest.raises(ValueError, match="slice_type must be 'I', 'P' or 'B'"):
         encoder().encode(*frames[0], slice_type="X")
-    with pytest.raises(ValueError, match="only I slices"):
+    with pytest.raises(ValueError, match="an IRAP picture is an I picture"):
         encoder().encode(*frames[0], slice_type="P")
+    enc = encoder(max_dec_pic_buffering=2)
+    enc.encode(*frames[0])
+    with pytest.raises(ValueError, match="not in the DPB|not held|reference"):
+        enc.encode(*frames[1], poc=1, slice_type="P", nal_type=TRAIL_R, refs=[-2])
     with pytest.raises(ValueError, match="nal_type must be in 0..63"):
         encoder().encode(*frames[0], nal_type=64)
     with pytest.raises(ValueError, match="num_reorder_pics must be in"):
