@@ -34,7 +34,6 @@ class Key:
 
 
 _NO_WP = "explicit weighted prediction is not encoded"
-_NO_EARLY = "HM's early CU, skip and CBF decisions (ECU, ESD, CFM) are not implemented"
 
 
 def _keys() -> list[Key]:
@@ -83,9 +82,9 @@ def _keys() -> list[Key]:
         K("HadamardME", bool, True, "hadamard_me"),
         K("FEN", bool, True, "fast_encoder"),
         K("FDM", bool, True, "fast_decision_merge"),
-        K("ECU", bool, False, None, only=(False,), why=_NO_EARLY),
-        K("ESD", bool, False, None, only=(False,), why=_NO_EARLY),
-        K("CFM", bool, False, None, only=(False,), why=_NO_EARLY),
+        K("ECU", bool, False, "early_cu"),
+        K("ESD", bool, False, "early_skip"),
+        K("CFM", bool, False, "cbf_fast_mode"),
         K("AMP", bool, True, "amp"),
         K(
             "TMVPMode",

@@ -53,6 +53,33 @@ def test_nine_cisco_frames_decode_to_the_reconstruction(cfg, cisco, ffmpeg, tmp_
     )
 
 
+SPEED_KEYS = [
+    {"ESD": 0},
+    {"ESD": 1, "ECU": 1, "CFM": 1},
+    {"FEN": 0, "FDM": 0},
+    {"FastSearch": 0, "SearchRange": 8, "HadamardME": 0},
+    {"AMP": 0, "TMVPMode": 0, "MaxNumMergeCand": 1},
+    {"QuadtreeTUMaxDepthInter": 1},
+    {"QuadtreeTUMaxDepthInter": 4, "QuadtreeTULog2MinSize": 2},
+]
+
+
+def _key_id(over: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in over.items())
+
+
+@pytest.mark.parametrize("over", SPEED_KEYS, ids=_key_id)
+@pytest.mark.parametrize("cfg", [LDP, RA], ids=["LDP", "RA"])
+def test_speed_keys_decode_to_the_reconstruction(cfg, over, tiny, ffmpeg, tmp_path):
+    """Each speed key on and off: still a stream that ffmpeg decodes to the reconstruction."""
+    res = cnnfilter.encode(
+        tiny, tmp_path / "s.bin", tmp_path / "r.yuv", cfg=cfg, width=128, height=64,
+        frames=9, qp=27, overrides=over,
+    )  # fmt: skip
+    check_roundtrip(ffmpeg, res, 128, 64)
+    assert any(f.slice_type in "PB" for f in res.frames)
+
+
 @pytest.mark.parametrize(
     "cfg,over,irap,leading",
     [

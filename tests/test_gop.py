@@ -74,7 +74,6 @@ def test_valid_inter_configuration_resolves_with_its_table(cfg, entries):
         ({"WeightedPredB": 1}, "explicit weighted prediction is not encoded"),
         ({"TMVPMode": 2}, "TMVPMode = 2 is not supported"),
         ({"FastSearch": 2}, "FastSearch = 2 is not supported"),
-        ({"ESD": 1}, "ESD = 1 is not supported"),
     ],
 )
 def test_bad_gop_tables_are_refused_with_the_reason(overrides, message):

@@ -221,6 +221,10 @@ void test_pixel(Harness& h, Rng& rng, const Kernels& c, const Kernels& k, SimdLe
     std::vector<uint64_t> ea{c.pixel.sse(a.data(), stride, b.data(), stride, w, ht)};
     std::vector<uint64_t> eb{k.pixel.sse(a.data(), stride, b.data(), stride, w, ht)};
     h.check("pixel.sse", w, lv, ea, eb, "h " + std::to_string(ht));
+    const int sw = std::min(w, 64), sh = std::min(ht, 64);
+    std::vector<uint32_t> da{c.pixel.sad(a.data(), stride, b.data(), stride, sw, sh)};
+    std::vector<uint32_t> db{k.pixel.sad(a.data(), stride, b.data(), stride, sw, sh)};
+    h.check("pixel.sad", sw, lv, da, db, "h " + std::to_string(sh));
   }
 }
 

@@ -49,6 +49,8 @@ struct PixelKernels {
   void (*residual[4])(const Pel* src, int ss, const Pel* pred, int ps, int16_t* res);
   // Sum of squared differences over any w x h.
   uint64_t (*sse)(const Pel* a, int as, const Pel* b, int bs, int w, int h);
+  // Sum of absolute differences over any w x h up to 64 x 64 (the motion search's cost).
+  uint32_t (*sad)(const Pel* a, int as, const Pel* b, int bs, int w, int h);
   // Hadamard SATD of an n x n block: 4x4 halved, 8x8 tiles quartered, each rounded.
   uint32_t (*satd[4])(const Pel* org, int os, const Pel* pred, int ps);
 };

@@ -14,6 +14,13 @@ void residual(const Pel* src, int ss, const Pel* pred, int ps, int16_t* res) {
       res[y * N + x] = static_cast<int16_t>(src[y * ss + x] - pred[y * ps + x]);
 }
 
+uint32_t sad(const Pel* a, int as, const Pel* b, int bs, int w, int h) {
+  uint32_t s = 0;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) s += static_cast<uint32_t>(std::abs(a[y * as + x] - b[y * bs + x]));
+  return s;
+}
+
 uint64_t sse(const Pel* a, int as, const Pel* b, int bs, int w, int h) {
   uint64_t s = 0;
   for (int y = 0; y < h; ++y) {
@@ -98,6 +105,7 @@ uint32_t satd(const Pel* org, int os, const Pel* pred, int ps) {
 void init_pixel_c(PixelKernels& k) {
   HEVC_DSP_SIZES(k.residual, residual);
   k.sse = sse;
+  k.sad = sad;
   HEVC_DSP_SIZES(k.satd, satd);
 }
 

@@ -1,4 +1,6 @@
 // SSE2 distortion kernels: residuals, sums of squared differences, 8x8 Hadamard SATD.
+#include <cstdlib>
+
 #include "pixel_x86.h"
 
 namespace hevc::dsp {
@@ -45,6 +47,30 @@ uint32_t hadamard8(const Pel* o, int os, const Pel* p, int ps) {
   return (half_sum + 1) >> 1;
 }
 
+// 16 samples per psadbw, then 8 and 4; a width that is not a multiple of 4 ends in C.
+uint32_t sad(const Pel* a, int as, const Pel* b, int bs, int w, int h) {
+  __m128i acc = _mm_setzero_si128();
+  uint32_t tail = 0;
+  for (int y = 0; y < h; ++y) {
+    const Pel* pa = a + y * as;
+    const Pel* pb = b + y * bs;
+    int x = 0;
+    for (; x + 16 <= w; x += 16)
+      acc = _mm_add_epi64(acc, _mm_sad_epu8(load16(pa + x), load16(pb + x)));
+    if (x + 8 <= w) {
+      acc = _mm_add_epi64(acc, _mm_sad_epu8(load8(pa + x), load8(pb + x)));
+      x += 8;
+    }
+    if (x + 4 <= w) {
+      acc = _mm_add_epi64(acc, _mm_sad_epu8(load4(pa + x), load4(pb + x)));
+      x += 4;
+    }
+    for (; x < w; ++x) tail += static_cast<uint32_t>(std::abs(pa[x] - pb[x]));
+  }
+  acc = _mm_add_epi64(acc, _mm_unpackhi_epi64(acc, acc));
+  return static_cast<uint32_t>(_mm_cvtsi128_si32(acc)) + tail;
+}
+
 template <int N>
 uint32_t satd(const Pel* org, int os, const Pel* pred, int ps) {
   uint32_t s = 0;
@@ -59,6 +85,7 @@ void init_pixel_sse2(PixelKernels& k) {
   HEVC_DSP_SIZES(k.residual, residual);
   g_sse_below = k.sse;
   k.sse = sse;
+  k.sad = sad;
   k.satd[1] = satd<8>;
   k.satd[2] = satd<16>;
   k.satd[3] = satd<32>;

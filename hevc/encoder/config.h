@@ -49,9 +49,12 @@ struct EncoderConfig {
   bool hadamard_me = true;          // HadamardME: SATD for the fractional refinement
   bool fast_encoder = true;         // FEN: fast encoder decisions
   bool fast_decision_merge = true;  // FDM: early skip decision after the merge candidates
-  bool amp = true;                  // AMP: asymmetric motion partitions
-  bool tmvp = true;                 // TMVPMode
-  int max_merge_cand = 5;           // MaxNumMergeCand
+  bool early_cu = false;            // ECU: a CU whose best whole coding is a skip CU is not split
+  bool early_skip = false;          // ESD: no other partition once the 2Nx2N trials chose skip
+  bool cbf_fast_mode = false;  // CFM: no further partition once the best so far has no residual
+  bool amp = true;             // AMP: asymmetric motion partitions
+  bool tmvp = true;            // TMVPMode
+  int max_merge_cand = 5;      // MaxNumMergeCand
   // Decision effort (HM's fast-intra choices, documented in docs/encoder.md).
   int rmd_candidates_small = 3;  // full-RD candidates after the rough decision, 8x8 PUs
   int rmd_candidates_large = 3;  // same for PUs >= 16x16

@@ -76,6 +76,11 @@ double CuSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ct
     const bool may_stop = try_split && !cfg_.skip_split_if_no_residual && cfg_.exact_shortcuts;
     const CuSite site{x0, y0, log2, depth, try_2nx2n, nxn, may_stop ? parent : Bound{}};
     for (size_t k = 0; k < predictors_.size(); ++k) {
+      // As the reference encoder does, intra is tried in a P or B picture only when the best
+      // inter CU has a residual.
+      if (k > 0 && pic_.type != SliceType::I && best < kInf &&
+          !area_has(pic_.info, x0, y0, size, static_cast<uint8_t>(kBfCbfY | kBfCbfCb | kBfCbfCr)))
+        continue;
       // A later search may lose to the CU coded so far: it is kept.
       const bool keep = k > 0 && best < kInf;
       if (keep) cu_store_[depth]->save(pic_, x0, y0, size);
@@ -88,6 +93,10 @@ double CuSearch::compress_cu(int x0, int y0, int log2, int depth, ContextSet& ct
         cu_store_[depth]->restore(pic_);
       }
     }
+    // ECU: a whole CU coded as skip is not split.
+    if (try_split && cfg_.early_cu && best < kInf &&
+        pic_.info.blk(x0, y0).pred_mode == static_cast<uint8_t>(PredMode::Skip))
+      return best;
     if (try_split && cfg_.skip_split_if_no_residual &&
         !area_has(pic_.info, x0, y0, size, static_cast<uint8_t>(kBfCbfY | kBfCbfCb | kBfCbfCr)))
       return best;

@@ -27,15 +27,25 @@ InterSearch::InterSearch(EncPicture& pic, SliceState& st)
 
 InterSearch::~InterSearch() = default;
 
-double InterSearch::code_residual(int x0, int y0, int log2, const ContextSet& ctx) {
-  const int tlog2 = std::min(log2, sps_.max_tb_log2());
+int InterSearch::tu_log2(int log2, int part, int depth) const {
+  // The smallest depth: transform blocks no larger than the largest, and interSplitFlag
+  // (7.4.9.8) splitting the CU of a partition once when no depth may be coded.
+  int lo = std::max(0, log2 - sps_.max_tb_log2());
+  if (sps_.max_th_depth_inter == 0 && part != kPart2Nx2N) lo = std::max(lo, 1);
+  const int hi = std::max<int>(lo, sps_.max_th_depth_inter);
+  return std::max(log2 - std::clamp(depth + lo, lo, hi), sps_.min_tb_log2());
+}
+
+double InterSearch::code_residual(int x0, int y0, int log2, int tlog2, const ContextSet& ctx) {
   const int n = 1 << tlog2, size = 1 << log2;
+  // 4x4 luma blocks share their 8x8 parent's 4x4 chroma blocks.
+  const int nc = std::max(n, 8);
   double dist = 0;
-  for (int ty = y0; ty < y0 + size; ty += n)
-    for (int tx = x0; tx < x0 + size; tx += n) {
-      uint8_t flags = 0;
-      for (int c = 0; c < 3; ++c) {
-        const int sh = c ? 1 : 0, l2 = tlog2 - sh, bn = 1 << l2;
+  for (int c = 0; c < 3; ++c) {
+    const int step = c ? nc : n;
+    for (int ty = y0; ty < y0 + size; ty += step)
+      for (int tx = x0; tx < x0 + size; tx += step) {
+        const int sh = c ? 1 : 0, l2 = (c ? std::max(tlog2, 3) : tlog2) - sh, bn = 1 << l2;
         const int x = tx >> sh, y = ty >> sh;
         Plane& rec = pic_.rec.planes[c];
         const Plane& src = pic_.src.planes[c];
@@ -54,25 +64,39 @@ double InterSearch::code_residual(int x0, int y0, int log2, const ContextSet& ct
         job.rdoq = cfg_.rdoq;
         job.lambda = pic_.rd.lambda / pic_.rd.chroma_weight[c];
         job.ctx = &ctx;
-        job.cbf_ctx = c ? -1 : kCtxCbfLuma + 1;
+        job.cbf_ctx = c ? -1 : kCtxCbfLuma + (tlog2 == log2 ? 1 : 0);
         const QuantResult q = quantize(job, lv);
         copy_block(pic_.coef_at(c, x, y), pic_.coef_stride(c), lv, bn, l2);
         if (q.nonzero) {
-          flags |= c == 0 ? kBfCbfY : (c == 1 ? kBfCbfCb : kBfCbfCr);
           dequantize(lv, l2, pic_.qp_c[c], nullptr, q.max_x, q.max_y);
           inverse_transform(lv, l2, false, q.max_x, q.max_y);
           add_residual(dst, rec.stride, lv, bn);
         }
         dist += pic_.rd.chroma_weight[c] *
                 static_cast<double>(sse_block(src.row(y) + x, src.stride, dst, rec.stride, bn, bn));
+        const uint8_t flag = c == 0 ? kBfCbfY : (c == 1 ? kBfCbfCb : kBfCbfCr);
+        const uint8_t l = static_cast<uint8_t>(tlog2);
+        pic_.info.for_each(tx, ty, step, step, [&](BlockInfo& b) {
+          b.tu_log2 = l;
+          b.flags = static_cast<uint8_t>(q.nonzero ? b.flags | flag : b.flags & ~flag);
+        });
       }
-      const uint8_t l = static_cast<uint8_t>(tlog2);
-      pic_.info.for_each(tx, ty, n, n, [&](BlockInfo& b) {
-        b.tu_log2 = l;
-        b.flags = static_cast<uint8_t>((b.flags & ~(kBfCbfY | kBfCbfCb | kBfCbfCr)) | flags);
-      });
-    }
+  }
   return dist;
+}
+
+void InterSearch::predict_placed(const CuSite& cu, int part) {
+  const int size = 1 << cu.log2;
+  int pbs[4][4];
+  const int n = prediction_blocks(part, size, pbs);
+  for (int k = 0; k < n; ++k) {
+    const int x = cu.x0 + pbs[k][0], y = cu.y0 + pbs[k][1];
+    const MvField& m = pic_.motion.at(x, y);
+    const Frame* ref[2] = {nullptr, nullptr};
+    for (int l = 0; l < 2; ++l)
+      if (m.pred(l)) ref[l] = pic_.ref_frame(l, m.ref_idx[l]);
+    predict_inter(ref, m, x, y, pbs[k][2], pbs[k][3], pic_.weights, pred_);
+  }
 }
 
 void InterSearch::place_pu(const PbPos& pb, const MvField& m, const PuSyntax& s) {
@@ -84,7 +108,8 @@ void InterSearch::place_pu(const PbPos& pb, const MvField& m, const PuSyntax& s)
   predict_inter(ref, m, pb.x, pb.y, pb.w, pb.h, pic_.weights, pred_);
 }
 
-double InterSearch::code_placed(const CuSite& cu, int part, bool residual, ContextSet& ctx) {
+double InterSearch::code_placed(const CuSite& cu, int part, bool residual, ContextSet& ctx,
+                                int tu_depth) {
   const int x0 = cu.x0, y0 = cu.y0, size = 1 << cu.log2;
   const bool merge = pic_.pu_at(x0, y0).merge_flag != 0 && part == kPart2Nx2N;
   pic_.info.for_each(x0, y0, size, size, [&](BlockInfo& b) {
@@ -101,7 +126,7 @@ double InterSearch::code_placed(const CuSite& cu, int part, bool residual, Conte
   double dist = 0;
   bool skip = merge && !residual;
   if (residual) {
-    dist = code_residual(x0, y0, cu.log2, ctx);
+    dist = code_residual(x0, y0, cu.log2, tu_log2(cu.log2, part, tu_depth), ctx);
     // A 2Nx2N merge CU without residual is coded as a skip CU (rqt_root_cbf is inferred 1).
     if (merge && !area_has(pic_.info, x0, y0, size, kBfCbfY | kBfCbfCb | kBfCbfCr)) skip = true;
   } else {
@@ -211,13 +236,15 @@ double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
   SavedArea& store = *best_store_[cu.depth];
   double my_best = kInf;
   ContextSet my_ctx = in;
-  bool last_is_best = false;
+  bool last_is_best = false, best_skip = false, best_residual = false;
   auto consider = [&](double cost, const ContextSet& c) {
     last_is_best = cost < my_best;
     if (!last_is_best) return;
     my_best = cost;
     my_ctx = c;
     store.save(pic_, x0, y0, size);
+    best_skip = pic_.info.blk(x0, y0).pred_mode == static_cast<uint8_t>(PredMode::Skip);
+    best_residual = area_has(pic_.info, x0, y0, size, kBfCbfY | kBfCbfCb | kBfCbfCr);
   };
   // The CU's own blocks must not look available to the derivation: mark it inter first (its
   // motion is written by each trial).
@@ -276,7 +303,13 @@ double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
     }
   }
   int best_part = kPart2Nx2N;
+  // ESD: the 2Nx2N trials chose a skip CU; CFM: the best so far codes no residual.
+  auto partitions_done = [&] {
+    return my_best < kInf &&
+           ((cfg_.early_skip && best_skip) || (cfg_.cbf_fast_mode && !best_residual));
+  };
   auto try_part = [&](int part) {
+    if (partitions_done()) return;
     ContextSet c = in;
     const double cost = try_partition(cu, part, in, c);
     consider(cost, c);
@@ -293,6 +326,26 @@ double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
     if (all || best_part == kPartNx2N) {
       try_part(kPartnLx2N);
       try_part(kPartnRx2N);
+    }
+  }
+  // The winner's residual with deeper transform trees, each depth uniform over the CU.
+  if (my_best < kInf) {
+    if (!last_is_best) store.restore(pic_);
+    last_is_best = true;
+    const BlockInfo& w = pic_.info.blk(x0, y0);
+    const int part = w.part_mode;
+    if (w.pred_mode != static_cast<uint8_t>(PredMode::Skip) &&
+        area_has(pic_.info, x0, y0, size, kBfCbfY | kBfCbfCb | kBfCbfCr)) {
+      predict_placed(cu, part);
+      for (int d = 1; tu_log2(cu.log2, part, d) < tu_log2(cu.log2, part, d - 1); ++d) {
+        ContextSet c = in;
+        consider(code_placed(cu, part, true, c, d), c);
+        if (!last_is_best) {
+          store.restore(pic_);
+          last_is_best = true;
+          break;
+        }
+      }
     }
   }
   if (my_best >= best) return my_best;

@@ -29,10 +29,17 @@ class InterSearch : public CuPredictor {
   // Codes the CU whose prediction units are placed (PartMode `part`): with its residual, or
   // without (`residual` false: a 2Nx2N merge CU becomes a skip CU). Returns the cost, `ctx` the
   // contexts after it.
-  double code_placed(const CuSite& cu, int part, bool residual, ContextSet& ctx);
-  // Transform, quantisation and reconstruction of the residual over the CU's transform tree
-  // (one level: the CU, or its largest transform blocks); returns the weighted distortion.
-  double code_residual(int x0, int y0, int log2, const ContextSet& ctx);
+  // `tu_depth`: the transform tree's depth, uniform over the CU, counted from the smallest the
+  // CU allows.
+  double code_placed(const CuSite& cu, int part, bool residual, ContextSet& ctx, int tu_depth = 0);
+  // The log2 size of the transform blocks of a CU of size 2^log2 at `depth` (clamped to the
+  // depths the SPS allows), counted from the smallest depth the CU allows.
+  int tu_log2(int log2, int part, int depth) const;
+  // Transform, quantisation and reconstruction of the residual in transform blocks of size
+  // 2^tlog2 over the CU; returns the weighted distortion.
+  double code_residual(int x0, int y0, int log2, int tlog2, const ContextSet& ctx);
+  // The prediction of the CU whose motion is placed, into pred_.
+  void predict_placed(const CuSite& cu, int part);
   // The best AMVP motion (uni- or bi-predicted) of block `pb` and its estimated cost (SATD plus
   // sqrt(lambda) times bits); false when no list has references.
   bool amvp_motion(const PbPos& pb, MvField& m, PuSyntax& s, double& cost);

@@ -29,9 +29,23 @@ int component_bits(int v) {
   return 2 + 1 + (a > 1 ? exp_golomb_bits(static_cast<uint32_t>(a - 2), 1) : 0);
 }
 
+// The search asks for these bits at every position it visits: a table of every |component|
+// an int16 can hold.
+const uint8_t* component_bits_table() {
+  static const std::vector<uint8_t> table = [] {
+    std::vector<uint8_t> t(32769);
+    for (int a = 0; a <= 32768; ++a) t[a] = static_cast<uint8_t>(component_bits(a));
+    return t;
+  }();
+  return table.data();
+}
+
 }  // namespace
 
-int mvd_bits(Mv d) { return component_bits(d.x) + component_bits(d.y); }
+int mvd_bits(Mv d) {
+  static const uint8_t* t = component_bits_table();
+  return t[std::abs(d.x)] + t[std::abs(d.y)];
+}
 
 void PaddedLuma::build(const Plane& p) {
   width = p.width;
@@ -58,14 +72,7 @@ MotionSearch::MotionSearch(EncPicture& pic, const EncoderConfig& cfg) : pic_(pic
 
 uint32_t MotionSearch::sad_at(const PaddedLuma& ref, int x, int y, int w, int h, Mv v) const {
   const Plane& src = pic_.src.planes[0];
-  const Pel* r = ref.at(x + v.x, y + v.y);
-  uint32_t sad = 0;
-  for (int j = 0; j < h; ++j) {
-    const Pel* a = src.row(y + j) + x;
-    const Pel* b = r + static_cast<ptrdiff_t>(j) * ref.stride;
-    for (int i = 0; i < w; ++i) sad += static_cast<uint32_t>(std::abs(a[i] - b[i]));
-  }
-  return sad;
+  return block_sad(src.row(y) + x, src.stride, ref.at(x + v.x, y + v.y), ref.stride, w, h);
 }
 
 uint32_t MotionSearch::pred_dist(const PbPos& pb, const MvField& m, bool hadamard) {
@@ -75,15 +82,8 @@ uint32_t MotionSearch::pred_dist(const PbPos& pb, const MvField& m, bool hadamar
   predict_inter(ref, m, pb.x, pb.y, pb.w, pb.h, pic_.weights, scratch_, 1);
   const Plane& src = pic_.src.planes[0];
   const Plane& p = scratch_.planes[0];
-  if (!hadamard) {
-    uint32_t sad = 0;
-    for (int j = 0; j < pb.h; ++j) {
-      const Pel* a = src.row(pb.y + j) + pb.x;
-      const Pel* b = p.row(pb.y + j) + pb.x;
-      for (int i = 0; i < pb.w; ++i) sad += static_cast<uint32_t>(std::abs(a[i] - b[i]));
-    }
-    return sad;
-  }
+  if (!hadamard)
+    return block_sad(src.row(pb.y) + pb.x, src.stride, p.row(pb.y) + pb.x, p.stride, pb.w, pb.h);
   // SATD over the largest square blocks that tile the prediction block.
   const int n = std::min({pb.w, pb.h, 32});
   uint32_t sum = 0;

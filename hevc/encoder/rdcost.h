@@ -50,6 +50,10 @@ inline void residual_block(const Pel* src, int ss, const Pel* pred, int ps, int1
 }
 // Sum of absolute Hadamard-transformed differences over an n x n block (n = 4 .. 32),
 // normalised per 4x4 / 8x8 sub-transform as the reference encoder does.
+inline uint32_t block_sad(const Pel* a, int as, const Pel* b, int bs, int w, int h) {
+  return dsp::kernels().pixel.sad(a, as, b, bs, w, h);
+}
+
 inline uint32_t satd_block(const Pel* org, int os, const Pel* pred, int ps, int n) {
   return dsp::kernels().pixel.satd[__builtin_ctz(n) - 2](org, os, pred, ps);
 }
