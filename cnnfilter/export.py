@@ -150,6 +150,26 @@ def export_model(
     return out, card_path
 
 
+def _validate_all(model: Any, state: dict, data_dir: str | Path, progress: bool) -> dict:
+    from .dataset import PairDataset
+    from .train import validate
+
+    cfg = state["config"]
+    data = PairDataset(data_dir)
+    digest = cfg.get("dataset_summary", {}).get("content_sha256_16")
+    if digest and data.content_digest() != digest:
+        raise ValueError(
+            f"{data_dir}: not the dataset the checkpoint was trained on (content "
+            f"{data.content_digest()}, trained on {digest})"
+        )
+    qps = [int(q) for q in cfg["qps"]]
+    v = validate(model, data, qps, get_arch(state["arch"]).pad_multiple, progress=progress)
+    v["step"] = state["step"]
+    v["split"] = "val"
+    v["metric"] = "mean per-frame Y-PSNR"
+    return v
+
+
 def export_checkpoint(
     ckpt: str | Path,
     out: str | Path,
@@ -159,12 +179,20 @@ def export_checkpoint(
     development_artefact: bool = False,
     notes: str = "",
     opset: int = DEFAULT_OPSET,
+    validate_on: str | Path | None = None,
+    progress: bool = False,
 ) -> tuple[Path, Path]:
-    """Exports a training checkpoint (``cnnfilter train`` output) to ONNX + card."""
+    """Exports a training checkpoint (``cnnfilter train`` output) to ONNX + card.
+
+    ``validate_on``: a dataset whose whole validation split is measured for the card, instead
+    of the training run's last (possibly limited) validation."""
     from .train import load_checkpoint_model
 
     model, state = load_checkpoint_model(ckpt)
     cfg = state["config"]
+    validation = state.get("validation", {})
+    if validate_on is not None:
+        validation = _validate_all(model, state, validate_on, progress)
     qps = [int(q) for q in cfg["qps"]]
     if qp_range is None:
         if cfg.get("qp_conditioned"):
@@ -201,7 +229,7 @@ def export_checkpoint(
         trained_qps=qps,
         slice_types=slice_types or cfg.get("slice_types", ["I"]),
         training=training,
-        validation=state.get("validation", {}),
+        validation=validation,
         development_artefact=development_artefact,
         notes=notes,
         opset=opset,

@@ -40,6 +40,18 @@ def check_output_path(
     return out
 
 
+def new_file_mode() -> int:
+    """The mode a file created here gets (0644 under the usual umask): mkstemp's files are
+    private (0600), and outputs are meant to be shared like any other file."""
+    # Read without changing it where Linux allows (os.umask sets it, racing with threads).
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/self/status") as f:
+            return 0o666 & ~int(next(ln for ln in f if ln.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_output(
     path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = (), what: str = ""
@@ -51,6 +63,7 @@ def atomic_output(
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     except OSError as e:
         raise UserError(f"{out}: cannot create a file there ({e.strerror})") from None
+    os.fchmod(fd, new_file_mode())
     os.close(fd)
     tmp = Path(tmp_name)
     try:

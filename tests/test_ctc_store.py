@@ -298,3 +298,21 @@ def test_row_measurements(tmp_path, seqs, x265):
         assert row[f"psnr_{c}"] == pytest.approx(float(m.group(i + 1)), abs=0.0006)
     assert (tmp_path / "x.bin").read_bytes() == data  # same command, same stream
     assert store.done(runner.prepare(["AI"], QPS, seqs, "x265", ["x265:no-sao"], None, "l")[0])
+
+
+def test_command_outputs_get_the_usual_mode(tmp_path):
+    """Every command's output (bitstream, reconstruction, model set manifest) is written through
+    atomic_output: readable like any new file once renamed, not private as mkstemp's."""
+    from cnnfilter.outputs import atomic_output
+
+    old = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "out.bin") as tmp:
+            tmp.write_bytes(b"x")
+        os.umask(0o027)
+        with atomic_output(tmp_path / "out2.bin") as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "out2.bin").stat().st_mode & 0o777 == 0o640

@@ -253,3 +253,22 @@ def test_export_cli_writes_a_card_with_training_facts(ds, tmp_path, capsys):
     b = filter_plane_torch(model, rec, 37, 1).astype(int)
     # equal up to float-level differences that may flip a rounding at exactly .5
     assert np.abs(a - b).max() <= 1 and np.mean(a != b) < 1e-3
+
+
+def test_export_validate_measures_the_whole_validation_split(ds, tmp_path, tmp_path_factory):
+    from cnnfilter.cli import main
+    from cnnfilter.train import validate
+
+    res = train(_cfg(ds, tmp_path / "r", steps=2, val_limit=1), progress=False)
+    onnx_path = tmp_path / "m" / "v.onnx"
+    args = ["export", "-c", str(res.checkpoint.parent), "-o", str(onnx_path), "--dev"]
+    assert main([*args, "--validate", str(ds)]) == 0
+    card = json.loads(onnx_path.with_suffix(".json").read_text())
+    model, _ = load_checkpoint_model(res.checkpoint)
+    full = validate(model, PairDataset(ds), [37], 1)
+    n_val = len(PairDataset(ds).split("val").frames)
+    assert card["validation"]["frames"] == full["frames"] == n_val > res.validation["frames"]
+    assert card["validation"]["delta_psnr_db"] == full["delta_psnr_db"]
+    # another dataset than the one trained on is refused
+    other = synthetic_dataset(tmp_path_factory.mktemp("other"), qps=(27, 37))
+    assert main([*args, "--validate", str(other)]) == 2

@@ -22,6 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slice-types", default=None, help="comma list, e.g. I or I,P,B")
     p.add_argument("--dev", action="store_true", help="mark the card under-trained")
     p.add_argument("--notes", default="", help="free text for the card")
+    p.add_argument(
+        "--validate",
+        metavar="DATA",
+        default=None,
+        help="measure the card's validation on the whole validation split of this dataset "
+        "(default: the training run's last validation)",
+    )
     p.set_defaults(func=run)
 
 
@@ -40,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         development_artefact=args.dev,
         notes=args.notes,
         opset=args.opset,
+        validate_on=args.validate,
+        progress=True,
     )
     card = json.loads(card_path.read_text())
     print(f"wrote {onnx_path} (sha256 {card['sha256'][:16]}...) and {card_path}")

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..outputs import new_file_mode
 from .jobs import ROW_SCHEMA, Job
 
 TMP_PREFIX = ".tmp."
@@ -52,7 +53,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         # mkstemp makes the file private (0600); results and reports are meant to be shared,
         # so give them the mode any new file gets here (0644 under the usual umask).
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, new_file_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -67,16 +68,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.fsync(dfd)
     finally:
         os.close(dfd)
-
-
-def _umask() -> int:
-    # Read without changing it where Linux allows (os.umask sets it, racing with threads).
-    with contextlib.suppress(OSError, ValueError, StopIteration):
-        with open("/proc/self/status") as f:
-            return int(next(ln for ln in f if ln.startswith("Umask:")).split()[1], 8)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
