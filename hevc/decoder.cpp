@@ -225,7 +225,12 @@ struct Decoder::Impl {
   }
 
   void decode_slice(const NalUnit& nal) {
-    if (is_rasl(nal.type) && no_rasl_output) return;  // not decodable after this IRAP
+    if (is_rasl(nal.type) && no_rasl_output) {
+      // Not decodable after this IRAP. The picture before it is complete, and the skipped
+      // picture's own suffix SEI (its hash) must not be taken for that picture's.
+      finish_picture();
+      return;
+    }
     SliceHeader peek;
     peek_slice_pps(nal.rbsp, nal.type, peek);
     if (peek.first_slice_segment_in_pic) {
