@@ -29,12 +29,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .errors import UserError
+
 METHODS = ("pchip", "cubic")
 
 __all__ = ["METHODS", "BDError", "bd_rate", "bd_psnr", "pchip_slopes", "pchip_eval"]
 
 
-class BDError(ValueError):
+class BDError(UserError):
     """RD points that do not allow a Bjøntegaard-delta computation (the message says why)."""
 
 

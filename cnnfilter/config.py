@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
 from .gop import FRAME_KEY, GopEntry, GopError, check_gop, check_references, parse_entry
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration problem, reported to the user as one line."""
 
 

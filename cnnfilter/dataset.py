@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UserError
+from .outputs import atomic_output
 from .yuv import rgb_to_ycbcr420
 
 DATASET_FORMAT = "cnnfilter-dataset/1"
@@ -112,7 +114,7 @@ def _pil() -> Any:
     try:
         from PIL import Image
     except ImportError as e:
-        raise ValueError(
+        raise UserError(
             "reading the training images needs Pillow: pip install 'cnnfilter[train]'"
         ) from e
     return Image
@@ -159,7 +161,7 @@ def scan_sources(root: str | Path, limit: int | None = None) -> list[Item]:
                     Item(f"images/{rel}", f, w // 8 * 8, h // 8 * 8, 25.0, (0,), split_of(rel))
                 )
     if not items:
-        raise ValueError(f"{root}: no training or validation images found")
+        raise UserError(f"{root}: no training or validation images found")
     return items
 
 
@@ -185,9 +187,9 @@ def _decode_check(bitstream: Path, n: int, what: str) -> list[Any]:
 
     res = decode(bitstream)
     if len(res.pictures or []) != n:
-        raise ValueError(f"{what}: decoded {len(res.pictures or [])} picture(s), expected {n}")
+        raise UserError(f"{what}: decoded {len(res.pictures or [])} picture(s), expected {n}")
     if res.mismatches:
-        raise ValueError(f"{what}: decoded-picture hash mismatch")
+        raise UserError(f"{what}: decoded-picture hash mismatch")
     return list(zip(sorted(res.frames, key=lambda f: f.poc), res.pictures, strict=True))
 
 
@@ -224,7 +226,7 @@ def code_x265(
     ]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        raise ValueError(f"x265 failed ({r.returncode}): {r.stderr.strip().splitlines()[-1:]}")
+        raise UserError(f"x265 failed ({r.returncode}): {r.stderr.strip().splitlines()[-1:]}")
     out = []
     for info, pic in _decode_check(bs, len(frames), "x265 stream"):
         out.append(CodedFrame(pic.y.copy(), info.slice_type, info.qp))
@@ -265,7 +267,7 @@ def code_ours(
     out = []
     for (info, pic), r in zip(decoded, recs, strict=True):
         if not np.array_equal(pic.y, r):
-            raise ValueError(f"encoder reconstruction differs from the decoded picture {info.poc}")
+            raise UserError(f"encoder reconstruction differs from the decoded picture {info.poc}")
         out.append(CodedFrame(r, info.slice_type, info.qp))
     return out
 
@@ -336,17 +338,15 @@ def build_dataset(
     (with ``codec="custom"``, for tests). With ``baseline`` the validation pictures are coded a
     second time with deblocking and SAO on (``add_baseline``). ``jobs`` sources are coded at
     once (the encoder releases the GIL); the dataset does not depend on it."""
-    from tqdm import tqdm
-
     if codec not in ("ours", "x265") and not (codec == "custom" and coder is not None):
-        raise ValueError(f"--codec {codec}: use 'ours' or 'x265'")
+        raise UserError(f"--codec {codec}: use 'ours' or 'x265'")
     if not qps or any(not 0 <= q <= 51 for q in qps):
-        raise ValueError(f"QPs must be within 0..51, got {list(qps)}")
+        raise UserError(f"QPs must be within 0..51, got {list(qps)}")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"{out}: exists and is not a folder")
+        raise UserError(f"{out}: exists and is not a folder")
     if (out / "dataset.json").exists():
-        raise ValueError(f"{out} already holds a dataset; remove it or choose another --out")
+        raise UserError(f"{out} already holds a dataset; remove it or choose another --out")
     items = scan_sources(source, limit)
     if coder is None:
         coder = (
@@ -370,50 +370,13 @@ def build_dataset(
                 }
             )
             totals[it.split] += it.width * it.height
-    tmpdir = out / ".building"
-    tmpdir.mkdir(parents=True, exist_ok=True)
-    arrays: dict[tuple[str, str], np.ndarray] = {}
-    for split, total in totals.items():
-        if not total:
-            continue
-        (tmpdir / split).mkdir(exist_ok=True)
-        for key in ["orig", *[f"rec_qp{q}" for q in qps]]:
-            arrays[(split, key)] = np.lib.format.open_memmap(
-                tmpdir / split / f"{key}.npy", mode="w+", dtype=np.uint8, shape=(total,)
-            )
-    cursor = {"train": 0, "val": 0}
-    work = tempfile.mkdtemp(prefix="cnnfilter-dataset-")
+    out.mkdir(parents=True, exist_ok=True)
+    # A folder of this run's own (a fresh name each time): only it is ever removed.
+    tmpdir = Path(tempfile.mkdtemp(prefix=".building.", dir=out))
     try:
-        bar = tqdm(total=len(items), desc=f"dataset ({codec})", unit="src", disable=not progress)
-        for it, frames, coded_by_qp in _code_all(items, qps, coder, Path(work), jobs, False):
-            bar.update(1)
-            bar.set_postfix_str(it.name[-32:])
-            entries = layout[it.split][cursor[it.split] : cursor[it.split] + len(frames)]
-            cursor[it.split] += len(frames)
-            for (y, _, _), e in zip(frames, entries, strict=True):
-                arrays[(it.split, "orig")][e["offset"] : e["offset"] + y.size] = y.ravel()
-                e["qp"] = {}
-            for q, coded in zip(qps, coded_by_qp, strict=True):
-                for (y, _, _), c, e in zip(frames, coded, entries, strict=True):
-                    if c.rec.shape != y.shape:
-                        raise ValueError(f"{it.name}: reconstruction has the wrong size")
-                    if c.slice_type != "I":
-                        raise ValueError(f"{it.name}: expected I slices, got {c.slice_type}")
-                    arrays[(it.split, f"rec_qp{q}")][e["offset"] : e["offset"] + y.size] = (
-                        c.rec.ravel()
-                    )
-                    e["slice_type"] = c.slice_type
-                    e["qp"][str(q)] = {"slice_qp": c.qp, "psnr": round(psnr(c.rec, y), 4)}
+        _fill(out, tmpdir, items, qps, totals, layout, coder, codec, jobs, progress)
     finally:
-        bar.close()
-        shutil.rmtree(work, ignore_errors=True)
-    for a in arrays.values():
-        a.flush()
-    del arrays
-    for split in totals:
-        if (tmpdir / split).is_dir():
-            os.replace(tmpdir / split, out / split)
-    shutil.rmtree(tmpdir, ignore_errors=True)
+        shutil.rmtree(tmpdir, ignore_errors=True)
     manifest = {
         "format": DATASET_FORMAT,
         "configuration": "AI",
@@ -440,10 +403,70 @@ def build_dataset(
         },
     }
     path = out / "dataset.json"
-    path.write_text(json.dumps(manifest, indent=1) + "\n")
+    with atomic_output(path, what="dataset manifest") as tmp:
+        tmp.write_text(json.dumps(manifest, indent=1) + "\n")
     if baseline and "val" in manifest["splits"]:
         add_baseline(out, coder=coder, progress=progress, cfg=cfg, jobs=jobs)
     return path
+
+
+def _fill(
+    out: Path,
+    tmpdir: Path,
+    items: list[Any],
+    qps: list[int],
+    totals: dict[str, int],
+    layout: dict[str, list[dict[str, Any]]],
+    coder: Any,
+    codec: str,
+    jobs: int,
+    progress: bool,
+) -> None:
+    """Codes every source at every QP into memory maps under ``tmpdir``, then moves the
+    finished split folders into ``out``."""
+    from tqdm import tqdm
+
+    arrays: dict[tuple[str, str], np.ndarray] = {}
+    for split, total in totals.items():
+        if not total:
+            continue
+        (tmpdir / split).mkdir(exist_ok=True)
+        for key in ["orig", *[f"rec_qp{q}" for q in qps]]:
+            arrays[(split, key)] = np.lib.format.open_memmap(
+                tmpdir / split / f"{key}.npy", mode="w+", dtype=np.uint8, shape=(total,)
+            )
+    cursor = {"train": 0, "val": 0}
+    work = tempfile.mkdtemp(prefix="cnnfilter-dataset-")
+    try:
+        bar = tqdm(total=len(items), desc=f"dataset ({codec})", unit="src", disable=not progress)
+        for it, frames, coded_by_qp in _code_all(items, qps, coder, Path(work), jobs, False):
+            bar.update(1)
+            bar.set_postfix_str(it.name[-32:])
+            entries = layout[it.split][cursor[it.split] : cursor[it.split] + len(frames)]
+            cursor[it.split] += len(frames)
+            for (y, _, _), e in zip(frames, entries, strict=True):
+                arrays[(it.split, "orig")][e["offset"] : e["offset"] + y.size] = y.ravel()
+                e["qp"] = {}
+            for q, coded in zip(qps, coded_by_qp, strict=True):
+                for (y, _, _), c, e in zip(frames, coded, entries, strict=True):
+                    if c.rec.shape != y.shape:
+                        raise UserError(f"{it.name}: reconstruction has the wrong size")
+                    if c.slice_type != "I":
+                        raise UserError(f"{it.name}: expected I slices, got {c.slice_type}")
+                    arrays[(it.split, f"rec_qp{q}")][e["offset"] : e["offset"] + y.size] = (
+                        c.rec.ravel()
+                    )
+                    e["slice_type"] = c.slice_type
+                    e["qp"][str(q)] = {"slice_qp": c.qp, "psnr": round(psnr(c.rec, y), 4)}
+    finally:
+        bar.close()
+        shutil.rmtree(work, ignore_errors=True)
+    for a in arrays.values():
+        a.flush()
+    del arrays
+    for split in totals:
+        if (tmpdir / split).is_dir():
+            os.replace(tmpdir / split, out / split)
 
 
 def _code_all(
@@ -510,14 +533,14 @@ def add_baseline(
     m = json.loads(path.read_text())
     val = m.get("splits", {}).get("val")
     if not val:
-        raise ValueError(f"{root}: the dataset has no validation split")
+        raise UserError(f"{root}: the dataset has no validation split")
     if coder is None:
         if m["codec"] == "x265":
             coder = code_x265
         elif m["codec"] == "ours":
             coder = lambda f, q, r, t, in_loop=False: code_ours(f, q, r, t, in_loop, cfg)  # noqa: E731
         else:
-            raise ValueError(f"{root}: codec '{m['codec']}' needs an explicit coder")
+            raise UserError(f"{root}: codec '{m['codec']}' needs an explicit coder")
     qps = [int(q) for q in m["qps"]]
     items = [
         i for i in scan_sources(m["source"], m.get("limit_per_collection")) if i.split == "val"
@@ -542,7 +565,7 @@ def add_baseline(
             for q, coded in zip(qps, coded_by_qp, strict=True):
                 for (y, _, _), c, e in zip(frames, coded, entries, strict=True):
                     if c.rec.shape != y.shape or c.slice_type != "I" or c.qp != q:
-                        raise ValueError(f"{it.name}: unexpected baseline picture")
+                        raise UserError(f"{it.name}: unexpected baseline picture")
                     arrays[q][e["offset"] : e["offset"] + y.size] = c.rec.ravel()
                     e["qp"][str(q)]["psnr_lf"] = round(psnr(c.rec, y), 4)
     finally:
@@ -594,13 +617,13 @@ class SplitData:
         ]
         for arr in [self.orig, *self.rec.values(), *self.rec_lf.values()]:
             if arr.shape != (desc["samples"],) or arr.dtype != np.uint8:
-                raise ValueError(f"{root}: {name} arrays do not match the manifest")
+                raise UserError(f"{root}: {name} arrays do not match the manifest")
 
     def pair(self, i: int, qp: int) -> tuple[np.ndarray, np.ndarray]:
         """(reconstruction, original) luma of frame i at QP qp, as (h, w) uint8 views."""
         f = self.frames[i]
         if qp not in self.rec:
-            raise ValueError(f"QP {qp} is not in this dataset (it has {sorted(self.rec)})")
+            raise UserError(f"QP {qp} is not in this dataset (it has {sorted(self.rec)})")
         sl = slice(f.offset, f.offset + f.width * f.height)
         return (
             self.rec[qp][sl].reshape(f.height, f.width),
@@ -618,7 +641,7 @@ class PairDataset:
             raise FileNotFoundError(f"{self.root}: no dataset.json (run 'cnnfilter dataset build')")
         self.manifest = json.loads(path.read_text())
         if self.manifest.get("format") != DATASET_FORMAT:
-            raise ValueError(f"{path}: not a {DATASET_FORMAT} manifest")
+            raise UserError(f"{path}: not a {DATASET_FORMAT} manifest")
         self.qps = [int(q) for q in self.manifest["qps"]]
         self.splits = {
             n: SplitData(self.root, n, d) for n, d in self.manifest.get("splits", {}).items()
@@ -626,7 +649,7 @@ class PairDataset:
 
     def split(self, name: str) -> SplitData:
         if name not in self.splits:
-            raise ValueError(f"{self.root}: the dataset has no '{name}' split")
+            raise UserError(f"{self.root}: the dataset has no '{name}' split")
         return self.splits[name]
 
     def summary(self) -> dict[str, Any]:
@@ -670,7 +693,7 @@ class PatchSampler:
     ) -> None:
         ok = [i for i, f in enumerate(data.frames) if f.width >= patch and f.height >= patch]
         if not ok:
-            raise ValueError(f"no {data.name} frame is at least {patch}x{patch}")
+            raise UserError(f"no {data.name} frame is at least {patch}x{patch}")
         self.data, self.qps, self.patch, self.augment = data, list(qps), patch, augment
         self.idx = np.array(ok)
         area = np.array([data.frames[i].width * data.frames[i].height for i in ok], np.float64)

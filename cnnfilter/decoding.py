@@ -146,7 +146,7 @@ def decode(
     applies a model set to the output pictures only (post-processing, nothing signalled).
     """
     if output_bit_depth not in (8,) and not 9 <= output_bit_depth <= 16:
-        raise ValueError("output bit depth must be 8 or 9..16")
+        raise UserError("output bit depth must be 8 or 9..16")
     data, src = _read_bitstream(bitstream)
     out_path = Path(output) if output else None
     y4m = out_path is not None and out_path.suffix.lower() == ".y4m"

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _hevc, yuv
 from .config import ConfigError, Settings, resolve
+from .errors import UserError
 from .gop import GopError, Picture, schedule, sps_needs
 from .outputs import atomic_output, check_output_path
 
@@ -319,6 +320,6 @@ def _stats(r: dict[str, Any], luma: int, temporal_id: int, cnn: bool) -> FrameSt
 def reconstruction_planes(result: EncodeResult) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Reads back the reconstruction file of an encode result."""
     if result.recon is None:
-        raise ValueError("the encode wrote no reconstruction file")
+        raise UserError("the encode wrote no reconstruction file")
     w, h = result.settings["SourceWidth"], result.settings["SourceHeight"]
     return list(yuv.read_frames(result.recon, w, h))

@@ -13,8 +13,28 @@ EXIT_USER = 2
 EXIT_BUG = 3
 
 
-class UserError(Exception):
+class UserError(ValueError):
     """A problem with the user's input, files or options: one line, exit code 2."""
+
+
+class ToolError(UserError):
+    """An external program (x265, HM, ...) failed on the options it was given: exit code 2."""
+
+
+def user_message(e: BaseException) -> str | None:
+    """The one-line message of a user error, or None when ``e`` is a bug. A bare ValueError is
+    a bug: the errors of the user's input have their own types."""
+    from . import BitstreamError, UnsupportedError
+    from ._hevc import CodecArgumentError
+
+    if isinstance(e, (UserError, BitstreamError, UnsupportedError, CodecArgumentError)):
+        return str(e)
+    if isinstance(e, OSError) and e.filename is not None:
+        # PermissionError, IsADirectoryError, FileNotFoundError, ... on a file the user named.
+        return f"{e.filename}: {e.strerror or e}"
+    if isinstance(e, FileNotFoundError):
+        return str(e)
+    return None
 
 
 def safe_text(text: str | bytes, limit: int = 200) -> str:

@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UserError
 from .inference import CARD_FORMAT, InferenceSettings, ModelCard, OnnxFilter
 from .models import count_params, get_arch, require_torch
 from .modelset import sha256_file
+from .outputs import atomic_output
 
 DEFAULT_OPSET = 17
 
@@ -35,7 +37,7 @@ def onnx_bytes(model: Any, qp_input: bool, opset: int = DEFAULT_OPSET) -> bytes:
     from onnx import helper
 
     if opset < 17:
-        raise ValueError(f"opset {opset}: the contract needs opset 17 or newer")
+        raise UserError(f"opset {opset}: the contract needs opset 17 or newer")
     model = model.eval()
     names = ["x", "qp"] if qp_input else ["x"]
     dummy = tuple(torch.full((1, 1, 64, 64), 0.5) for _ in names)
@@ -63,7 +65,7 @@ def onnx_bytes(model: Any, qp_input: bool, opset: int = DEFAULT_OPSET) -> bytes:
     onnx.checker.check_model(proto)
     ops = {n.op_type for n in proto.graph.node}
     if "BatchNormalization" in ops:
-        raise ValueError("export: a BatchNormalization node survived folding")
+        raise UserError("export: a BatchNormalization node survived folding")
     return proto.SerializeToString()
 
 
@@ -100,24 +102,56 @@ def export_model(
 ) -> tuple[Path, Path]:
     """Writes ``out`` (.onnx) and its card (same stem, .json); checks that onnxruntime gives the
     PyTorch output within 1e-4 (in [0, 1] units) before rounding. Returns both paths."""
-    from .models.common import fold_for_export, macs_per_pixel
-
     info = get_arch(arch)
     out = Path(out)
     if out.suffix != ".onnx":
-        raise ValueError(f"{out}: the output file must end in .onnx")
+        raise UserError(f"{out}: the output file must end in .onnx")
     out.parent.mkdir(parents=True, exist_ok=True)
+    card_path = out.with_suffix(".json")
+    # Both files appear under their final names only once the export has passed its check.
+    with (
+        atomic_output(out, what="ONNX model") as tmp_onnx,
+        atomic_output(card_path, what="model card") as tmp_card,
+    ):
+        _write_checked(
+            model, arch, info, out.name, tmp_onnx, tmp_card, qp_range=qp_range,
+            trained_qps=trained_qps, slice_types=slice_types, training=training,
+            validation=validation, development_artefact=development_artefact, notes=notes,
+            opset=opset,
+        )  # fmt: skip
+    return out, card_path
+
+
+def _write_checked(
+    model: Any,
+    arch: str,
+    info: Any,
+    name: str,
+    tmp_onnx: Path,
+    tmp_card: Path,
+    *,
+    qp_range: tuple[int, int],
+    trained_qps: list[int],
+    slice_types: list[str],
+    training: dict[str, Any] | None,
+    validation: dict[str, Any] | None,
+    development_artefact: bool,
+    notes: str,
+    opset: int,
+) -> None:
+    from .models.common import fold_for_export, macs_per_pixel
+
     folded = fold_for_export(model)
     qp_input = bool(getattr(model, "qp_input", False))
-    out.write_bytes(onnx_bytes(folded, qp_input, opset))
+    tmp_onnx.write_bytes(onnx_bytes(folded, qp_input, opset))
 
     card: dict[str, Any] = {
         "format": CARD_FORMAT,
-        "name": out.stem,
+        "name": Path(name).stem,
         "architecture": arch,
         "title": info.title,
-        "onnx": out.name,
-        "sha256": sha256_file(out),
+        "onnx": name,
+        "sha256": sha256_file(tmp_onnx),
         "opset": opset,
         "component": "luma",
         "inputs": {"x": {"scale": 255.0}, **({"qp": {"scale": 51.0}} if qp_input else {})},
@@ -135,7 +169,7 @@ def export_model(
     }
     # check the export: ONNX Runtime (pinned settings) against PyTorch, before rounding
     mc = ModelCard.from_dict(card)
-    flt = OnnxFilter(out, mc, InferenceSettings())
+    flt = OnnxFilter(tmp_onnx, mc, InferenceSettings())
     worst = 0.0
     for h, w in ((48, 80), (72, 56)):
         plane = synthetic_picture(h, w)
@@ -143,11 +177,9 @@ def export_model(
         ref = torch_reference(folded, plane, qp, info.pad_multiple)
         worst = max(worst, float(np.max(np.abs(flt.run_float(plane, qp) - ref))) / 255.0)
     if worst > 1e-4:
-        raise ValueError(f"export check failed: ONNX differs from PyTorch by {worst:.2e} > 1e-4")
+        raise UserError(f"export check failed: ONNX differs from PyTorch by {worst:.2e} > 1e-4")
     card["export_check"] = {"max_abs_diff_unit": worst, "sizes": ["80x48", "56x72"]}
-    card_path = out.with_suffix(".json")
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
-    return out, card_path
+    tmp_card.write_text(json.dumps(card, indent=2) + "\n")
 
 
 def _validate_all(model: Any, state: dict, data_dir: str | Path, progress: bool) -> dict:
@@ -158,7 +190,7 @@ def _validate_all(model: Any, state: dict, data_dir: str | Path, progress: bool)
     data = PairDataset(data_dir)
     digest = cfg.get("dataset_summary", {}).get("content_sha256_16")
     if digest and data.content_digest() != digest:
-        raise ValueError(
+        raise UserError(
             f"{data_dir}: not the dataset the checkpoint was trained on (content "
             f"{data.content_digest()}, trained on {digest})"
         )

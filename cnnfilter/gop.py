@@ -16,10 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .errors import UserError
+
 FRAME_KEY = re.compile(r"^Frame([1-9][0-9]*)$")
 
 
-class GopError(ValueError):
+class GopError(UserError):
     """A GOP table that cannot be coded; the message names the entry."""
 
 
@@ -45,17 +47,17 @@ def parse_entry(text: str, where: str) -> GopEntry:
     try:
         slice_type = tok[0].upper()
         if slice_type not in ("I", "P", "B"):
-            raise ValueError(f"type '{tok[0]}' is not I, P or B")
+            raise UserError(f"type '{tok[0]}' is not I, P or B")
         poc, qp_off, cb, cr = (int(t) for t in tok[1:5])
         factor = float(tok[5])
         tc, beta, tid, active, n = (int(t) for t in tok[6:11])
         if n < 0 or len(tok) < 11 + n:
-            raise ValueError(f"#ref_pics {n} but {max(0, len(tok) - 11)} values follow")
+            raise UserError(f"#ref_pics {n} but {max(0, len(tok) - 11)} values follow")
         refs = tuple(int(t) for t in tok[11 : 11 + n])
         rest = tok[11 + n :]
         predict = int(rest[0]) if rest else 0
         if predict not in (0, 1, 2):
-            raise ValueError(f"predict {predict} is not 0, 1 or 2")
+            raise UserError(f"predict {predict} is not 0, 1 or 2")
         for t in rest[1:]:
             int(t)
     except ValueError as e:

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UserError
+
 try:
     import onnxruntime as ort
 except ImportError as e:  # pragma: no cover - onnxruntime is a core dependency
@@ -54,18 +56,18 @@ class InferenceSettings:
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDERS:
-            raise ValueError(f"provider '{self.provider}': use one of {', '.join(PROVIDERS)}")
+            raise UserError(f"provider '{self.provider}': use one of {', '.join(PROVIDERS)}")
         if self.graph_optimization not in GRAPH_OPT_LEVELS:
-            raise ValueError(
+            raise UserError(
                 f"graph optimisation '{self.graph_optimization}': use one of "
                 + ", ".join(GRAPH_OPT_LEVELS)
             )
         if self.threads < 1:
-            raise ValueError(f"threads must be >= 1, got {self.threads}")
+            raise UserError(f"threads must be >= 1, got {self.threads}")
         if self.tile < 0 or self.tile_overlap < 0:
-            raise ValueError("tile and tile_overlap must be >= 0")
+            raise UserError("tile and tile_overlap must be >= 0")
         if self.tile and self.tile < 16:
-            raise ValueError(f"tile {self.tile} is too small (use 0 for whole frames or >= 16)")
+            raise UserError(f"tile {self.tile} is too small (use 0 for whole frames or >= 16)")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> InferenceSettings:
@@ -85,7 +87,7 @@ class InferenceSettings:
         """'cpu' or 'cuda': the provider that will actually run."""
         cuda = "CUDAExecutionProvider" in ort.get_available_providers()
         if self.provider == "cuda" and not cuda:
-            raise ValueError(
+            raise UserError(
                 "provider 'cuda' asked for, but onnxruntime has no CUDAExecutionProvider "
                 "(install onnxruntime-gpu on a machine with an NVIDIA GPU, or use 'cpu')"
             )
@@ -122,45 +124,45 @@ class ModelCard:
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "model card") -> ModelCard:
         if not isinstance(d, dict):
-            raise ValueError(f"{where}: a model card must be a JSON object")
+            raise UserError(f"{where}: a model card must be a JSON object")
         try:
             return cls._from_dict(d, where)
         except (TypeError, AttributeError, KeyError) as e:
             # A field of the wrong JSON type (a list where an object belongs, ...).
-            raise ValueError(f"{where}: malformed card ({type(e).__name__}: {e})") from None
+            raise UserError(f"{where}: malformed card ({type(e).__name__}: {e})") from None
 
     @classmethod
     def _from_dict(cls, d: dict[str, Any], where: str) -> ModelCard:
         def need(key: str) -> Any:
             if key not in d:
-                raise ValueError(f"{where}: missing required field '{key}'")
+                raise UserError(f"{where}: missing required field '{key}'")
             return d[key]
 
         if need("format") != CARD_FORMAT:
-            raise ValueError(f"{where}: format must be '{CARD_FORMAT}', got '{d['format']}'")
+            raise UserError(f"{where}: format must be '{CARD_FORMAT}', got '{d['format']}'")
         inputs = need("inputs")
         if not isinstance(inputs, dict) or "x" not in inputs:
-            raise ValueError(f"{where}: 'inputs' must name the picture input 'x' (and maybe 'qp')")
+            raise UserError(f"{where}: 'inputs' must name the picture input 'x' (and maybe 'qp')")
         extra = set(inputs) - {"x", "qp", *SIDE_INPUTS}
         if extra:
             allowed = ", ".join(["x", "qp", *SIDE_INPUTS])
-            raise ValueError(f"{where}: unknown inputs {sorted(extra)}; allowed are {allowed}")
+            raise UserError(f"{where}: unknown inputs {sorted(extra)}; allowed are {allowed}")
         output = need("output")
         if output not in ("image", "residual"):
-            raise ValueError(f"{where}: output must be 'image' or 'residual', got '{output}'")
+            raise UserError(f"{where}: output must be 'image' or 'residual', got '{output}'")
         component = d.get("component", "luma")
         if component not in ("luma", "chroma"):
-            raise ValueError(f"{where}: component must be 'luma' or 'chroma', got '{component}'")
+            raise UserError(f"{where}: component must be 'luma' or 'chroma', got '{component}'")
         qp_range = tuple(int(v) for v in need("qp_range"))
         if len(qp_range) != 2 or not 0 <= qp_range[0] <= qp_range[1] <= 51:
-            raise ValueError(f"{where}: qp_range must be [lo, hi] within 0..51, got {qp_range}")
+            raise UserError(f"{where}: qp_range must be [lo, hi] within 0..51, got {qp_range}")
         slice_types = tuple(need("slice_types"))
         bad = [s for s in slice_types if s not in SLICE_TYPES]
         if bad or not slice_types:
-            raise ValueError(f"{where}: slice_types must be a non-empty subset of I, P, B")
+            raise UserError(f"{where}: slice_types must be a non-empty subset of I, P, B")
         pad = int(d.get("pad_multiple", 1))
         if pad < 1:
-            raise ValueError(f"{where}: pad_multiple must be >= 1")
+            raise UserError(f"{where}: pad_multiple must be >= 1")
         qp_in = inputs.get("qp")
         return cls(
             name=str(need("name")),
@@ -186,16 +188,16 @@ class ModelCard:
 def _check_plane_input(path: Path, name: str, type_: str, shape: list) -> None:
     """Refuses at load time an input that cannot take a (1, 1, H, W) float plane of any size."""
     if type_ != "tensor(float)":
-        raise ValueError(f"{path}: input '{name}' is {type_}; a filter takes tensor(float)")
+        raise UserError(f"{path}: input '{name}' is {type_}; a filter takes tensor(float)")
     if len(shape) != 4:
-        raise ValueError(
+        raise UserError(
             f"{path}: input '{name}' has {len(shape)} dimensions; a filter takes (N, 1, H, W)"
         )
     if isinstance(shape[1], int) and shape[1] != 1:
-        raise ValueError(f"{path}: input '{name}' has {shape[1]} channels; a filter takes 1")
+        raise UserError(f"{path}: input '{name}' has {shape[1]} channels; a filter takes 1")
     fixed = [d for d in shape[2:] if isinstance(d, int)]
     if fixed:
-        raise ValueError(
+        raise UserError(
             f"{path}: input '{name}' has a fixed size {shape[2]}x{shape[3]}; export it with "
             "dynamic height and width (docs/models.md)"
         )
@@ -241,20 +243,18 @@ class OnnxFilter:
         try:
             self.session = ort.InferenceSession(str(self.path), so, providers=providers)
         except Exception as e:  # onnxruntime raises its own exception types
-            raise ValueError(f"{self.path}: onnxruntime cannot load this model: {e}") from e
+            raise UserError(f"{self.path}: onnxruntime cannot load this model: {e}") from e
         names = [i.name for i in self.session.get_inputs()]
         want = ["x"] + (["qp"] if card.qp_scale is not None else []) + [k for k, _ in card.side]
         if sorted(names) != sorted(want):
-            raise ValueError(
+            raise UserError(
                 f"{self.path}: the ONNX inputs are {names}, but its card declares {want}"
             )
         for i in self.session.get_inputs():
             _check_plane_input(self.path, i.name, i.type, i.shape)
         outs = self.session.get_outputs()
         if len(outs) != 1:
-            raise ValueError(
-                f"{self.path}: the model must have exactly one output, has {len(outs)}"
-            )
+            raise UserError(f"{self.path}: the model must have exactly one output, has {len(outs)}")
         self._out_name = outs[0].name
 
     def _run_region(self, x: np.ndarray, qp: int, side: dict[str, np.ndarray]) -> np.ndarray:
@@ -278,11 +278,11 @@ class OnnxFilter:
             out = self.session.run([self._out_name], feed)[0]
         except Exception as e:  # onnxruntime's own exception types
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ValueError(
+            raise UserError(
                 f"{self.path}: onnxruntime failed on a {h}x{w} plane: {first}"
             ) from None
         if out.shape != feed["x"].shape:
-            raise ValueError(
+            raise UserError(
                 f"{self.path}: output shape {out.shape} differs from input shape {feed['x'].shape}"
             )
         return out[0, 0, :h, :w]
@@ -296,7 +296,7 @@ class OnnxFilter:
             return {}
         names = [k for k, _ in self.card.side]
         if side is None:
-            raise ValueError(
+            raise UserError(
                 f"{self.path}: the model takes side information ({', '.join(names)}), which only "
                 "the codec provides: use it in the loop (encode --cnn, decode), not as a filter "
                 "of finished pictures"
@@ -316,9 +316,9 @@ class OnnxFilter:
         codec's luma-sized side planes (``SIDE_INPUTS``) for models that take them."""
         plane = np.asarray(plane)
         if plane.dtype != np.uint8 or plane.ndim != 2:
-            raise ValueError(f"expected a uint8 (H, W) plane, got {plane.dtype} {plane.shape}")
+            raise UserError(f"expected a uint8 (H, W) plane, got {plane.dtype} {plane.shape}")
         if not 0 <= int(qp) <= 51:
-            raise ValueError(f"QP {qp} is outside 0..51")
+            raise UserError(f"QP {qp} is outside 0..51")
         scale = self.card.x_scale
         x = (plane.astype(np.float32) / np.float32(scale)).astype(np.float32)
         h, w = plane.shape

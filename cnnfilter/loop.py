@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import safe_text
+from .errors import UserError, safe_text
 from .modelset import MANIFEST, ModelSet, default_models_dirs, load_model_set
 
 
@@ -77,7 +77,7 @@ class StreamModels:
                 here, there = _mode_fields(ms.inference_mode), _mode_fields(inference_mode)
                 version = (here.pop("ort", None), there.pop("ort", None))
                 if here != there:
-                    raise ValueError(
+                    raise UserError(
                         f"model set '{safe_text(ms.name)}' runs as '{ms.inference_mode}' here, "
                         f"but the stream was encoded with '{safe_text(inference_mode)}': the CNN "
                         "output would not match the encoder's (use the same inference settings)"

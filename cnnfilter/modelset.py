@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UserError
 from .inference import (
     SLICE_TYPES,
     InferenceSettings,
@@ -74,23 +75,23 @@ class Rule:
 
 def _parse_rules(entries: Any, chroma: bool, models: dict, where: str) -> list[Rule]:
     if not isinstance(entries, list):
-        raise ValueError(f"{where}: '{'chroma' if chroma else 'luma'}' must be a list of rules")
+        raise UserError(f"{where}: '{'chroma' if chroma else 'luma'}' must be a list of rules")
     rules = []
     for i, e in enumerate(entries):
         w = f"{where}: {'chroma' if chroma else 'luma'} rule {i}"
         if not isinstance(e, dict) or "model" not in e:
-            raise ValueError(f"{w}: a rule needs 'model', 'slice_types' and 'qp'")
+            raise UserError(f"{w}: a rule needs 'model', 'slice_types' and 'qp'")
         if e["model"] not in models:
-            raise ValueError(f"{w}: model '{e['model']}' is not listed under 'models'")
+            raise UserError(f"{w}: model '{e['model']}' is not listed under 'models'")
         st = tuple(e.get("slice_types", SLICE_TYPES))
         if not st or any(s not in SLICE_TYPES for s in st):
-            raise ValueError(f"{w}: slice_types must be a non-empty subset of I, P, B")
+            raise UserError(f"{w}: slice_types must be a non-empty subset of I, P, B")
         qp = e.get("qp", [0, 51])
         if len(qp) != 2 or not 0 <= int(qp[0]) <= int(qp[1]) <= 51:
-            raise ValueError(f"{w}: qp must be [lo, hi] within 0..51, got {qp}")
+            raise UserError(f"{w}: qp must be [lo, hi] within 0..51, got {qp}")
         comps = tuple(int(c) for c in e.get("components", [1, 2] if chroma else [0]))
         if chroma and (not comps or any(c not in (1, 2) for c in comps)):
-            raise ValueError(f"{w}: chroma components must be 1 (Cb) and/or 2 (Cr)")
+            raise UserError(f"{w}: chroma components must be 1 (Cb) and/or 2 (Cr)")
         rules.append(Rule(e["model"], st, int(qp[0]), int(qp[1]), (0,) if not chroma else comps))
     return rules
 
@@ -112,21 +113,21 @@ class ModelSet:
         where: str = "model set",
     ) -> None:
         if not isinstance(manifest, dict):
-            raise ValueError(f"{where}: a model set manifest must be a JSON object")
+            raise UserError(f"{where}: a model set manifest must be a JSON object")
         if manifest.get("format") != SET_FORMAT:
-            raise ValueError(f"{where}: format must be '{SET_FORMAT}'")
+            raise UserError(f"{where}: format must be '{SET_FORMAT}'")
         models = manifest.get("models")
         if not isinstance(models, dict) or not models:
-            raise ValueError(f"{where}: 'models' must map model names to their files")
+            raise UserError(f"{where}: 'models' must map model names to their files")
         for key, entry in models.items():
             if not isinstance(entry, dict):
-                raise ValueError(f"{where}: model '{key}' must be an object with its files")
+                raise UserError(f"{where}: model '{key}' must be an object with its files")
             for field in ("onnx", "card", "sha256"):
                 if not isinstance(entry.get(field), str):
-                    raise ValueError(f"{where}: model '{key}' needs '{field}' as a string")
+                    raise UserError(f"{where}: model '{key}' needs '{field}' as a string")
         inference = manifest.get("inference", {})
         if not isinstance(inference, dict):
-            raise ValueError(f"{where}: 'inference' must be an object")
+            raise UserError(f"{where}: 'inference' must be an object")
         self.name = str(manifest.get("name", root.name))
         self.root = root
         self.manifest = manifest
@@ -134,7 +135,7 @@ class ModelSet:
         try:
             pinned = InferenceSettings.from_dict(inference)
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{where}: 'inference': {e}") from None
+            raise UserError(f"{where}: 'inference': {e}") from None
         self.settings = settings or pinned
         # Recorded, not enforced (docs/models.md, "onnxruntime versions"): another version
         # usually gives the same bits, and the stream's MD5 SEI is what proves it.
@@ -142,7 +143,7 @@ class ModelSet:
         self.luma_rules = _parse_rules(manifest.get("luma", []), False, models, where)
         self.chroma_rules = _parse_rules(manifest.get("chroma", []), True, models, where)
         if not self.luma_rules:
-            raise ValueError(f"{where}: no luma rule")
+            raise UserError(f"{where}: no luma rule")
         self.has_chroma = bool(self.chroma_rules)
 
         self.cards: dict[str, ModelCard] = {}
@@ -158,27 +159,27 @@ class ModelSet:
                     raise FileNotFoundError(f"{where}: model '{key}': file missing: {p}")
             got = sha256_file(onnx_path)
             if got != entry["sha256"]:
-                raise ValueError(
+                raise UserError(
                     f"{where}: {onnx_path.name} fails its sha256 check (manifest "
                     f"{entry['sha256'][:16]}..., file {got[:16]}...): the file was modified "
                     "or is corrupt"
                 )
             if "card_sha256" in entry and sha256_file(card_path) != entry["card_sha256"]:
-                raise ValueError(f"{where}: card {card_path.name} fails its sha256 check")
+                raise UserError(f"{where}: card {card_path.name} fails its sha256 check")
             card_dict = _read_json(card_path)
             card = ModelCard.from_dict(card_dict, where=str(card_path))
             if card.sha256 != got:
-                raise ValueError(f"{where}: card {card_path.name} names another ONNX sha256")
+                raise UserError(f"{where}: card {card_path.name} names another ONNX sha256")
             self.cards[key] = card
             onnx_shas.append(entry["sha256"])
             if key in used:
                 self.filters[key] = OnnxFilter(onnx_path, card, self.settings)
         for r in self.chroma_rules:
             if self.cards[r.model].component != "chroma":
-                raise ValueError(f"{where}: chroma rule uses the luma model '{r.model}'")
+                raise UserError(f"{where}: chroma rule uses the luma model '{r.model}'")
         for r in self.luma_rules:
             if self.cards[r.model].component != "luma":
-                raise ValueError(f"{where}: luma rule uses the chroma model '{r.model}'")
+                raise UserError(f"{where}: luma rule uses the chroma model '{r.model}'")
         h = hashlib.sha256(manifest_bytes)
         for s in onnx_shas:
             h.update(s.encode())
@@ -187,13 +188,13 @@ class ModelSet:
 
     def model_for(self, component: int, qp: int, slice_type: str) -> OnnxFilter:
         if slice_type not in SLICE_TYPES:
-            raise ValueError(f"slice type '{slice_type}': use I, P or B")
+            raise UserError(f"slice type '{slice_type}': use I, P or B")
         rules = self.luma_rules if component == 0 else self.chroma_rules
         for r in rules:
             if r.matches(component, int(qp), slice_type):
                 return self.filters[r.model]
         what = "luma" if component == 0 else f"chroma component {component}"
-        raise ValueError(
+        raise UserError(
             f"model set '{self.name}' has no {what} model for a {slice_type} slice at QP {qp}"
         )
 
@@ -214,9 +215,9 @@ class ModelSet:
     ) -> np.ndarray:
         """uint8 chroma plane (cidx 1 = Cb, 2 = Cr) -> filtered plane; only if ``has_chroma``."""
         if not self.has_chroma:
-            raise ValueError(f"model set '{self.name}' has no chroma model")
+            raise UserError(f"model set '{self.name}' has no chroma model")
         if cidx not in (1, 2):
-            raise ValueError(f"chroma component index must be 1 or 2, got {cidx}")
+            raise UserError(f"chroma component index must be 1 or 2, got {cidx}")
         return self.model_for(cidx, qp, slice_type).filter_plane(c, qp, side)
 
     def describe(self) -> str:
@@ -244,10 +245,10 @@ def _inside(root: Path, name: str, where: str) -> Path:
     """``root / name`` when ``name`` is a plain relative path that stays inside ``root``."""
     p = Path(name)
     if p.is_absolute() or ".." in p.parts or not name:
-        raise ValueError(f"{where}: file '{name}' must be a relative path inside the set's folder")
+        raise UserError(f"{where}: file '{name}' must be a relative path inside the set's folder")
     full = root / p
     if not full.resolve().is_relative_to(root.resolve()):
-        raise ValueError(f"{where}: file '{name}' leads outside the set's folder")
+        raise UserError(f"{where}: file '{name}' leads outside the set's folder")
     return full
 
 
@@ -255,11 +256,11 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         d = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from None
+        raise UserError(f"{path}: not valid JSON ({e})") from None
     except IsADirectoryError:
-        raise ValueError(f"{path}: is a folder, not a JSON file") from None
+        raise UserError(f"{path}: is a folder, not a JSON file") from None
     if not isinstance(d, dict):
-        raise ValueError(f"{path}: expected a JSON object, got a JSON {type(d).__name__}")
+        raise UserError(f"{path}: expected a JSON object, got a JSON {type(d).__name__}")
     return d
 
 
@@ -322,7 +323,7 @@ def load_model_set(
             return ModelSet(d, p.read_bytes(), p.parent, settings, where=str(p))
         card = ModelCard.from_dict(d, where=str(p))
         if Path(card.onnx).name != card.onnx or card.onnx != p.with_suffix(".onnx").name:
-            raise ValueError(f"{p}: the card's 'onnx' must be the file next to it, {card.onnx}")
+            raise UserError(f"{p}: the card's 'onnx' must be the file next to it, {card.onnx}")
         manifest = single_model_manifest(d, p.stem)
         return ModelSet(manifest, canonical_json(manifest), p.parent, settings, where=str(p))
 
@@ -336,7 +337,7 @@ def load_model_set(
         if index.is_file():
             target = _read_json(index).get(name, name)
             if not isinstance(target, str) or Path(target).name != target:
-                raise ValueError(f"{index}: '{name}' must name a set folder, got {target!r}")
+                raise UserError(f"{index}: '{name}' must name a set folder, got {target!r}")
         if (d / target / MANIFEST).is_file():
             return load_model_set(d / target, settings=settings)
     raise FileNotFoundError(
@@ -363,9 +364,9 @@ def make_model_set(
     cards' slice types (e.g. apply All-Intra models to P and B slices too)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"{out}: exists and is not a folder")
+        raise UserError(f"{out}: exists and is not a folder")
     if (out / MANIFEST).exists():
-        raise ValueError(f"{out / MANIFEST} exists already; choose a new folder")
+        raise UserError(f"{out / MANIFEST} exists already; choose a new folder")
     cards: dict[str, dict[str, Any]] = {}
     sources: dict[str, Path] = {}
     for m in models:
@@ -379,10 +380,10 @@ def make_model_set(
         card = _read_json(cp)
         ModelCard.from_dict(card, where=str(cp))
         if sha256_file(mp) != card["sha256"]:
-            raise ValueError(f"{mp}: does not match the sha256 in its card {cp.name}")
+            raise UserError(f"{mp}: does not match the sha256 in its card {cp.name}")
         key = mp.stem
         if key in cards:
-            raise ValueError(f"two models are named '{key}'")
+            raise UserError(f"two models are named '{key}'")
         cards[key] = card
         sources[key] = mp
     created: list[Path] = []  # removed again if anything below fails
@@ -394,7 +395,7 @@ def make_model_set(
                 for src in (mp, mp.with_suffix(".json")):
                     dst = out / src.name
                     if dst.exists():
-                        raise ValueError(f"{dst} exists already; choose a new folder")
+                        raise UserError(f"{dst} exists already; choose a new folder")
                     shutil.copyfile(src, dst)
                     created.append(dst)
         path = _write_manifest(
@@ -438,7 +439,7 @@ def _write_manifest(
             lst.sort()
             qps = [q for q, _ in lst]
             if len(set(qps)) != len(qps):
-                raise ValueError(f"two {comp} models for slice types {st} share a trained QP")
+                raise UserError(f"two {comp} models for slice types {st} share a trained QP")
             for i, (q, k) in enumerate(lst):
                 lo = 0 if i == 0 else (qps[i - 1] + q) // 2 + 1
                 hi = 51 if i == len(lst) - 1 else (q + qps[i + 1]) // 2

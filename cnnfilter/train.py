@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .dataset import PairDataset, PatchSampler, iter_val_pairs, psnr
+from .errors import UserError
 from .inference import round_to_8bit
 from .models import build_model, get_arch, require_torch
 
@@ -53,28 +54,28 @@ class TrainConfig:
     def resolve(self) -> TrainConfig:
         info = get_arch(self.arch)
         if self.qp_conditioned and not info.qp_conditioned:
-            raise ValueError(f"--qp-conditioned: '{self.arch}' takes no QP plane (try qpnet)")
+            raise UserError(f"--qp-conditioned: '{self.arch}' takes no QP plane (try qpnet)")
         if info.qp_conditioned:
             self.qp_conditioned = True
         if not self.qp_conditioned and len(self.qps) != 1:
-            raise ValueError(f"'{self.arch}' is a per-QP network: give exactly one --qp")
+            raise UserError(f"'{self.arch}' is a per-QP network: give exactly one --qp")
         if self.steps is None and self.minutes is None:
-            raise ValueError("give --steps and/or --minutes (a CPU-time budget)")
+            raise UserError("give --steps and/or --minutes (a CPU-time budget)")
         if self.steps is not None and self.steps < 1:
-            raise ValueError("--steps must be >= 1")
+            raise UserError("--steps must be >= 1")
         self.patch = self.patch or info.patch
         self.batch = self.batch or info.batch
         self.lr_explicit = self.lr_explicit or self.lr is not None
         self.lr = self.lr or info.lr
         self.loss = self.loss or info.loss
         if self.loss not in ("mse", "mse+mae"):
-            raise ValueError(f"loss '{self.loss}': use 'mse' or 'mse+mae'")
+            raise UserError(f"loss '{self.loss}': use 'mse' or 'mse+mae'")
         if float(self.qp_balance) < 0.0:
-            raise ValueError("--qp-balance must be >= 0")
+            raise UserError("--qp-balance must be >= 0")
         if not 0.0 <= self.mae_weight <= 1.0:
-            raise ValueError("--mae-weight must be within 0..1")
+            raise UserError("--mae-weight must be within 0..1")
         if self.patch % info.pad_multiple:
-            raise ValueError(f"--patch must be a multiple of {info.pad_multiple} for {self.arch}")
+            raise UserError(f"--patch must be a multiple of {info.pad_multiple} for {self.arch}")
         return self
 
 
@@ -112,7 +113,7 @@ def qp_weights(data: PairDataset, qps: list[int], power: float = 1.0) -> dict[in
     for q in qps:
         ps = [f.qp_info[str(q)]["psnr"] for f in train.frames if str(q) in f.qp_info]
         if not ps:
-            raise ValueError(f"the dataset manifest has no PSNR for QP {q}")
+            raise UserError(f"the dataset manifest has no PSNR for QP {q}")
         inv[q] = (1.0 / float(np.mean(10.0 ** (-np.asarray(ps) / 10.0)))) ** power
     norm = float(np.mean(list(inv.values())))
     return {q: v / norm for q, v in inv.items()}
@@ -146,7 +147,7 @@ def widen_state(src: dict[str, Any], model: Any, what: str) -> dict[str, Any]:
             and t.shape[1] > v.shape[1]
         )
         if not fits:
-            raise ValueError(f"{what}, and its weights do not fit ('{k}')")
+            raise UserError(f"{what}, and its weights do not fit ('{k}')")
         if t.shape == v.shape:
             out[k] = v.clone()
         else:
@@ -246,9 +247,9 @@ def load_checkpoint_model(ckpt: str | Path) -> tuple[Any, dict[str, Any]]:
     try:
         state = torch.load(p, map_location="cpu", weights_only=False)
     except Exception as e:  # pickle and zip errors of a file that is no checkpoint
-        raise ValueError(f"{p}: not a cnnfilter training checkpoint ({type(e).__name__})") from None
+        raise UserError(f"{p}: not a cnnfilter training checkpoint ({type(e).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != CKPT_FORMAT:
-        raise ValueError(f"{p}: not a cnnfilter training checkpoint")
+        raise UserError(f"{p}: not a cnnfilter training checkpoint")
     model = build_model(state["arch"])
     model.load_state_dict(state["model"])
     return model.eval(), state
@@ -268,7 +269,7 @@ def train(
     data = PairDataset(cfg.data)
     missing = [q for q in cfg.qps if q not in data.qps]
     if missing:
-        raise ValueError(f"QP {missing} not in the dataset (it has {data.qps})")
+        raise UserError(f"QP {missing} not in the dataset (it has {data.qps})")
     cfg.dataset_summary = data.summary()
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -296,13 +297,13 @@ def train(
             raise FileNotFoundError(f"--resume: no checkpoint {last}")
         state = torch.load(last, map_location="cpu", weights_only=False)
         if state.get("arch") != cfg.arch:
-            raise ValueError(f"--resume: {last} is a '{state.get('arch')}' run, not '{cfg.arch}'")
+            raise UserError(f"--resume: {last} is a '{state.get('arch')}' run, not '{cfg.arch}'")
         old = state["config"]
         for k in ("qps", "patch", "batch", "loss", "seed", "qp_conditioned", "qp_balance"):
             if k == "qp_balance" and float(old.get(k, 1.0)) == float(cfg.qp_balance):
                 continue
             if old.get(k) != getattr(cfg, k):
-                raise ValueError(f"--resume: {k} differs from the checkpoint ({old.get(k)})")
+                raise UserError(f"--resume: {k} differs from the checkpoint ({old.get(k)})")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         lr_changes = state.get("lr_changes", [])
@@ -335,7 +336,7 @@ def train(
                 f"(content digest {now}, was {was}); recorded in the checkpoint"
             )
     elif last.exists():
-        raise ValueError(f"{last} exists: use --resume to continue it, or another --out")
+        raise UserError(f"{last} exists: use --resume to continue it, or another --out")
     elif cfg.init:
         model.load_state_dict(_init_weights(cfg.init, model, cfg.arch))
 

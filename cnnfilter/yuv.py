@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import UserError
+
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -55,7 +57,7 @@ def split_frame(buf: bytes | np.ndarray, width: int, height: int) -> Planes:
 def _parse_y4m_header(line: bytes) -> tuple[int, int, float]:
     fields = line.decode("ascii", "replace").split()
     if not fields or fields[0] != "YUV4MPEG2":
-        raise ValueError("not a YUV4MPEG2 file (missing 'YUV4MPEG2' signature)")
+        raise UserError("not a YUV4MPEG2 file (missing 'YUV4MPEG2' signature)")
     width = height = 0
     fps = 25.0
     for f in fields[1:]:
@@ -70,11 +72,11 @@ def _parse_y4m_header(line: bytes) -> tuple[int, int, float]:
                     raise ValueError
                 fps = num / den
         except ValueError:
-            raise ValueError(f"the .y4m header field '{f}' is not valid") from None
+            raise UserError(f"the .y4m header field '{f}' is not valid") from None
         if f[0] == "C" and not f[1:].startswith("420"):
-            raise ValueError(f"only 4:2:0 8-bit .y4m input is supported, this file is C{f[1:]}")
+            raise UserError(f"only 4:2:0 8-bit .y4m input is supported, this file is C{f[1:]}")
     if not 0 < width <= 16888 or not 0 < height <= 16888:
-        raise ValueError("the .y4m header has no valid W/H (1..16888)")
+        raise UserError("the .y4m header has no valid W/H (1..16888)")
     return width, height, fps
 
 
@@ -91,7 +93,7 @@ def probe(
             try:
                 w, h, r = _parse_y4m_header(header)
             except ValueError as e:
-                raise ValueError(f"{path}: {e}") from None
+                raise UserError(f"{path}: {e}") from None
             data_start = len(header)
             size = os.path.getsize(path) - data_start
             fsize = frame_size(w, h)
@@ -108,13 +110,13 @@ def probe(
                 frames += 1
         return VideoInfo(w, h, fps or r, frames)
     if not width or not height:
-        raise ValueError(f"{path}: raw .yuv input needs the width and height (-wdt/-hgt)")
+        raise UserError(f"{path}: raw .yuv input needs the width and height (-wdt/-hgt)")
     if width < 0 or height < 0:
-        raise ValueError(f"{path}: width and height must be positive, got {width}x{height}")
+        raise UserError(f"{path}: width and height must be positive, got {width}x{height}")
     fsize = frame_size(width, height)
     size = os.path.getsize(path)
     if size % fsize:
-        raise ValueError(
+        raise UserError(
             f"{path}: size {size} bytes is not a whole number of {width}x{height} I420 frames "
             "(wrong -wdt/-hgt?)"
         )
@@ -137,7 +139,7 @@ def read_frames(
     if count is None:
         count = max(available, 0)
     if available < count:
-        raise ValueError(
+        raise UserError(
             f"{path}: {info.frames} frame(s) of {w}x{h} in the file, but frames "
             f"{skip}..{skip + count - 1} were asked for"
         )
@@ -147,7 +149,7 @@ def read_frames(
             for i in range(skip + count):
                 line = f.readline()
                 if not line.startswith(b"FRAME"):
-                    raise ValueError(f"{path}: frame {i} has no FRAME marker")
+                    raise UserError(f"{path}: frame {i} has no FRAME marker")
                 buf = f.read(fsize)
                 if i >= skip:
                     yield split_frame(buf, w, h)

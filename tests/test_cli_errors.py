@@ -366,6 +366,7 @@ def test_bad_input(name, argv, code, fragment, work, capsys):
 def test_filter_failing_midway_leaves_the_existing_output_as_it_was(work, capsys, monkeypatch):
     # A filter that fails on the second frame (as a crash or a kill would stop it): the final
     # name keeps what it held, and no temporary file is left beside it.
+    from cnnfilter.errors import UserError
     from cnnfilter.modelset import ModelSet
 
     calls = []
@@ -374,7 +375,7 @@ def test_filter_failing_midway_leaves_the_existing_output_as_it_was(work, capsys
     def failing(self, y, qp, slice_type):
         calls.append(1)
         if len(calls) == 2:
-            raise ValueError("simulated failure on frame 2")
+            raise UserError("simulated failure on frame 2")
         return real(self, y, qp, slice_type)
 
     monkeypatch.setattr(ModelSet, "filter_luma", failing)
@@ -394,15 +395,26 @@ def test_filter_writes_its_output_when_it_succeeds(work, capsys, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.yuv"]
 
 
-def test_a_bug_is_exit_3_with_its_traceback(capsys, monkeypatch):
+@pytest.mark.parametrize(
+    "exc",
+    [
+        RuntimeError("an internal inconsistency"),
+        ValueError("an internal inconsistency"),
+        OSError("an internal inconsistency"),
+        KeyError("an internal inconsistency"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_a_bug_is_exit_3_with_its_traceback(exc, capsys, monkeypatch):
     # Not a user error: the traceback is shown, with a request to report it, and the exit code
-    # is neither 1 (reserved for a hash mismatch) nor 2.
+    # is neither 1 (reserved for a hash mismatch) nor 2. A bare ValueError or an OSError that
+    # names no file is a bug too: the user's mistakes are raised as UserError and its kin.
     from cli_errors_support import run_main
 
     from cnnfilter.cli import build_parser
 
     def broken(args):
-        raise RuntimeError("an internal inconsistency")
+        raise exc
 
     monkeypatch.setattr(
         "cnnfilter.cli.build_parser",
@@ -410,7 +422,9 @@ def test_a_bug_is_exit_3_with_its_traceback(capsys, monkeypatch):
     )
     code, _, err = run_main(["models"], capsys)
     assert code == 3
-    assert "Traceback" in err and "RuntimeError: an internal inconsistency" in err
+    assert (
+        "Traceback" in err and f"{type(exc).__name__}: " in err and "internal inconsistency" in err
+    )
     assert "please report it" in err
 
 

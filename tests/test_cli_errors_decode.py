@@ -4,12 +4,16 @@ a fragment of its one ``error:`` line; no row may print a traceback or touch a f
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from pathlib import Path
 
 import pytest
 from cli_errors_support import check_bad_input
 from cnn_stream_support import cnn_sei_nal, cnn_stream, sei_payload, with_sei
+from onnx import TensorProto
+from test_cli_errors import _onnx_model, _set_entry
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +52,16 @@ def work(tmp_path_factory) -> Path:
     }
     for name, data in streams.items():
         (d / name).write_bytes(data)
+    # model sets for --post whose network cannot take the picture (the loader accepts them)
+    for name, kw in {
+        "fixedset": {"shape": (1, 1, 8, 8)},
+        "int64set": {"elem": TensorProto.INT64},
+    }.items():
+        folder = d / name
+        folder.mkdir()
+        model = _onnx_model(folder / "m.onnx", **kw)
+        sha = hashlib.sha256(model.read_bytes()).hexdigest()
+        (folder / "modelset.json").write_text(json.dumps(_set_entry("m.onnx", sha, "m.json")))
     (d / "folder").mkdir()
     (d / "empty-models").mkdir()
     (d / "keep.yuv").write_bytes(b"a user's file that no failed command may touch")
@@ -72,6 +86,8 @@ ROWS = [
     ("models-is-file", "-b {w}/plain.hevc --models {w}/keep.yuv", 2, "--models {w}/keep.yuv"),
     ("post-missing", "-b {w}/plain.hevc --post nosuchset", 2, "no model set named 'nosuchset'"),
     ("post-bad-path", "-b {w}/plain.hevc --post {w}/folder", 2, "not a model set"),
+    ("post-fixed-shape", "-b {w}/plain.hevc -o {w}/o.yuv --post {w}/fixedset", 2, "fixed size 8x8"),
+    ("post-int64", "-b {w}/plain.hevc -o {w}/o.yuv --post {w}/int64set", 2, "tensor(int64)"),
     ("out-folder", "-b {w}/plain.hevc -o {w}/folder", 2, "{w}/folder: is a folder"),
     ("out-no-folder", "-b {w}/plain.hevc -o {w}/nope/o.yuv", 2, "folder {w}/nope does not"),
     ("out-is-input", "-b {w}/plain.hevc -o {w}/plain.hevc", 2, "is also an input"),

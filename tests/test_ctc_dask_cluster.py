@@ -290,7 +290,8 @@ def test_a_job_that_kills_every_worker_is_recorded_failed(tmp_path, seqs):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(runner.pid, signal.SIGKILL)
         runner.wait(timeout=10)
-    assert runner.returncode == 1, err + out
+    assert runner.returncode == 2, err + out
+    assert "error: 1 of 8 job(s) failed" in err
     assert "8 job(s): 0 skipped (done), 8 run, 1 failed, 0 MD5 not OK" in out
     assert "failed: AI/crashnolf/b/QP37: the Dask worker running it died" in out
     rows = {json.loads(p.read_text())["key"]: json.loads(p.read_text()) for p in
@@ -314,7 +315,7 @@ def test_a_worker_without_cnnfilter_fails_each_job_clearly(tmp_path, seqs, clust
          "--quiet", "--scheduler", address],
         cwd=tmp_path, capture_output=True, text=True, timeout=DEADLINE,
     )  # fmt: skip
-    assert r.returncode == 1, r.stderr + r.stdout
+    assert r.returncode == 2, r.stderr + r.stdout
     assert "8 job(s): 0 skipped (done), 8 run, 8 failed" in r.stdout
     failed = [ln for ln in r.stdout.splitlines() if ln.startswith("  failed: ")]
     assert len(failed) == 8

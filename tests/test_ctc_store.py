@@ -248,7 +248,7 @@ def test_failed_jobs_are_recorded_and_retried(tmp_path, seqs, x265):
     res = _run(out, seqs, tests=["x265:no-such-option"])
     assert res.ran == 8 and len(res.failed) == 4
     for row in res.failed:
-        assert row["status"] == "failed" and row["error"].startswith("RuntimeError: x265 failed")
+        assert row["status"] == "failed" and row["error"].startswith("ToolError: x265 failed")
         assert row["setting"] == "x265:no-such-option"
     res = _run(out, seqs, tests=["x265:no-such-option"])
     assert (res.skipped, res.ran) == (4, 4)  # only the failed ones again
@@ -316,3 +316,35 @@ def test_command_outputs_get_the_usual_mode(tmp_path):
         os.umask(old)
     assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "out2.bin").stat().st_mode & 0o777 == 0o640
+
+
+def _cli_run(tmp_path, seqs_file, test, capsys):
+    from cnnfilter.cli import main
+
+    argv = ["ctc", "run", "--sequences", str(seqs_file), "--qps", "22", "37", "--anchor", "x265",
+            "--test", test, "--quiet", "--out", str(tmp_path / "out")]  # fmt: skip
+    code = main(argv)
+    return code, capsys.readouterr()
+
+
+def test_run_with_failed_jobs_exits_2_with_one_error_line(tmp_path, seqs, x265, capsys):
+    # Exit 1 is a hash mismatch and nothing else: a job that fails on its options is a user
+    # error (2), reported as one error: line after the list of the failed jobs.
+    code, cap = _cli_run(tmp_path, tmp_path / "l.yaml", "x265:no-such-option", capsys)
+    assert code == 2, cap.err
+    errors = [ln for ln in cap.err.splitlines() if "error:" in ln]
+    assert errors == [
+        "cnnfilter ctc run: error: 4 of 8 job(s) failed (listed above); the same command "
+        "again reruns only those"
+    ]
+    assert cap.out.count("  failed: ") == 4 and "ToolError: x265 failed" in cap.out
+
+
+def test_run_with_a_job_failing_on_a_bug_exits_3(tmp_path, seqs, x265, capsys, monkeypatch):
+    def broken(job, setting, work):
+        raise KeyError("an internal inconsistency")
+
+    monkeypatch.setattr(runner, "_measure", broken)
+    code, cap = _cli_run(tmp_path, tmp_path / "l.yaml", "x265:no-sao", capsys)
+    assert code == 3, cap.err
+    assert "8 of 8 job(s) failed on a bug in cnnfilter (please report it)" in cap.err

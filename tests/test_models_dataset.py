@@ -145,7 +145,12 @@ def test_build_refuses_to_overwrite(x265_dataset, small_source):
 
 def test_codec_ours_builds_the_same_layout(small_source, tmp_path):
     out = tmp_path / "ours"
+    # a folder of the user's under the name the builder once used for its scratch: untouched
+    (out / ".building").mkdir(parents=True)
+    (out / ".building" / "mine.txt").write_text("the user's")
     build_dataset(small_source, out, codec="ours", qps=(37,), progress=False)
+    assert (out / ".building" / "mine.txt").read_text() == "the user's"
+    assert not [p for p in out.iterdir() if p.name.startswith(".building.")]
     m = json.loads((out / "dataset.json").read_text())
     assert m["codec"] == "ours" and m["overrides"]["LoopFilterDisable"] == 1
     val = PairDataset(out).split("val")

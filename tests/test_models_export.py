@@ -144,3 +144,26 @@ def test_cuda_provider_is_refused_clearly_without_a_gpu(exported):
         _filter(exported["vrcnn"], provider="cuda")
     # 'auto' picks the CPU when there is no GPU
     assert _filter(exported["vrcnn"], provider="auto").settings.resolved_provider() == "cpu"
+
+
+def test_an_export_that_fails_its_check_leaves_the_files_as_they_were(tmp_path, monkeypatch):
+    # The model and its card appear under their final names only after the ONNX Runtime check;
+    # a user's earlier files of those names stay, and nothing is left beside them.
+    import cnnfilter.export as export_mod
+    from cnnfilter.errors import UserError
+
+    (tmp_path / "m.onnx").write_bytes(b"the user's model")
+    (tmp_path / "m.json").write_text("the user's card")
+    real = export_mod.torch_reference
+    monkeypatch.setattr(export_mod, "torch_reference", lambda *a: real(*a) + 1.0)
+    with pytest.raises(UserError, match="export check failed"):
+        export_random("vrcnn", tmp_path / "m.onnx", seed=3)
+    assert (tmp_path / "m.onnx").read_bytes() == b"the user's model"
+    assert (tmp_path / "m.json").read_text() == "the user's card"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.onnx"]
+    monkeypatch.undo()
+    export_random("vrcnn", tmp_path / "m.onnx", seed=3)
+    card = json.loads((tmp_path / "m.json").read_text())
+    assert card["onnx"] == "m.onnx" and card["name"] == "m"
+    assert card["sha256"] == hashlib.sha256((tmp_path / "m.onnx").read_bytes()).hexdigest()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.onnx"]

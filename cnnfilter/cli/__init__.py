@@ -6,7 +6,7 @@ import argparse
 import sys
 import traceback
 
-from ..errors import EXIT_BUG, EXIT_USER, UserError
+from ..errors import EXIT_BUG, EXIT_USER, UserError, user_message
 from . import ctc as _ctc
 from . import dataset as _dataset
 from . import decode as _decode
@@ -38,20 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _user_error(e: BaseException) -> str | None:
-    """The one-line message of a user error, or None when ``e`` is a bug."""
-    from .. import BitstreamError, UnsupportedError
-
-    if isinstance(e, (UserError, BitstreamError, UnsupportedError, ValueError)):
-        return str(e)
-    if isinstance(e, OSError) and e.filename is not None:
-        # PermissionError, IsADirectoryError, FileNotFoundError, ... on a file the user named.
-        return f"{e.filename}: {e.strerror or e}"
-    if isinstance(e, FileNotFoundError):
-        return str(e)
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     """Runs one command. Exit codes, the same for every command (README, "Exit codes"): 0
     success, 1 decoded-picture hash mismatch, 2 user error (one ``error:`` line), 3 a bug."""
@@ -70,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as e:
-        message = _user_error(e)
+        message = user_message(e)
         if message is None:
             traceback.print_exc()
             print(

@@ -8,6 +8,8 @@ import sys
 from types import ModuleType
 from typing import Any
 
+from ..errors import EXIT_BUG, EXIT_MISMATCH, EXIT_OK, EXIT_USER
+
 
 def _error(message: str) -> Exception:
     from . import CliError  # imported late: cli/__init__ imports this module first
@@ -145,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with runner.clean_warnings():
             summary = _run(args, runner)
-    except (runner.CtcError, SequenceListError, StoreError, ExecutorError, RuntimeError) as e:
+    except (runner.CtcError, SequenceListError, StoreError, ExecutorError) as e:
         raise _error(str(e)) from None
     print(
         f"{summary.total} job(s): {summary.skipped} skipped (done), {summary.ran} run, "
@@ -156,7 +158,18 @@ def run(args: argparse.Namespace) -> int:
     for row in summary.mismatched:
         print(f"  md5 {row['md5']}: {row['key']}")
     print(f"report: cnnfilter ctc report {shlex.quote(args.out)}")
-    return 1 if summary.failed or summary.mismatched else 0
+    if summary.failed:
+        # The run is incomplete: exit as the jobs' own commands would have, 3 if any failed on
+        # a bug of ours, else 2; rerunning the same command retries only the failed jobs.
+        bug = any(row.get("error_kind") == "bug" for row in summary.failed)
+        what = "on a bug in cnnfilter (please report it)" if bug else "(listed above)"
+        print(
+            f"cnnfilter ctc run: error: {len(summary.failed)} of {summary.total} job(s) failed "
+            f"{what}; the same command again reruns only those",
+            file=sys.stderr,
+        )
+        return EXIT_BUG if bug else EXIT_USER
+    return EXIT_MISMATCH if summary.mismatched else EXIT_OK
 
 
 def _run(args: argparse.Namespace, runner: ModuleType) -> Any:

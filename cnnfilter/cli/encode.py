@@ -6,6 +6,7 @@ import argparse
 
 from ..config import parse_overrides
 from ..encoding import FrameStats, encode
+from ..errors import UserError
 
 _HM_FLAGS = {
     "i": "InputFile",
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         and not overrides.get("ReconFile")
         and not _cfg_names_output(args.cfg)
     ):
-        raise ValueError("nothing to write: give -b (bitstream) and/or -o (reconstruction)")
+        raise UserError("nothing to write: give -b (bitstream) and/or -o (reconstruction)")
     on_frame = None if args.quiet else (lambda f: print(_line(f), flush=True))
     res = encode(
         None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..errors import UserError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ..models import require_torch
 
     if args.opset < 17:
-        raise ValueError(f"--opset {args.opset}: the contract needs opset 17 or newer")
+        raise UserError(f"--opset {args.opset}: the contract needs opset 17 or newer")
     require_torch().set_num_threads(1)
     onnx_path, card_path = export_checkpoint(
         args.checkpoint,

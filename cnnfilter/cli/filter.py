@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from ..errors import UserError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from ..yuv import YuvWriter, probe, read_frames
 
     if not 0 <= args.qp <= 51:
-        raise ValueError(f"-q {args.qp}: QP must be within 0..51")
+        raise UserError(f"-q {args.qp}: QP must be within 0..51")
     ms = load_model_set(args.model, args.models_dir)
     if args.provider or args.threads:
         over = {}
@@ -58,12 +60,12 @@ def run(args: argparse.Namespace) -> int:
     ms.model_for(0, args.qp, args.slice_type)  # fail before touching the output
     info = probe(args.input, args.width, args.height)
     if info.width % 2 or info.height % 2:
-        raise ValueError(f"{args.input}: 4:2:0 input needs an even width and height")
+        raise UserError(f"{args.input}: 4:2:0 input needs an even width and height")
     n = info.frames if args.frames is None else args.frames
     if n < 1:
-        raise ValueError(f"{args.input}: no complete frame of {info.width}x{info.height}")
+        raise UserError(f"{args.input}: no complete frame of {info.width}x{info.height}")
     if n > info.frames:
-        raise ValueError(f"{args.input}: holds {info.frames} frame(s), {n} were asked for")
+        raise UserError(f"{args.input}: holds {info.frames} frame(s), {n} were asked for")
     check_output_path(args.output, inputs=[args.input], what="-o")
     print(f"model set {ms.name} [{ms.identity.hex()}] {ms.inference_mode}")
     if ms.development_artefact:

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from ..errors import UserError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.qp_conditioned or info.qp_conditioned:
         qps = PairDataset(args.data).qps
     else:
-        raise ValueError(f"'{args.arch}' is a per-QP network: give --qp N")
+        raise UserError(f"'{args.arch}' is a per-QP network: give --qp N")
     cfg = TrainConfig(
         arch=args.arch,
         data=args.data,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 from ..yuv import rgb_to_ycbcr420
 from .sequences import Sequence
 
@@ -29,7 +30,7 @@ def _skimage_data():
     try:
         import skimage.data as data
     except ImportError as e:  # a dependency of cnnfilter: its absence is an install problem
-        raise RuntimeError(
+        raise UserError(
             "the built-in CTC sequence set needs scikit-image (a dependency of cnnfilter; "
             "reinstall with `pip install cnnfilter`)"
         ) from e
@@ -60,7 +61,7 @@ def cache_dir() -> Path:
 def rgb_to_i420(rgb: np.ndarray) -> bytes:
     """8-bit RGB (H, W, 3) to one I420 frame, BT.601 limited range; odd edges are cropped."""
     if rgb.ndim != 3 or rgb.shape[2] < 3:
-        raise ValueError(f"expected an RGB image, got shape {rgb.shape}")
+        raise UserError(f"expected an RGB image, got shape {rgb.shape}")
     h, w = rgb.shape[0] & ~1, rgb.shape[1] & ~1
     return b"".join(p.tobytes() for p in rgb_to_ycbcr420(rgb[:h, :w]))
 
@@ -83,7 +84,7 @@ def builtin_sequences(directory: Path | None = None) -> list[Sequence]:
             try:
                 rgb = np.asarray(photos[name]())
             except Exception as e:  # e.g. a scikit-image build without its sample data
-                raise RuntimeError(
+                raise UserError(
                     f"cannot load scikit-image's sample photograph '{name}': {e}"
                 ) from e
             h, w = rgb.shape[0] & ~1, rgb.shape[1] & ~1

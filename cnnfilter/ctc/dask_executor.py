@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from ..errors import UserError
 from .executor import Executor, ExecutorError, JobLost
 
 _INSTALL = "--executor dask needs the 'cluster' extra: pip install 'cnnfilter[cluster]'"
@@ -81,7 +82,7 @@ class DaskExecutor(Executor):
 
     def __init__(self, jobs: int = 1, scheduler: str | None = None):
         if jobs < 1:
-            raise ValueError("--jobs must be at least 1")
+            raise UserError("--jobs must be at least 1")
         self.jobs = jobs
         self.scheduler = scheduler
         self._cluster: Any = None

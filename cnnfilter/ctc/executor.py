@@ -24,6 +24,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import UserError
+
 
 class ExecutorError(RuntimeError):
     """The execution machinery failed (not a job): e.g. a worker process died."""
@@ -74,7 +76,7 @@ class LocalPoolExecutor(Executor):
 
     def __init__(self, jobs: int):
         if jobs < 1:
-            raise ValueError("--jobs must be at least 1")
+            raise UserError("--jobs must be at least 1")
         self.jobs = jobs
         self._pool: ProcessPoolExecutor | None = None
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 from ..yuv import read_frames
 
 # HM prints 999.99 dB for a picture plane identical to the source.
@@ -15,7 +16,7 @@ PSNR_IDENTICAL = 999.99
 
 def plane_psnr(ref: np.ndarray, dec: np.ndarray, peak: int = 255) -> float:
     if ref.shape != dec.shape:
-        raise ValueError(f"plane sizes differ: source {ref.shape}, decoded {dec.shape}")
+        raise UserError(f"plane sizes differ: source {ref.shape}, decoded {dec.shape}")
     diff = ref.astype(np.int32) - dec.astype(np.int32)
     sse = float(np.einsum("ij,ij->", diff, diff, dtype=np.int64))
     if sse == 0:

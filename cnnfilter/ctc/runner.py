@@ -25,6 +25,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..errors import ToolError, user_message
 from ..yuv import frame_size
 from . import settings as _settings
 from .executor import Executor, JobLost, local_executor
@@ -118,7 +119,7 @@ def _measure(job: Job, setting: _settings.Setting, work: Path) -> dict[str, Any]
     bitstream = work / "str.bin"
     enc = setting.encode(job, bitstream)
     if not bitstream.is_file() or bitstream.stat().st_size == 0:
-        raise RuntimeError(f"the '{job.setting}' encoder wrote no bitstream")
+        raise ToolError(f"the '{job.setting}' encoder wrote no bitstream")
     data = bitstream.read_bytes()
 
     rec = work / "rec.yuv"
@@ -212,6 +213,8 @@ def _measure_row(
         except Exception as e:  # the job failed: record why; the runner goes on with other jobs
             row["status"] = "failed"
             row["error"] = _one_line(e) + where
+            # as a command would exit: 2 for the user's input or tools, 3 for a bug of ours
+            row["error_kind"] = "user" if user_message(e) is not None else "bug"
     return _finish(row), [_warning_text(w.message) for w in caught]
 
 

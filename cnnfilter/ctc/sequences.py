@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from ..errors import UserError
 from ..yuv import frame_size
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "sequences"
@@ -26,7 +27,7 @@ OPTIONAL = ("intra_period", "frame_skip", "configs")
 CONFIGS = ("AI", "LDP", "RA")
 
 
-class SequenceListError(ValueError):
+class SequenceListError(UserError):
     """A sequence list that cannot be used; the message names the file and the entry."""
 
 

@@ -36,13 +36,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import ToolError, UserError
+
 if TYPE_CHECKING:
     from .jobs import Job
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-class SettingError(RuntimeError):
+class SettingError(UserError):
     """A setting that cannot be used (unknown name, missing encoder, missing feature)."""
 
 
@@ -181,7 +183,7 @@ def run_tool(cmd: list[str], what: str) -> tuple[float, float]:
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     if r.returncode != 0:
         tail = " | ".join((r.stderr or r.stdout).strip().splitlines()[-3:])
-        raise RuntimeError(f"{what} failed (exit {r.returncode}): {tail}")
+        raise ToolError(f"{what} failed (exit {r.returncode}): {tail}")
     return wall, cpu
 
 

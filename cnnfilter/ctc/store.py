@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
 from ..outputs import new_file_mode
 from .jobs import ROW_SCHEMA, Job
 
@@ -242,7 +243,7 @@ class Store:
 
     def write_row(self, job: Job, row: dict[str, Any]) -> None:
         if row.get("key") != job.key or row.get("settings_hash") != job.settings_hash:
-            raise ValueError("row does not belong to this job")
+            raise UserError("row does not belong to this job")
         atomic_write_json(self.row_path(job), row)
 
     def keep_stream(self, job: Job, bitstream: Path) -> None:

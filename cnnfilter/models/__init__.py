@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UserError
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
@@ -193,7 +195,7 @@ def require_torch() -> Any:
     try:
         import torch
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ValueError(
+        raise UserError(
             "this command needs PyTorch, which is an optional extra: "
             "pip install 'cnnfilter[train]' (on a CPU machine: pip install torch==2.13.0)"
         ) from e
@@ -202,7 +204,7 @@ def require_torch() -> Any:
 
 def get_arch(name: str) -> ArchInfo:
     if name not in ARCHS:
-        raise ValueError(f"unknown network '{name}'; known: {', '.join(ARCHS)}")
+        raise UserError(f"unknown network '{name}'; known: {', '.join(ARCHS)}")
     return ARCHS[name]
 
 

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UserError
 from .common import bias_lr_groups, conv
 
 #: The QP range the model is trained on; QPs outside it are clamped to it.
@@ -23,7 +24,7 @@ class RepConv(nn.Module):
     def __init__(self, cin: int, cout: int, identity: bool = False, scale: float = 1.0) -> None:
         super().__init__()
         if identity and cin != cout:
-            raise ValueError("an identity branch needs cin == cout")
+            raise UserError("an identity branch needs cin == cout")
         self.k3 = conv(cin, cout, 3)
         self.k1 = nn.Conv2d(cin, cout, 1, bias=False)
         nn.init.kaiming_normal_(self.k1.weight, mode="fan_in", nonlinearity="relu")
@@ -112,7 +113,7 @@ class Ours(nn.Module):
 
     def forward(self, y: torch.Tensor, qp: torch.Tensor, *side: torch.Tensor) -> torch.Tensor:
         if len(side) != self.side:
-            raise ValueError(f"expected {self.side} side-information planes, got {len(side)}")
+            raise UserError(f"expected {self.side} side-information planes, got {len(side)}")
         q2 = F.avg_pool2d(self.qp_norm(qp), 2)
         # side planes come last: --init widens a checkpoint's first layer by appending input
         # channels (at zero weight), so the trained channels keep their positions
