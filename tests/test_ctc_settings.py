@@ -67,6 +67,18 @@ def test_identities_of_our_settings_differ(tmp_path):
     assert settings.resolve(f"cnn:{other}").models_dir == str(tmp_path)
 
 
+def test_relative_model_set_paths_are_made_absolute(tmp_path, monkeypatch):
+    # Jobs run in workers (Dask ones on other hosts) whose working folder is not the runner's.
+    (tmp_path / "sets" / "mine").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    where = tmp_path.resolve() / "sets" / "mine"
+    assert settings.absolute_setting("cnn:sets/mine") == f"cnn:{where}"
+    assert settings.absolute_setting("cnn:sets/mine:all") == f"cnn:{where}:all"
+    assert settings.absolute_setting("post:./sets/mine") == f"post:{where}"
+    for same in ("cnn:default", "cnn:default:picture", "anchor", "x265:no-sao", "cnn:nosuch"):
+        assert settings.absolute_setting(same) == same
+
+
 def test_unknown_model_set_refused():
     with pytest.raises(settings.SettingError, match="no model set named 'nosuch'"):
         settings.resolve("cnn:nosuch").check("AI")

@@ -186,6 +186,10 @@ def _run(args: argparse.Namespace, runner: ModuleType) -> Any:
 
         seqs = builtin_sequences()
         source = "built-in set (scikit-image photographs)"
+    from ..ctc.settings import absolute_setting
+
+    args.anchor = absolute_setting(args.anchor)
+    args.test = [absolute_setting(t) for t in args.test]
     jobs = runner.prepare(args.cfg, args.qps, seqs, args.anchor, args.test, args.frames, source)
     meta = {
         "command": _canonical_command(args),

@@ -96,6 +96,19 @@ def available() -> dict[str, str]:
 
 
 @functools.cache
+def absolute_setting(spec: str) -> str:
+    """``spec`` with a model set given by a relative path made absolute (``cnn:sets/x`` ->
+    ``cnn:/home/.../sets/x``): jobs run in workers whose working folder may be another."""
+    name, _, arg = spec.partition(":")
+    if name not in ("cnn", "post") or not arg:
+        return spec
+    path, sep, rest = arg.partition(":") if name == "cnn" else (arg, "", "")
+    p = Path(path)
+    if p.is_absolute() or not p.exists():  # a shipped set's name, or left for the check
+        return spec
+    return f"{name}:{p.resolve()}{sep}{rest}"
+
+
 def resolve(spec: str) -> Setting:
     """The setting named ``spec`` (``NAME`` or ``NAME:ARG``)."""
     name, _, arg = spec.partition(":")

@@ -1,0 +1,133 @@
+"""The in-loop CNN in Low-Delay-P and Random-Access pictures: where the CTU switch uses it, and
+what forcing it everywhere would cost (over-filtering).
+
+For each clip, configuration (LDP, RA) and QP 22/27/32/37, three encodes with cnnfilter.encode
+and the HM-style cfg files: the anchor (deblocking + SAO), the model set with the CTU-level
+switch (cnn_mode ctu) and the same set forced in every CTU of every picture (cnn_mode all). Every
+CNN stream is decoded by our decoder with the set and must equal the reconstruction (MD5 SEI and
+file). Reports BD-rate Y (PCHIP, mean per-frame PSNR, rate = bytes x 8 x fps / frames) of both
+CNN variants against the anchor, and the share of CTUs whose luma took the CNN per temporal layer
+and QP under the switch.
+
+    python bench/cnn_inter.py --set models/ours-ai-ipb --out bench/results/cnn_inter.json
+    python bench/cnn_inter.py --set DIR --clips bigbuckbunny-crop --cfg RA --frames 9
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+import cnnfilter
+from cnnfilter import yuv
+from cnnfilter.bdrate import bd_rate
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEO = ROOT.parent / "shared" / "data" / "video"
+CLIPS = {  # name: (file, width, height, fps)
+    "bigbuckbunny-crop": ("bigbuckbunny-crop_416x240_25.yuv", 416, 240, 25),
+    "CiscoVT2people": ("CiscoVT2people_320x192_12.yuv", 320, 192, 12),
+    "bikes": ("bikes_640x272_25.yuv", 640, 272, 25),
+    "bigbuckbunny": ("bigbuckbunny_1280x720_25.yuv", 1280, 720, 25),
+}
+CFGS = {
+    "LDP": ROOT / "cfg" / "encoder_lowdelay_P_main.cfg",
+    "RA": ROOT / "cfg" / "encoder_randomaccess_main.cfg",
+}
+QPS = (22, 27, 32, 37)
+
+
+def _psnr_y(src: Path, rec: Path, w: int, h: int, n: int) -> float:
+    vals = []
+    for (a, _, _), (b, _, _) in zip(
+        yuv.read_frames(src, w, h, count=n), yuv.read_frames(rec, w, h, count=n), strict=True
+    ):
+        mse = float(np.mean((a.astype(np.int32) - b.astype(np.int32)) ** 2))
+        vals.append(100.0 if mse == 0 else 10.0 * np.log10(255.0**2 / mse))
+    return float(np.mean(vals))
+
+
+def _run(src, w, h, fps, frames, cfg, qp, set_dir, mode, work: Path) -> dict:
+    kw = {} if mode == "anchor" else {"cnn": set_dir, "cnn_mode": mode}
+    res = cnnfilter.encode(
+        src, work / "s.hevc", work / "r.yuv", cfg=cfg, width=w, height=h, qp=qp, frames=frames,
+        **kw,
+    )  # fmt: skip
+    if mode != "anchor":
+        dec = cnnfilter.decode(res.bitstream, work / "d.yuv", models=Path(set_dir).parent)
+        if not dec.hash_ok or (work / "d.yuv").read_bytes() != (work / "r.yuv").read_bytes():
+            raise SystemExit(f"decoder mismatch: {src} {cfg.name} QP {qp} {mode}")
+    return {
+        "kbps": res.bytes * 8 * fps / frames / 1000.0,
+        "psnr_y": _psnr_y(src, work / "r.yuv", w, h, frames),
+        "seconds": res.seconds,
+        "pictures": [
+            [f.poc, f.slice_type, f.temporal_id, f.qp, f.ctus, f.cnn_ctus] for f in res.frames
+        ],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--set", required=True, help="model set folder (with P and B rules)")
+    ap.add_argument("--clips", default=",".join(CLIPS), help="comma-separated clip names")
+    ap.add_argument("--cfg", default="LDP,RA")
+    ap.add_argument("--frames", type=int, default=0, help="frames per clip (0: the whole file)")
+    ap.add_argument("--out", help="write the measurements as JSON")
+    args = ap.parse_args()
+    if not VIDEO.is_dir():
+        raise SystemExit(f"{VIDEO} is missing")
+    results: dict = {"machine": platform.platform(), "set": args.set, "runs": {}}
+    share: dict = defaultdict(lambda: [0, 0])
+    bd: dict = defaultdict(dict)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.clips.split(","):
+            fname, w, h, fps = CLIPS[name]
+            src = VIDEO / fname
+            in_file = src.stat().st_size // (w * h * 3 // 2)
+            frames = min(args.frames or in_file, in_file)
+            for cfg in args.cfg.split(","):
+                pts = {m: [] for m in ("anchor", "ctu", "all")}
+                for qp in QPS:
+                    for mode in pts:
+                        r = _run(src, w, h, fps, frames, CFGS[cfg], qp, args.set, mode, Path(tmp))
+                        pts[mode].append(r)
+                        results["runs"][f"{name}/{cfg}/{qp}/{mode}"] = r
+                        if mode == "ctu":
+                            for _, st, tid, _, ctus, cnn in r["pictures"]:
+                                key = (cfg, qp, "I" if st == "I" else f"T{tid}")
+                                share[key][0] += cnn
+                                share[key][1] += ctus
+                        line = f"{r['kbps']:.1f} kbps {r['psnr_y']:.3f} dB {r['seconds']:.1f} s"
+                        print(f"{name} {cfg} QP{qp} {mode}: {line}", file=sys.stderr)
+                a = pts["anchor"]
+                for mode in ("ctu", "all"):
+                    t = pts[mode]
+                    bd[cfg].setdefault(mode, {})[name] = bd_rate(
+                        [p["kbps"] for p in a], [p["psnr_y"] for p in a],
+                        [p["kbps"] for p in t], [p["psnr_y"] for p in t],
+                    )  # fmt: skip
+    results["bd_rate_y"] = bd
+    results["cnn_share"] = {f"{c}/QP{q}/{lay}": v for (c, q, lay), v in sorted(share.items())}
+    for cfg, modes in bd.items():
+        for mode, per in modes.items():
+            mean = sum(per.values()) / len(per)
+            cells = " ".join(f"{k} {v:+.2f}" for k, v in per.items())
+            print(f"{cfg} {mode:3s}: BD-rate Y {cells} | mean {mean:+.2f} %")
+    for key, (cnn, ctus) in results["cnn_share"].items():
+        print(f"share {key}: {100.0 * cnn / ctus:5.1f} % of {ctus} CTUs")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
