@@ -74,6 +74,12 @@ X265_ARGS = [
 X265_OFF = ("--no-deblock", "--no-sao")
 OURS_OVERRIDES = {"SAO": 0, "LoopFilterDisable": 1, "IntraPeriod": 1}
 OURS_IN_LOOP = {"SAO": 1, "LoopFilterDisable": 0, "IntraPeriod": 1}
+SLICE_TYPES_OF = {"AI": ("I",), "LDP": ("I", "P"), "RA": ("I", "B")}
+MOTION_NOTE = (
+    "each image is a 9-frame moving sequence (cnnfilter.moving: a window of at most 256x192 "
+    "panning at a constant sub-pixel velocity of up to 2.75 px/frame with a zoom of up to "
+    "0.4 %/frame, bicubic, from a hash of the image's name)"
+)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -103,10 +109,15 @@ class Item:
     width: int  # after cropping to a multiple of 8
     height: int
     fps: float
-    frames: tuple[int, ...]  # source frame indices (always (0,): one picture per image)
+    frames: tuple[int, ...]  # frame indices: (0,) for a picture, 0..8 for a moving sequence
     split: str
+    config: str = "AI"  # LDP, RA: a moving sequence made from the image (cnnfilter.moving)
 
     def load(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        if self.config != "AI":
+            from .moving import moving_frames
+
+            return moving_frames(self.path, self.name, self.width, self.height, len(self.frames))
         return [image_to_i420(self.path, self.width, self.height)]
 
 
@@ -139,10 +150,13 @@ def image_to_i420(
     return rgb_to_ycbcr420(a)
 
 
-def scan_sources(root: str | Path, limit: int | None = None) -> list[Item]:
+def scan_sources(root: str | Path, limit: int | None = None, config: str = "AI") -> list[Item]:
     """Every image under root/images that is not held out, in a fixed (sorted) order. The clips
     under root/video are held out (see the module docstring). ``limit`` keeps at most that many
-    items per collection (for smoke builds)."""
+    items per collection (for smoke builds). With ``config`` LDP or RA each image becomes a
+    moving sequence (``cnnfilter.moving``); images too small for one are skipped."""
+    from . import moving
+
     root = Path(root)
     if not (root / "images").is_dir():
         raise FileNotFoundError(f"{root}: no images/ folder (is --source right?)")
@@ -157,9 +171,13 @@ def scan_sources(root: str | Path, limit: int | None = None) -> list[Item]:
                 rel = f"{coll.name}/{f.name}"
                 if w < 16 or h < 16 or split_of(rel) == "held-out":
                     continue
-                items.append(
-                    Item(f"images/{rel}", f, w // 8 * 8, h // 8 * 8, 25.0, (0,), split_of(rel))
-                )
+                if config == "AI":
+                    size, frames = (w // 8 * 8, h // 8 * 8), (0,)
+                else:
+                    size, frames = moving.window(w, h), tuple(range(moving.FRAMES))
+                    if min(size) < 64:
+                        continue
+                items.append(Item(f"images/{rel}", f, *size, 25.0, frames, split_of(rel), config))
     if not items:
         raise UserError(f"{root}: no training or validation images found")
     return items
@@ -240,16 +258,23 @@ def code_ours(
     tmp: Path,
     in_loop: bool = False,
     cfg: str | None = None,
+    config: str = "AI",
 ) -> list[CodedFrame]:
     """The project's own encoder (``cnnfilter.encode``), deblocking and SAO off (``in_loop``:
-    on), All-Intra; the reconstruction it writes must equal what ``cnnfilter.decode`` makes of
-    its bitstream."""
+    on), All-Intra (``config`` LDP or RA: the shipped cfg file of that configuration); the
+    reconstruction it writes must equal what ``cnnfilter.decode`` makes of its bitstream."""
     from .encoding import encode
     from .yuv import read_frames
 
     h, w = frames[0][0].shape
     src, bs, rec = tmp / "in.yuv", tmp / "out.hevc", tmp / "rec.yuv"
     _write_i420(src, frames)
+    overrides = dict(OURS_IN_LOOP if in_loop else OURS_OVERRIDES)
+    if config != "AI":
+        from .ctc.settings import cfg_file
+
+        overrides.pop("IntraPeriod")
+        cfg = cfg or str(cfg_file(config))
     encode(
         str(src),
         str(bs),
@@ -260,7 +285,7 @@ def code_ours(
         frames=len(frames),
         qp=qp,
         cfg=cfg,
-        overrides=dict(OURS_IN_LOOP if in_loop else OURS_OVERRIDES),
+        overrides=overrides,
     )
     recs = [y.copy() for y, _, _ in read_frames(rec, w, h)]
     decoded = _decode_check(bs, len(frames), "encoder output")
@@ -331,8 +356,11 @@ def build_dataset(
     coder: Callable[..., list[CodedFrame]] | None = None,
     baseline: bool = True,
     jobs: int = 1,
+    config: str = "AI",
 ) -> Path:
     """Encodes every source at every QP and writes the dataset; returns the manifest path.
+    ``config`` LDP or RA codes a moving sequence made from each image (``cnnfilter.moving``)
+    with that configuration, so the pairs include P or B pictures.
 
     ``coder(frames, qp, fps, tmpdir, in_loop=False) -> list[CodedFrame]`` replaces the codec
     (with ``codec="custom"``, for tests). With ``baseline`` the validation pictures are coded a
@@ -342,17 +370,21 @@ def build_dataset(
         raise UserError(f"--codec {codec}: use 'ours' or 'x265'")
     if not qps or any(not 0 <= q <= 51 for q in qps):
         raise UserError(f"QPs must be within 0..51, got {list(qps)}")
+    if config not in SLICE_TYPES_OF:
+        raise UserError(f"--cfg {config}: use AI, LDP, RA or an encoder configuration file")
+    if config != "AI" and codec == "x265":
+        raise UserError(f"--cfg {config} needs --codec ours (the x265 dataset is All-Intra)")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a folder")
     if (out / "dataset.json").exists():
         raise UserError(f"{out} already holds a dataset; remove it or choose another --out")
-    items = scan_sources(source, limit)
+    items = scan_sources(source, limit, config)
     if coder is None:
         coder = (
             code_x265
             if codec == "x265"
-            else (lambda f, q, r, t, in_loop=False: code_ours(f, q, r, t, in_loop, cfg))
+            else (lambda f, q, r, t, in_loop=False: code_ours(f, q, r, t, in_loop, cfg, config))
         )
 
     # offsets are known up front, so the arrays are memory maps filled in place
@@ -374,14 +406,15 @@ def build_dataset(
     # A folder of this run's own (a fresh name each time): only it is ever removed.
     tmpdir = Path(tempfile.mkdtemp(prefix=".building.", dir=out))
     try:
-        _fill(out, tmpdir, items, qps, totals, layout, coder, codec, jobs, progress)
+        _fill(out, tmpdir, items, qps, totals, layout, coder, codec, jobs, progress, config)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     manifest = {
         "format": DATASET_FORMAT,
-        "configuration": "AI",
+        "configuration": config,
         "qps": list(qps),
-        "slice_types": ["I"],
+        "slice_types": list(SLICE_TYPES_OF[config]),
+        **({"motion": MOTION_NOTE} if config != "AI" else {}),
         **codec_description(codec),
         "source": str(Path(source).resolve()),
         "cfg": cfg,  # None: the encoder's built-in defaults (codec 'ours')
@@ -421,6 +454,7 @@ def _fill(
     codec: str,
     jobs: int,
     progress: bool,
+    config: str = "AI",
 ) -> None:
     """Codes every source at every QP into memory maps under ``tmpdir``, then moves the
     finished split folders into ``out``."""
@@ -451,8 +485,8 @@ def _fill(
                 for (y, _, _), c, e in zip(frames, coded, entries, strict=True):
                     if c.rec.shape != y.shape:
                         raise UserError(f"{it.name}: reconstruction has the wrong size")
-                    if c.slice_type != "I":
-                        raise UserError(f"{it.name}: expected I slices, got {c.slice_type}")
+                    if c.slice_type not in SLICE_TYPES_OF[config]:
+                        raise UserError(f"{it.name}: a {c.slice_type} slice in a {config} dataset")
                     arrays[(it.split, f"rec_qp{q}")][e["offset"] : e["offset"] + y.size] = (
                         c.rec.ravel()
                     )
@@ -534,16 +568,19 @@ def add_baseline(
     val = m.get("splits", {}).get("val")
     if not val:
         raise UserError(f"{root}: the dataset has no validation split")
+    config = m.get("configuration", "AI")
     if coder is None:
         if m["codec"] == "x265":
             coder = code_x265
         elif m["codec"] == "ours":
-            coder = lambda f, q, r, t, in_loop=False: code_ours(f, q, r, t, in_loop, cfg)  # noqa: E731
+            coder = lambda f, q, r, t, in_loop=False: code_ours(f, q, r, t, in_loop, cfg, config)  # noqa: E731
         else:
             raise UserError(f"{root}: codec '{m['codec']}' needs an explicit coder")
     qps = [int(q) for q in m["qps"]]
     items = [
-        i for i in scan_sources(m["source"], m.get("limit_per_collection")) if i.split == "val"
+        i
+        for i in scan_sources(m["source"], m.get("limit_per_collection"), config)
+        if i.split == "val"
     ]
     by_key = {(e["source"], e["frame"]): e for e in val["frames"]}
     arrays = {
@@ -564,7 +601,8 @@ def add_baseline(
             entries = [by_key[(it.name, fi)] for fi in it.frames]
             for q, coded in zip(qps, coded_by_qp, strict=True):
                 for (y, _, _), c, e in zip(frames, coded, entries, strict=True):
-                    if c.rec.shape != y.shape or c.slice_type != "I" or c.qp != q:
+                    want = (e.get("slice_type", "I"), e["qp"][str(q)]["slice_qp"])
+                    if c.rec.shape != y.shape or (c.slice_type, c.qp) != want:
                         raise UserError(f"{it.name}: unexpected baseline picture")
                     arrays[q][e["offset"] : e["offset"] + y.size] = c.rec.ravel()
                     e["qp"][str(q)]["psnr_lf"] = round(psnr(c.rec, y), 4)
@@ -689,11 +727,24 @@ class PatchSampler:
     to their area."""
 
     def __init__(
-        self, data: SplitData, qps: list[int], patch: int, seed: int, augment: bool = True
+        self,
+        data: SplitData,
+        qps: list[int],
+        patch: int,
+        seed: int,
+        augment: bool = True,
+        slice_types: list[str] | None = None,
     ) -> None:
-        ok = [i for i, f in enumerate(data.frames) if f.width >= patch and f.height >= patch]
+        ok = [
+            i
+            for i, f in enumerate(data.frames)
+            if f.width >= patch and f.height >= patch
+            and (slice_types is None or f.slice_type in slice_types)
+        ]  # fmt: skip
         if not ok:
-            raise UserError(f"no {data.name} frame is at least {patch}x{patch}")
+            types = f" of slice type {'/'.join(slice_types)}" if slice_types else ""
+            raise UserError(f"no {data.name} frame{types} is at least {patch}x{patch}")
+        self.nominal = np.zeros(0, np.int64)  # the dataset QPs of the last batch
         self.data, self.qps, self.patch, self.augment = data, list(qps), patch, augment
         self.idx = np.array(ok)
         area = np.array([data.frames[i].width * data.frames[i].height for i in ok], np.float64)
@@ -701,7 +752,9 @@ class PatchSampler:
         self.rng = np.random.default_rng(seed)
 
     def sample(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """uint8 rec (n, p, p), uint8 orig (n, p, p), int QP (n,)."""
+        """uint8 rec (n, p, p), uint8 orig (n, p, p), int slice QP (n,): what the network is
+        conditioned on (in P/B pictures the GOP's QP offset is added to the dataset QP, which
+        ``self.nominal`` keeps)."""
         p = self.patch
         rec = np.empty((n, p, p), np.uint8)
         org = np.empty((n, p, p), np.uint8)
@@ -719,7 +772,9 @@ class PatchSampler:
                 t = int(self.rng.integers(0, 8))
                 a, b = _dihedral(a, t), _dihedral(b, t)
             rec[k], org[k] = a, b
-        return rec, org, qp
+        self.nominal = qp
+        sqp = [slice_qp(self.data, int(i), int(q)) for i, q in zip(frames, qp, strict=True)]
+        return rec, org, np.array(sqp, dtype=qp.dtype)
 
 
 def _dihedral(a: np.ndarray, t: int) -> np.ndarray:
@@ -746,6 +801,17 @@ def lf_plane(data: SplitData, i: int, qp: int, crop: int = 0) -> np.ndarray | No
     return a
 
 
+def slice_qp(data: SplitData, i: int, qp: int) -> int:
+    """The slice QP of frame i coded at dataset QP ``qp`` (the same in All-Intra)."""
+    return int(data.frames[i].qp_info.get(str(qp), {}).get("slice_qp", qp))
+
+
+def val_frames(data: SplitData, limit: int | None, slice_types: list[str] | None) -> list[int]:
+    """The validation frames: all (of ``slice_types``), or ``limit`` evenly spaced ones."""
+    keep = [i for i, f in enumerate(data.frames) if not slice_types or f.slice_type in slice_types]
+    return [keep[k] for k in val_indices(len(keep), limit)]
+
+
 def val_indices(n: int, limit: int | None) -> list[int]:
     if limit is None or limit >= n:
         return list(range(n))
@@ -753,12 +819,15 @@ def val_indices(n: int, limit: int | None) -> list[int]:
 
 
 def iter_val_pairs(
-    data: SplitData, qp: int, limit: int | None = None, crop: int = 0
+    data: SplitData,
+    qp: int,
+    limit: int | None = None,
+    crop: int = 0,
+    slice_types: list[str] | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-    """Validation (rec, orig, rec with deblocking+SAO or None) triples: all frames, or ``limit``
-    evenly spaced ones (a fixed choice), optionally a centred crop of at most crop x crop
-    (aligned to the 8x8 grid)."""
-    for i in val_indices(len(data.frames), limit):
+    """Validation (rec, orig, rec with deblocking+SAO or None) triples of ``val_frames``,
+    optionally a centred crop of at most crop x crop (aligned to the 8x8 grid)."""
+    for i in val_frames(data, limit, slice_types):
         r, o = data.pair(i, qp)
         if crop:
             h, w = r.shape

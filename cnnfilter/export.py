@@ -195,7 +195,10 @@ def _validate_all(model: Any, state: dict, data_dir: str | Path, progress: bool)
             f"{data.content_digest()}, trained on {digest})"
         )
     qps = [int(q) for q in cfg["qps"]]
-    v = validate(model, data, qps, get_arch(state["arch"]).pad_multiple, progress=progress)
+    v = validate(
+        model, data, qps, get_arch(state["arch"]).pad_multiple, progress=progress,
+        slice_types=cfg.get("slice_types"),
+    )  # fmt: skip
     v["step"] = state["step"]
     v["split"] = "val"
     v["metric"] = "mean per-frame Y-PSNR"

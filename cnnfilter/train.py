@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .dataset import PairDataset, PatchSampler, iter_val_pairs, psnr
+from .dataset import PairDataset, PatchSampler, iter_val_pairs, psnr, slice_qp, val_frames
 from .errors import UserError
 from .inference import round_to_8bit
 from .models import build_model, get_arch, require_torch
@@ -179,9 +179,11 @@ def validate(
     limit: int | None = None,
     crop: int = 0,
     progress: bool = False,
+    slice_types: list[str] | None = None,
 ) -> dict[str, Any]:
     """Mean per-frame Y-PSNR of the unfiltered reconstruction, of the filtered output and, when
-    the dataset has them, of the deblocking+SAO reconstruction, per QP; delta-PSNR over both."""
+    the dataset has them, of the deblocking+SAO reconstruction, per QP; delta-PSNR over both.
+    Only frames of ``slice_types`` (all when None), each filtered at its slice QP."""
     from tqdm import tqdm
 
     val = data.split("val")
@@ -192,11 +194,14 @@ def validate(
     try:
         for q in qps:
             pr, pf, pl = [], [], []
-            pairs = iter_val_pairs(val, q, limit, crop)
-            for rec, org, lf in tqdm(
-                pairs, desc=f"validate QP {q}", leave=False, disable=not progress
+            pairs = iter_val_pairs(val, q, limit, crop, slice_types)
+            qs = [slice_qp(val, i, q) for i in val_frames(val, limit, slice_types)]
+            for (rec, org, lf), sq in zip(
+                tqdm(pairs, desc=f"validate QP {q}", leave=False, disable=not progress),
+                qs,
+                strict=True,
             ):
-                out = filter_plane_torch(model, rec, q, pad_multiple)
+                out = filter_plane_torch(model, rec, sq, pad_multiple)
                 pr.append(psnr(rec, org))
                 pf.append(psnr(out, org))
                 if lf is not None:
@@ -271,6 +276,12 @@ def train(
     if missing:
         raise UserError(f"QP {missing} not in the dataset (it has {data.qps})")
     cfg.dataset_summary = data.summary()
+    present = {f.slice_type for f in data.split("train").frames}
+    if not set(cfg.slice_types) <= present:
+        raise UserError(
+            f"--slice-types {','.join(cfg.slice_types)}: the dataset's training frames are "
+            f"{','.join(sorted(present))} (build one with --cfg LDP or RA for P/B)"
+        )
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     last = out / "last.pt"
@@ -279,9 +290,13 @@ def train(
     model = build_model(cfg.arch)
     groups = model.optim_groups(cfg.lr) if hasattr(model, "optim_groups") else model.parameters()
     opt = torch.optim.Adam(groups, lr=cfg.lr)
-    sampler = PatchSampler(data.split("train"), cfg.qps, cfg.patch, seed=cfg.seed)
-    probe = PatchSampler(data.split("train"), cfg.qps, cfg.patch, seed=cfg.seed + 7919)
+    types = list(cfg.slice_types)
+    sampler = PatchSampler(data.split("train"), cfg.qps, cfg.patch, cfg.seed, slice_types=types)
+    probe = PatchSampler(
+        data.split("train"), cfg.qps, cfg.patch, cfg.seed + 7919, slice_types=types
+    )
     probe_batch = probe.sample(cfg.batch)
+    probe_nominal = probe.nominal
     step, cpu_prev, history, validation = 0, 0.0, [], {}
     # CPU time of the training steps alone, across sessions: what --minutes budgets, so that a
     # run's validation settings do not change how much it trains
@@ -353,7 +368,7 @@ def train(
         with torch.no_grad():
             o = _forward(torch, model, probe_batch[0], probe_batch[2])
             t = torch.from_numpy(probe_batch[1].astype(np.float32) / 255.0).unsqueeze(1)
-            v = float(_loss(torch, o, t, cfg.loss, cfg.mae_weight, weight_of(probe_batch[2])))
+            v = float(_loss(torch, o, t, cfg.loss, cfg.mae_weight, weight_of(probe_nominal)))
         model.train()
         return v
 
@@ -379,8 +394,9 @@ def train(
 
     def do_validate() -> dict[str, Any]:
         v = validate(
-            model, data, cfg.qps, info.pad_multiple, cfg.val_limit, cfg.val_crop, progress=progress
-        )
+            model, data, cfg.qps, info.pad_multiple, cfg.val_limit, cfg.val_crop,
+            progress=progress, slice_types=types,
+        )  # fmt: skip
         v["step"] = step
         v["train_cpu_seconds"] = round(spent, 3)
         v["cpu_seconds"] = round(cpu_prev + time.process_time() - t0, 3)
@@ -415,7 +431,7 @@ def train(
         rec, org, qp = sampler.sample(cfg.batch)
         o = _forward(torch, model, rec, qp)
         t = torch.from_numpy(org.astype(np.float32) / np.float32(255.0)).unsqueeze(1)
-        loss = _loss(torch, o, t, cfg.loss, cfg.mae_weight, weight_of(qp))
+        loss = _loss(torch, o, t, cfg.loss, cfg.mae_weight, weight_of(sampler.nominal))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

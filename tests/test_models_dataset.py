@@ -170,3 +170,57 @@ def test_grey_images_get_neutral_chroma(tmp_path):
     assert y.shape == (16, 24) and u.shape == v.shape == (8, 12)
     assert (u == 128).all() and (v == 128).all()
     assert y.min() == 16 and y.max() == 235  # limited range
+
+
+@pytest.mark.parametrize("config,inter", [("LDP", "P"), ("RA", "B")])
+def test_inter_dataset_codes_moving_sequences(small_source, tmp_path, config, inter):
+    # Each image becomes a 9-frame moving sequence coded with the configuration, loop filters
+    # off: the pairs include P or B pictures, at their own slice QPs, and the validation
+    # sequences are coded again with deblocking + SAO on.
+    from cnnfilter.moving import moving_frames
+
+    out = tmp_path / config
+    build_dataset(small_source, out, codec="ours", qps=(37,), progress=False, config=config)
+    m = json.loads((out / "dataset.json").read_text())
+    assert m["configuration"] == config and m["slice_types"] == ["I", inter]
+    assert "moving sequence" in m["motion"]
+    ds = PairDataset(out)
+    for split in ("train", "val"):
+        frames = ds.split(split).frames
+        assert len(frames) == 9 and (frames[0].width, frames[0].height) <= (256, 192)
+        assert [f.slice_type for f in frames] == ["I"] + [inter] * 8
+        assert min(f.qp_info["37"]["slice_qp"] for f in frames[1:]) > 37  # the GOP's QP offsets
+    val = ds.split("val")
+    item = m["splits"]["val"]["frames"][0]
+    src = small_source / item["source"]
+    first, last = moving_frames(src, item["source"], item["width"], item["height"])[::8]
+    assert np.array_equal(val.pair(0, 37)[1], first[0])
+    assert np.array_equal(val.pair(8, 37)[1], last[0]) and not np.array_equal(first[0], last[0])
+    lf = [f.qp_info["37"]["psnr_lf"] for f in val.frames]
+    assert all(np.isfinite(lf))
+
+
+def test_inter_dataset_refuses_x265(small_source, tmp_path):
+    with pytest.raises(ValueError, match="needs --codec ours"):
+        build_dataset(small_source, tmp_path / "x", codec="x265", config="RA", progress=False)
+
+
+def test_training_on_an_inter_dataset_uses_p_frames_at_their_slice_qp(small_source, tmp_path):
+    pytest.importorskip("torch", reason="training needs the 'train' extra (torch)")
+    from cnnfilter.dataset import PatchSampler
+    from cnnfilter.train import TrainConfig, train
+
+    ds = tmp_path / "ldp"
+    build_dataset(small_source, ds, codec="ours", qps=(32, 37), progress=False, config="LDP")
+    data = PairDataset(ds)
+    sampler = PatchSampler(data.split("train"), [32, 37], 32, seed=0, slice_types=["P"])
+    rec, org, qp = sampler.sample(16)
+    assert all(data.split("train").frames[i].slice_type == "P" for i in sampler.idx)
+    assert (qp > sampler.nominal).all() and set(sampler.nominal) <= {32, 37}
+    cfg = TrainConfig(arch="ours", data=str(ds), out=str(tmp_path / "run"), qps=[32, 37],
+                      steps=2, patch=32, batch=4, ckpt_every=0, slice_types=["P"])  # fmt: skip
+    res = train(cfg, progress=False)
+    assert res.validation["frames"] == 8  # the validation sequence's P pictures
+    with pytest.raises(ValueError, match="the dataset's training frames are I,P"):
+        train(TrainConfig(arch="ours", data=str(ds), out=str(tmp_path / "b"), qps=[37], steps=1,
+                          slice_types=["B"]), progress=False)  # fmt: skip

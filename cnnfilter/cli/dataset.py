@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = dsub.add_parser(
         "build",
         help="encode the shared images and store (rec, orig, QP, slice type) pairs",
-        description="Encode every picture under SOURCE/images All-Intra with deblocking and SAO "
+        description="Encode every picture under SOURCE/images (All-Intra, or with --cfg LDP or "
+        "RA as a moving sequence) with deblocking and SAO "
         "off at each QP, and store the luma of (reconstruction, original) with a manifest. "
         f"Validation = {' + '.join(VALIDATION_SETS)} (never used for training). Held out "
         "entirely: images/skimage and the clips under SOURCE/video, which are the CTC test "
@@ -35,7 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-deblock --no-sao, decoded by cnnfilter.decode",
     )
     b.add_argument("--qp", type=int, nargs="+", default=list(DEFAULT_QPS), help="QPs")
-    b.add_argument("--cfg", help="encoder configuration file for --codec ours")
+    b.add_argument(
+        "--cfg",
+        help="AI (default), LDP or RA: the configuration (LDP and RA code a moving 9-frame "
+        "sequence made from each image, so the pairs include P or B pictures); or an All-Intra "
+        "encoder configuration file for --codec ours",
+    )
     b.add_argument("--limit", type=int, help="at most N sources per collection (smoke builds)")
     b.add_argument(
         "--jobs", type=int, default=1, help="sources coded at once (the data does not change)"
@@ -61,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run_show)
 
 
+CONFIGS = ("AI", "LDP", "RA")
+
+
 def run_build(args: argparse.Namespace) -> int:
     from ..dataset import PairDataset, build_dataset
 
@@ -70,9 +79,10 @@ def run_build(args: argparse.Namespace) -> int:
         codec=args.codec,
         qps=tuple(args.qp),
         limit=args.limit,
-        cfg=args.cfg,
+        cfg=None if args.cfg in CONFIGS else args.cfg,
         baseline=not args.no_baseline,
         jobs=args.jobs,
+        config=args.cfg if args.cfg in CONFIGS else "AI",
     )
     print(f"dataset written: {path}")
     print(json.dumps(PairDataset(path.parent).summary(), indent=2))

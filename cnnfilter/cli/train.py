@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="start from the weights of another run of the same network (RUN/last.pt), e.g. "
         "a per-QP model fine-tuned from the next higher QP's; the optimiser starts afresh",
     )
+    p.add_argument(
+        "--slice-types",
+        metavar="T,...",
+        help="train on frames of these slice types (default: I for an All-Intra dataset, its P "
+        "or B pictures for an LDP or RA one); the model card and set apply to them",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patch", type=int, help="patch size (default: the published one)")
     p.add_argument("--batch", type=int, help="batch size (default: the published one)")
@@ -104,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         init=args.init,
         qp_balance=0.0 if args.no_qp_balance else args.qp_balance,
+        slice_types=_slice_types(args),
     )
     # a progress bar on a terminal; plain lines in a log (a long background run's nohup file)
     tty = sys.stderr.isatty()
@@ -114,3 +121,16 @@ def run(args: argparse.Namespace) -> int:
     )
     print("validation:", json.dumps(res.validation))
     return 0
+
+
+def _slice_types(args: argparse.Namespace) -> list[str]:
+    """--slice-types, or the dataset's: I for an All-Intra one, its P or B for LDP or RA."""
+    if args.slice_types:
+        types = [t.strip() for t in args.slice_types.split(",") if t.strip()]
+        if not types or any(t not in ("I", "P", "B") for t in types):
+            raise UserError(f"--slice-types {args.slice_types}: use I, P and/or B, e.g. P,B")
+        return types
+    from ..dataset import PairDataset
+
+    ds_types = PairDataset(args.data).manifest.get("slice_types", ["I"])
+    return [t for t in ds_types if t != "I"] or ["I"]
