@@ -80,6 +80,7 @@ def main() -> int:
     ap.add_argument("--clips", default=",".join(CLIPS), help="comma-separated clip names")
     ap.add_argument("--cfg", default="LDP,RA")
     ap.add_argument("--frames", type=int, default=0, help="frames per clip (0: the whole file)")
+    ap.add_argument("--modes", default="ctu,all", help="CNN modes besides the anchor")
     ap.add_argument("--out", help="write the measurements as JSON")
     args = ap.parse_args()
     if not VIDEO.is_dir():
@@ -94,7 +95,7 @@ def main() -> int:
             in_file = src.stat().st_size // (w * h * 3 // 2)
             frames = min(args.frames or in_file, in_file)
             for cfg in args.cfg.split(","):
-                pts = {m: [] for m in ("anchor", "ctu", "all")}
+                pts = {m: [] for m in ("anchor", *args.modes.split(","))}
                 for qp in QPS:
                     for mode in pts:
                         r = _run(src, w, h, fps, frames, CFGS[cfg], qp, args.set, mode, Path(tmp))
@@ -108,7 +109,7 @@ def main() -> int:
                         line = f"{r['kbps']:.1f} kbps {r['psnr_y']:.3f} dB {r['seconds']:.1f} s"
                         print(f"{name} {cfg} QP{qp} {mode}: {line}", file=sys.stderr)
                 a = pts["anchor"]
-                for mode in ("ctu", "all"):
+                for mode in args.modes.split(","):
                     t = pts[mode]
                     bd[cfg].setdefault(mode, {})[name] = bd_rate(
                         [p["kbps"] for p in a], [p["psnr_y"] for p in a],
