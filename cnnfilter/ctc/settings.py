@@ -95,7 +95,6 @@ def available() -> dict[str, str]:
     return {k: f.help for k, f in sorted(_REGISTRY.items())}
 
 
-@functools.cache
 def absolute_setting(spec: str) -> str:
     """``spec`` with a model set given by a relative path made absolute (``cnn:sets/x`` ->
     ``cnn:/home/.../sets/x``): jobs run in workers whose working folder may be another."""
@@ -109,6 +108,7 @@ def absolute_setting(spec: str) -> str:
     return f"{name}:{p.resolve()}{sep}{rest}"
 
 
+@functools.cache
 def resolve(spec: str) -> Setting:
     """The setting named ``spec`` (``NAME`` or ``NAME:ARG``)."""
     name, _, arg = spec.partition(":")
