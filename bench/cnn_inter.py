@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 import cnnfilter
-from cnnfilter import yuv
 from cnnfilter.bdrate import bd_rate
+from cnnfilter.ctc.metrics import sequence_psnr
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT.parent / "shared" / "data" / "video"
@@ -44,16 +44,6 @@ CFGS = {
 QPS = (22, 27, 32, 37)
 
 
-def _psnr_y(src: Path, rec: Path, w: int, h: int, n: int) -> float:
-    vals = []
-    for (a, _, _), (b, _, _) in zip(
-        yuv.read_frames(src, w, h, count=n), yuv.read_frames(rec, w, h, count=n), strict=True
-    ):
-        mse = float(np.mean((a.astype(np.int32) - b.astype(np.int32)) ** 2))
-        vals.append(100.0 if mse == 0 else 10.0 * np.log10(255.0**2 / mse))
-    return float(np.mean(vals))
-
-
 def _run(src, w, h, fps, frames, cfg, qp, set_dir, mode, work: Path) -> dict:
     kw = {} if mode == "anchor" else {"cnn": set_dir, "cnn_mode": mode}
     res = cnnfilter.encode(
@@ -66,7 +56,7 @@ def _run(src, w, h, fps, frames, cfg, qp, set_dir, mode, work: Path) -> dict:
             raise SystemExit(f"decoder mismatch: {src} {cfg.name} QP {qp} {mode}")
     return {
         "kbps": res.bytes * 8 * fps / frames / 1000.0,
-        "psnr_y": _psnr_y(src, work / "r.yuv", w, h, frames),
+        "psnr_y": float(np.mean([p[0] for p in sequence_psnr(src, work / "r.yuv", w, h, frames)])),
         "seconds": res.seconds,
         "pictures": [
             [f.poc, f.slice_type, f.temporal_id, f.qp, f.ctus, f.cnn_ctus] for f in res.frames

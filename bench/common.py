@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -41,3 +42,14 @@ def upscale_1080p(src: Path, w: int, h: int, frames: int, out: Path) -> Path:
         check=True,
     )
     return out
+
+
+def cpu_name() -> str:
+    """The CPU's model name, for the benchmark records."""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()

@@ -52,7 +52,7 @@ from cnnfilter.bdrate import BDError, bd_rate  # noqa: E402
 from cnnfilter.ctc.metrics import plane_psnr  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import tool, upscale_1080p  # noqa: E402
+from common import cpu_name, tool, upscale_1080p  # noqa: E402
 
 CFGS = {
     "LDP": ROOT / "cfg" / "encoder_lowdelay_P_main.cfg",
@@ -327,7 +327,7 @@ def main() -> int:
     report: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": platform.platform(),
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "load_average_at_start": os.getloadavg(),
         "cnnfilter": cnnfilter.__version__ if hasattr(cnnfilter, "__version__") else None,
         "x265": _x265_version(exe) if exe else None,
@@ -584,16 +584,6 @@ def _x265_version(exe: str) -> str:
     r = subprocess.run([exe, "--version"], capture_output=True, text=True)
     m = re.search(r"HEVC encoder version (\S+)", r.stderr + r.stdout)
     return m.group(1) if m else "?"
-
-
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

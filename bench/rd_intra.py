@@ -46,7 +46,7 @@ from cnnfilter.bdrate import bd_rate  # noqa: E402
 from cnnfilter.ctc.metrics import plane_psnr  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import tool, upscale_1080p  # noqa: E402
+from common import cpu_name, tool, upscale_1080p  # noqa: E402
 
 CFG = ROOT / "cfg" / "encoder_intra_main.cfg"
 QPS = (22, 27, 32, 37)
@@ -224,7 +224,7 @@ def main() -> int:
     report: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": platform.platform(),
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "frames": args.frames,
         "sequences": {},
     }
@@ -433,16 +433,6 @@ def variants(specs, clips, frames, tmp, report, k=0) -> dict:
                 out[spec]["bd_y_cost_se"] = se
                 print(f"{spec}: costs {d:+.3f} % BD-rate Y against the default (+- {se:.3f})")
     return out
-
-
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

@@ -102,6 +102,8 @@ def export_model(
 ) -> tuple[Path, Path]:
     """Writes ``out`` (.onnx) and its card (same stem, .json); checks that onnxruntime gives the
     PyTorch output within 1e-4 (in [0, 1] units) before rounding. Returns both paths."""
+    from .models.common import fold_for_export, macs_per_pixel
+
     info = get_arch(arch)
     out = Path(out)
     if out.suffix != ".onnx":
@@ -113,73 +115,46 @@ def export_model(
         atomic_output(out, what="ONNX model") as tmp_onnx,
         atomic_output(card_path, what="model card") as tmp_card,
     ):
-        _write_checked(
-            model, arch, info, out.name, tmp_onnx, tmp_card, qp_range=qp_range,
-            trained_qps=trained_qps, slice_types=slice_types, training=training,
-            validation=validation, development_artefact=development_artefact, notes=notes,
-            opset=opset,
-        )  # fmt: skip
+        folded = fold_for_export(model)
+        qp_input = bool(getattr(model, "qp_input", False))
+        tmp_onnx.write_bytes(onnx_bytes(folded, qp_input, opset))
+
+        card: dict[str, Any] = {
+            "format": CARD_FORMAT,
+            "name": out.stem,
+            "architecture": arch,
+            "title": info.title,
+            "onnx": out.name,
+            "sha256": sha256_file(tmp_onnx),
+            "opset": opset,
+            "component": "luma",
+            "inputs": {"x": {"scale": 255.0}, **({"qp": {"scale": 51.0}} if qp_input else {})},
+            "output": "image",
+            "pad_multiple": info.pad_multiple,
+            "qp_range": list(qp_range),
+            "trained_qps": list(trained_qps),
+            "slice_types": list(slice_types),
+            "params": count_params(folded),
+            "kmac_per_pixel": round(macs_per_pixel(folded) / 1000.0, 3),
+            "training": training or {},
+            "validation": validation or {},
+            "development_artefact": development_artefact,
+            "notes": notes,
+        }
+        # check the export: ONNX Runtime (pinned settings) against PyTorch, before rounding
+        mc = ModelCard.from_dict(card)
+        flt = OnnxFilter(tmp_onnx, mc, InferenceSettings())
+        worst = 0.0
+        for h, w in ((48, 80), (72, 56)):
+            plane = synthetic_picture(h, w)
+            qp = int(trained_qps[0]) if trained_qps else 37
+            ref = torch_reference(folded, plane, qp, info.pad_multiple)
+            worst = max(worst, float(np.max(np.abs(flt.run_float(plane, qp) - ref))) / 255.0)
+        if worst > 1e-4:
+            raise UserError(f"export check failed: ONNX differs from PyTorch by {worst:.2e} > 1e-4")
+        card["export_check"] = {"max_abs_diff_unit": worst, "sizes": ["80x48", "56x72"]}
+        tmp_card.write_text(json.dumps(card, indent=2) + "\n")
     return out, card_path
-
-
-def _write_checked(
-    model: Any,
-    arch: str,
-    info: Any,
-    name: str,
-    tmp_onnx: Path,
-    tmp_card: Path,
-    *,
-    qp_range: tuple[int, int],
-    trained_qps: list[int],
-    slice_types: list[str],
-    training: dict[str, Any] | None,
-    validation: dict[str, Any] | None,
-    development_artefact: bool,
-    notes: str,
-    opset: int,
-) -> None:
-    from .models.common import fold_for_export, macs_per_pixel
-
-    folded = fold_for_export(model)
-    qp_input = bool(getattr(model, "qp_input", False))
-    tmp_onnx.write_bytes(onnx_bytes(folded, qp_input, opset))
-
-    card: dict[str, Any] = {
-        "format": CARD_FORMAT,
-        "name": Path(name).stem,
-        "architecture": arch,
-        "title": info.title,
-        "onnx": name,
-        "sha256": sha256_file(tmp_onnx),
-        "opset": opset,
-        "component": "luma",
-        "inputs": {"x": {"scale": 255.0}, **({"qp": {"scale": 51.0}} if qp_input else {})},
-        "output": "image",
-        "pad_multiple": info.pad_multiple,
-        "qp_range": list(qp_range),
-        "trained_qps": list(trained_qps),
-        "slice_types": list(slice_types),
-        "params": count_params(folded),
-        "kmac_per_pixel": round(macs_per_pixel(folded) / 1000.0, 3),
-        "training": training or {},
-        "validation": validation or {},
-        "development_artefact": development_artefact,
-        "notes": notes,
-    }
-    # check the export: ONNX Runtime (pinned settings) against PyTorch, before rounding
-    mc = ModelCard.from_dict(card)
-    flt = OnnxFilter(tmp_onnx, mc, InferenceSettings())
-    worst = 0.0
-    for h, w in ((48, 80), (72, 56)):
-        plane = synthetic_picture(h, w)
-        qp = int(trained_qps[0]) if trained_qps else 37
-        ref = torch_reference(folded, plane, qp, info.pad_multiple)
-        worst = max(worst, float(np.max(np.abs(flt.run_float(plane, qp) - ref))) / 255.0)
-    if worst > 1e-4:
-        raise UserError(f"export check failed: ONNX differs from PyTorch by {worst:.2e} > 1e-4")
-    card["export_check"] = {"max_abs_diff_unit": worst, "sizes": ["80x48", "56x72"]}
-    tmp_card.write_text(json.dumps(card, indent=2) + "\n")
 
 
 def _validate_all(model: Any, state: dict, data_dir: str | Path, progress: bool) -> dict:

@@ -122,3 +122,20 @@ def with_sei(stream: bytes, payload: bytes) -> bytes:
     """``stream`` with every model-set SEI replaced by one carrying ``payload``."""
     old, _ = sei_payload(stream)
     return stream.replace(old, cnn_sei_nal(payload))
+
+
+def assert_anchor_apart_from_cnn(anchor: Path, off: Path, header_bytes: int) -> None:
+    """The stream of a CNN encode with every flag off against the anchor's: the same NAL units
+    once our SEI is dropped, VPS/SPS/hash SEI identical, and each slice the same slice data
+    (all but its first ``header_bytes`` bytes) with a header grown by 1..4 bytes of extension."""
+    from cnnfilter._hevc import nal_units
+
+    a_nals = nal_units(anchor.read_bytes())
+    b_nals = [n for n in nal_units(off.read_bytes()) if n[0] != 39]  # drop our SEI
+    assert [t for t, _ in a_nals] == [t for t, _ in b_nals]
+    for (t, a), (_, b) in zip(a_nals, b_nals, strict=True):
+        if t in (32, 33, 40):  # VPS, SPS, hash SEI: identical
+            assert a == b
+        elif t < 32:  # slices: identical slice data; only the header grew by the extension
+            same = next(n for n in range(len(a) + 1) if n == len(a) or a[-1 - n] != b[-1 - n])
+            assert len(a) - same <= header_bytes and 0 < len(b) - len(a) <= 4, (t, len(a), same)

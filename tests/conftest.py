@@ -144,3 +144,13 @@ def image_to_yuv(ffmpeg: str, image: Path, out: Path, width: int, height: int) -
 
 def planes_bytes(planes) -> bytes:
     return b"".join(np.ascontiguousarray(p).tobytes() for p in planes)
+
+
+def nal_starts(data: bytes) -> list[tuple[int, int]]:
+    """(offset of the start code, nal_unit_type) of each NAL unit of an Annex B stream."""
+    out, i = [], data.find(b"\x00\x00\x01")
+    while i >= 0:
+        start = i - 1 if i > 0 and data[i - 1] == 0 else i
+        out.append((start, (data[i + 3] >> 1) & 0x3F))
+        i = data.find(b"\x00\x00\x01", i + 3)
+    return out

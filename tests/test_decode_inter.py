@@ -7,7 +7,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import ffmpeg_decode, md5, planes_bytes, x265_encode
+from conftest import ffmpeg_decode, md5, nal_starts, planes_bytes, x265_encode
 
 import cnnfilter
 
@@ -150,22 +150,12 @@ def test_per_picture_log_names_the_references(shared_data):
     assert "B-SLICE" in line and "[L0 " in line and "[L1 " in line and "[hash: OK]" in line
 
 
-def _nal_starts(data: bytes) -> list[tuple[int, int]]:
-    """(offset of the start code, nal_unit_type) of each NAL unit."""
-    out, i = [], data.find(b"\x00\x00\x01")
-    while i >= 0:
-        start = i - 1 if i > 0 and data[i - 1] == 0 else i
-        out.append((start, (data[i + 3] >> 1) & 0x3F))
-        i = data.find(b"\x00\x00\x01", i + 3)
-    return out
-
-
 def test_stream_cut_at_a_cra_skips_its_rasl_pictures(clip, ffmpeg, x265, tmp_path):
     """A stream that starts at a CRA: its RASL pictures cannot be decoded and are skipped, and
     their hash SEI must not be checked against the CRA (it was, and reported a mismatch)."""
     opts = ["--bframes", "3", "--keyint", "4", "--open-gop", "--qp", "32"]
     full = x265_encode(x265, clip, 416, 240, tmp_path / "full.hevc", opts, frames=13).read_bytes()
-    nals = _nal_starts(full)
+    nals = nal_starts(full)
     params = b"".join(
         full[s : (nals[k + 1][0] if k + 1 < len(nals) else len(full))]
         for k, (s, t) in enumerate(nals)
@@ -175,7 +165,7 @@ def test_stream_cut_at_a_cra_skips_its_rasl_pictures(clip, ffmpeg, x265, tmp_pat
     assert len(cras) >= 2, "x265 must code a second CRA"
     cut = tmp_path / "cut.hevc"
     cut.write_bytes(params + full[cras[1] :])
-    kinds = [t for _, t in _nal_starts(cut.read_bytes())]
+    kinds = [t for _, t in nal_starts(cut.read_bytes())]
     assert 8 in kinds or 9 in kinds, "the cut stream must hold RASL pictures after its CRA"
     res = _check(ffmpeg, cut)
     assert res.frames[0].poc == min(p.poc for p in res.pictures)

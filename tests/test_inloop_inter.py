@@ -8,8 +8,8 @@ import subprocess
 
 import numpy as np
 import pytest
-from cnnfilter._hevc import nal_units
-from conftest import ROOT, md5
+from cnn_stream_support import assert_anchor_apart_from_cnn
+from conftest import ROOT, md5, nal_starts
 from test_encoder import crop_clip
 
 import cnnfilter
@@ -87,10 +87,7 @@ def test_decoding_from_a_cra_gives_the_same_pictures(clip, sets, tmp_path):
     data = res.bitstream.read_bytes()
     full = {p.poc: p for p in _check_no_drift(res, sets).pictures}
     # Cut at the CRA after the IDR: parameter sets and the model-set SEI must be repeated there.
-    nals, pos = [], 0
-    for t, payload in nal_units(data):
-        pos = data.index(payload, pos)
-        nals.append((t, pos - (4 if data[pos - 4 : pos] == b"\x00\x00\x00\x01" else 3)))
+    nals = [(t, pos) for pos, t in nal_starts(data)]
     cras = [k for k, (t, _) in enumerate(nals) if t == 21]
     assert len(cras) == 1  # the first IRAP is the IDR
     k = cras[0]
@@ -116,12 +113,4 @@ def test_every_flag_off_gives_the_anchor(cfg, clip, sets, tmp_path):
     )  # fmt: skip
     off = _encode(clip, tmp_path / "b", cfg, 32, 9, sets, overrides={"CnnForceOff": 1})
     assert anchor.recon.read_bytes() == off.recon.read_bytes()
-    a_nals = nal_units(anchor.bitstream.read_bytes())
-    b_nals = [n for n in nal_units(off.bitstream.read_bytes()) if n[0] != 39]  # drop our SEI
-    assert [t for t, _ in a_nals] == [t for t, _ in b_nals]
-    for (t, a), (_, b) in zip(a_nals, b_nals, strict=True):
-        if t in (32, 33, 40):  # VPS, SPS, hash SEI: identical
-            assert a == b
-        elif t < 32:  # slices: the same slice data; only the header grew by the extension
-            same = next(n for n in range(len(a) + 1) if n == len(a) or a[-1 - n] != b[-1 - n])
-            assert len(a) - same <= 24 and 0 < len(b) - len(a) <= 4, (t, len(a), same)
+    assert_anchor_apart_from_cnn(anchor.bitstream, off.bitstream, header_bytes=24)
