@@ -3,7 +3,8 @@
 //   fn(y, u, v, info) -> (y_out, u_out | None, v_out | None)
 // y/u/v are read-only zero-copy views of the reconstruction before deblocking, valid during the
 // call; info holds qp, slice_type, poc, chroma (whether chroma output is wanted) and, in the
-// decoder, identity (bytes) and inference_mode from the stream's SEI.
+// decoder, identity (bytes) and inference_mode from the stream's SEI, and need_luma/need_chroma
+// ((CTU rows, CTU columns) uint8 flags) with ctu_size, so that units no flag selects are skipped.
 #include "bindings.h"
 #include "cnn_signal.h"
 
@@ -16,6 +17,15 @@ void copy_plane(const py::handle& obj, hevc::Plane& dst, const char* what) {
     throw std::invalid_argument(std::string("CNN filter returned ") + what + " of the wrong shape");
   for (int y = 0; y < dst.height; ++y)
     std::memcpy(dst.row(y), a.data(y, 0), static_cast<size_t>(dst.width));
+}
+
+// A (rows, cols) uint8 copy of per-CTU flags in raster order.
+py::array_t<uint8_t> ctu_grid(const std::vector<uint8_t>& flags, int rows, int cols) {
+  if (static_cast<size_t>(rows) * static_cast<size_t>(cols) != flags.size())
+    throw std::logic_error("CTU flags do not match the picture's CTU grid");
+  py::array_t<uint8_t> a({rows, cols});
+  std::memcpy(a.mutable_data(), flags.data(), flags.size());
+  return a;
 }
 
 }  // namespace
@@ -37,6 +47,11 @@ hevc::CnnProvider cnn_provider_from(py::object fn) {
       side["mode"] = plane_view(req.side->mode, no_owner);
       side["boundary"] = plane_view(req.side->boundary, no_owner);
       info["side"] = side;
+    }
+    if (req.need && !req.need->luma.empty()) {
+      info["ctu_size"] = req.ctb_size;
+      info["need_luma"] = ctu_grid(req.need->luma, req.h_ctb, req.w_ctb);
+      info["need_chroma"] = ctu_grid(req.need->chroma, req.h_ctb, req.w_ctb);
     }
     if (req.sei) {
       info["identity"] = py::bytes(reinterpret_cast<const char*>(req.sei->identity.data()), 16);

@@ -42,6 +42,9 @@ class PictureInfo:
     ctus: int = 0
     cnn_ctus: int = 0  # CTUs that took the in-loop CNN output
     cnn_seconds: float = 0.0
+    # the samples the CNN read, as a share of the picture's (1.0: the whole picture; less when
+    # only the regions around flagged CTUs were filtered, docs/models.md "Inference units")
+    cnn_read_share: float = 0.0
     cnn_ignored: bool = False  # the stream asked for the CNN, the decoder was told to ignore it
     post_seconds: float = 0.0  # post-processing filter (not in-loop), when asked for
     refs: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())  # POCs of lists L0 and L1
@@ -127,6 +130,7 @@ def decode(
     post: str | os.PathLike | Any | None = None,
     on_picture: Callable[[PictureInfo], None] | None = None,
     verify_hash: bool = True,
+    cnn_regions: bool = True,
 ) -> DecodeResult:
     """Decodes an HEVC Annex B stream.
 
@@ -144,6 +148,9 @@ def decode(
     looked up in ``models`` (default: the shipped sets); ``ignore_cnn`` applies the standard
     filters alone instead (their hashes then do not match, and each picture says so). ``post``
     applies a model set to the output pictures only (post-processing, nothing signalled).
+    The CNN runs only around the CTUs that take its output when the model declares its
+    receptive field; ``cnn_regions=False`` filters whole pictures, as the encoder does (the
+    same samples, slower: for timing comparisons).
     """
     if output_bit_depth not in (8,) and not 9 <= output_bit_depth <= 16:
         raise UserError("output bit depth must be 8 or 9..16")
@@ -168,7 +175,7 @@ def decode(
                 else YuvWriter(tmp, output_bit_depth)
             )
             stack.callback(writer.close)  # before atomic_output renames or removes the file
-        stream_models = None if ignore_cnn else StreamModels(models)
+        stream_models = None if ignore_cnn else StreamModels(models, cnn_regions)
         try:
             post_filter = LoopFilter(resolve(post)) if post is not None else None
         except (OSError, ValueError) as e:
@@ -192,7 +199,11 @@ def _run(data, src, writer, stream_models, post_filter, on_picture, verify_hash)
     post_time: dict[int, float] = {}
     result = DecodeResult(pictures=None if writer else [])
 
+    samples = [(0, 0)]  # (read, total) of the picture whose CNN ran last
+
     def on_decoded(rep: dict) -> None:
+        read, total = samples[0] if rep["cnn_ctus"] and not rep["cnn_ignored"] else (0, 0)
+        samples[0] = (0, 0)
         info = PictureInfo(
             poc=rep["poc"],
             decode_order=rep["decode_order"],
@@ -207,6 +218,7 @@ def _run(data, src, writer, stream_models, post_filter, on_picture, verify_hash)
             ctus=rep["ctus"],
             cnn_ctus=rep["cnn_ctus"],
             cnn_seconds=rep["cnn_seconds"],
+            cnn_read_share=read / total if total else 0.0,
             cnn_ignored=rep["cnn_ignored"],
             refs=(tuple(rep["refs"][0]), tuple(rep["refs"][1])),
         )
@@ -232,16 +244,20 @@ def _run(data, src, writer, stream_models, post_filter, on_picture, verify_hash)
             y, u, v = (np.array(p) for p in planes)
             result.pictures.append(DecodedPicture(poc, y, u, v))
 
-    cnn = stream_models
-    if stream_models is not None and src is not None:
+    cnn = None
+    if stream_models is not None:
 
         def cnn(y, u, v, info):
-            # The stream names a model set that cannot be used: say which stream (same type,
-            # so that callers can tell a missing set from a wrong one).
             try:
-                return stream_models(y, u, v, info)
+                out = stream_models(y, u, v, info)
             except (OSError, ValueError) as e:
+                if src is None:
+                    raise
+                # The stream names a model set that cannot be used: say which stream (same
+                # type, so that callers can tell a missing set from a wrong one).
                 raise type(e)(f"{src}: {e}") from None
+            samples[0] = stream_models.last_samples
+            return out
 
     t0 = time.perf_counter()
     try:

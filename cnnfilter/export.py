@@ -136,6 +136,11 @@ def export_model(
             "slice_types": list(slice_types),
             "params": count_params(folded),
             "kmac_per_pixel": round(macs_per_pixel(folded) / 1000.0, 3),
+            **(
+                {"receptive_field": int(folded.receptive_field)}
+                if hasattr(folded, "receptive_field")
+                else {}
+            ),
             "training": training or {},
             "validation": validation or {},
             "development_artefact": development_artefact,

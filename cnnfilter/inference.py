@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
+from .units import Region, plan_regions
 
 try:
     import onnxruntime as ort
@@ -119,6 +120,9 @@ class ModelCard:
     trained_qps: tuple[int, ...]
     slice_types: tuple[str, ...]
     side: tuple[tuple[str, float], ...] = ()  # side-information inputs and their scales
+    # Samples of context on each side that one output sample depends on (None: undeclared, as
+    # for a network with global pooling); lets the decoder filter only the flagged CTUs.
+    receptive_field: int | None = None
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
 
     @classmethod
@@ -163,6 +167,9 @@ class ModelCard:
         pad = int(d.get("pad_multiple", 1))
         if pad < 1:
             raise UserError(f"{where}: pad_multiple must be >= 1")
+        rf = d.get("receptive_field")
+        if rf is not None and (isinstance(rf, bool) or not isinstance(rf, int) or rf < 0):
+            raise UserError(f"{where}: receptive_field must be an integer >= 0, got {rf!r}")
         qp_in = inputs.get("qp")
         return cls(
             name=str(need("name")),
@@ -181,6 +188,7 @@ class ModelCard:
                 for k in SIDE_INPUTS
                 if k in inputs
             ),
+            receptive_field=rf,
             raw=dict(d),
         )
 
@@ -219,13 +227,30 @@ def _tiles(n: int, core: int, overlap: int) -> list[tuple[int, int, int, int]]:
     return out
 
 
+@dataclass(frozen=True)
+class UnitNeed:
+    """Which CTUs of a plane take the CNN output: ``flags`` (CTU rows, CTU columns), nonzero
+    where flagged, and ``ctu`` the CTU size in this plane's samples."""
+
+    flags: np.ndarray
+    ctu: int
+
+    def covers(self, y0: int, y1: int, x0: int, x1: int) -> bool:
+        """Whether the region [y0, y1) x [x0, x1) overlaps a flagged CTU."""
+        c = self.ctu
+        return bool(self.flags[y0 // c : -(-y1 // c), x0 // c : -(-x1 // c)].any())
+
+
 class OnnxFilter:
-    """One ONNX model with its card and a session that is created once and reused."""
+    """One ONNX model with its card and a session that is created once and reused. Counts the
+    inference units (tiles; the whole frame when untiled) it ran and skipped."""
 
     def __init__(self, onnx_path: str | Path, card: ModelCard, settings: InferenceSettings):
         self.path = Path(onnx_path)
         self.card = card
         self.settings = settings
+        self.samples_read = self.samples_total = 0  # plane samples the CNN read, of all
+        self.regions_checked: bool | None = None  # regions_exact()'s answer, once asked
         so = ort.SessionOptions()
         so.intra_op_num_threads = settings.threads
         so.inter_op_num_threads = 1
@@ -310,10 +335,16 @@ class OnnxFilter:
         return out
 
     def run_float(
-        self, plane: np.ndarray, qp: int, side: dict[str, np.ndarray] | None = None
+        self,
+        plane: np.ndarray,
+        qp: int,
+        side: dict[str, np.ndarray] | None = None,
+        need: UnitNeed | None = None,
     ) -> np.ndarray:
         """The filtered plane in sample units (float64), before rounding. ``side`` holds the
-        codec's luma-sized side planes (``SIDE_INPUTS``) for models that take them."""
+        codec's luma-sized side planes (``SIDE_INPUTS``) for models that take them. With
+        ``need`` (the decoder's CTU flags), tiles whose core covers no flagged CTU are not run:
+        their samples are the input's, which the codec never uses."""
         plane = np.asarray(plane)
         if plane.dtype != np.uint8 or plane.ndim != 2:
             raise UserError(f"expected a uint8 (H, W) plane, got {plane.dtype} {plane.shape}")
@@ -324,19 +355,81 @@ class OnnxFilter:
         h, w = plane.shape
         sides = self._side_planes(side, (h, w))
         out = np.empty((h, w), np.float64)
-        s = self.settings
-        for ry0, ry1, cy0, cy1 in _tiles(h, s.tile, s.tile_overlap):
-            for rx0, rx1, cx0, cx1 in _tiles(w, s.tile, s.tile_overlap):
-                region = {k: v[ry0:ry1, rx0:rx1] for k, v in sides.items()}
-                r = self._run_region(x[ry0:ry1, rx0:rx1], int(qp), region)
-                out[cy0:cy1, cx0:cx1] = r[cy0 - ry0 : cy1 - ry0, cx0 - rx0 : cx1 - rx0]
+        covered = np.zeros((h, w), bool)
+        self.samples_total += h * w
+        for ry0, ry1, rx0, rx1, cy0, cy1, cx0, cx1 in self._units(h, w, need):
+            self.samples_read += (ry1 - ry0) * (rx1 - rx0)
+            region = {k: v[ry0:ry1, rx0:rx1] for k, v in sides.items()}
+            r = self._run_region(x[ry0:ry1, rx0:rx1], int(qp), region)
+            out[cy0:cy1, cx0:cx1] = r[cy0 - ry0 : cy1 - ry0, cx0 - rx0 : cx1 - rx0]
+            covered[cy0:cy1, cx0:cx1] = True
         out *= scale
         if self.card.output == "residual":
             out += plane
+        # Samples no unit covers are never used by the codec: they keep the input's value.
+        out[~covered] = plane[~covered]
         return out
 
+    def _units(
+        self, h: int, w: int, need: UnitNeed | None
+    ) -> list[tuple[int, int, int, int, int, int, int, int]]:
+        """The inference units of an (h, w) plane, as (read rows, read columns, core rows, core
+        columns): the set's tiles (those covering a flagged CTU when ``need`` is given), or,
+        for a whole-picture set whose card declares its receptive field, the regions around
+        the flagged CTUs (``cnnfilter.units``), or the whole picture."""
+        s = self.settings
+        if s.tile:
+            units = [
+                (ry0, ry1, rx0, rx1, cy0, cy1, cx0, cx1)
+                for ry0, ry1, cy0, cy1 in _tiles(h, s.tile, s.tile_overlap)
+                for rx0, rx1, cx0, cx1 in _tiles(w, s.tile, s.tile_overlap)
+            ]
+            if need is None:
+                return units
+            return [u for u in units if need.covers(*u[4:])]
+        halo, m = self.card.receptive_field, self.card.pad_multiple
+        plan = None
+        if need is not None and halo is not None:
+            plan = plan_regions(need.flags, need.ctu, h, w, halo, m)
+        if plan is None or not self.regions_exact():
+            return [(0, h, 0, w, 0, h, 0, w)]
+        return [(*r.read(halo, m, h, w), r.y0, r.y1, r.x0, r.x1) for r in plan]
+
+    def regions_exact(self) -> bool:
+        """Whether regions read with the receptive-field halo get the whole picture's samples
+        from this runtime, bit for bit. True in exact arithmetic; in floating point it holds
+        when the convolutions sum in the same order wherever a sample lies, which is checked
+        once per session on a random picture: an interior core and the two corners."""
+        if self.settings.tile or self.card.receptive_field is None:
+            return True  # nothing to check: tiles are cut alike everywhere, and no regions
+        if self.regions_checked is None:
+            halo, m = self.card.receptive_field, self.card.pad_multiple
+            h, w = 4 * halo + 3 * 16 + 1, 6 * halo + 5 * 16 + 1  # odd: the padded edges too
+            rng = np.random.default_rng(0)
+            x = rng.random((h, w), dtype=np.float32)
+            sides = {k: rng.random((h, w), dtype=np.float32) for k, _ in self.card.side}
+            whole = self._run_region(x, 32, sides)
+            self.regions_checked = True
+            for core in (
+                Region(0, 2 * m, 0, 4 * m),
+                Region(halo + 2 * m, halo + 10 * m, halo + 4 * m, halo + 20 * m),
+                Region(h - 3 * m, h, w - 5 * m, w),
+            ):
+                ry0, ry1, rx0, rx1 = core.read(halo, m, h, w)
+                r = self._run_region(
+                    x[ry0:ry1, rx0:rx1], 32, {k: v[ry0:ry1, rx0:rx1] for k, v in sides.items()}
+                )
+                a = r[core.y0 - ry0 : core.y1 - ry0, core.x0 - rx0 : core.x1 - rx0]
+                if not np.array_equal(a, whole[core.y0 : core.y1, core.x0 : core.x1]):
+                    self.regions_checked = False
+        return self.regions_checked
+
     def filter_plane(
-        self, plane: np.ndarray, qp: int, side: dict[str, np.ndarray] | None = None
+        self,
+        plane: np.ndarray,
+        qp: int,
+        side: dict[str, np.ndarray] | None = None,
+        need: UnitNeed | None = None,
     ) -> np.ndarray:
         """uint8 (H, W) -> uint8 (H, W): the filtered plane, rounded and clipped to 8 bits."""
-        return round_to_8bit(self.run_float(plane, qp, side))
+        return round_to_8bit(self.run_float(plane, qp, side, need))

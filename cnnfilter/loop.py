@@ -15,29 +15,45 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError, safe_text
+from .inference import UnitNeed
 from .modelset import MANIFEST, ModelSet, default_models_dirs, load_model_set
 
 
 class LoopFilter:
-    """A model set adapted to the codec's per-picture callback; counts its time."""
+    """A model set adapted to the codec's per-picture callback; counts its calls, and the plane
+    samples the network read in the last call against those it was given (``last_samples``;
+    halos count, skipped CTUs do not)."""
 
-    def __init__(self, model_set: ModelSet):
+    def __init__(self, model_set: ModelSet, regions: bool = True):
         self.model_set = model_set
+        self.regions = regions  # False: filter whole pictures even where few CTUs are flagged
         self.calls = 0
+        self.last_samples = (0, 0)
 
     def __call__(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, info: dict):
         ms = self.model_set
         qp, slice_type = int(info["qp"]), str(info["slice_type"])
         side = info.get("side")
+        luma_need = chroma_need = None
+        if self.regions and "need_luma" in info:  # the decoder: only flagged CTUs are needed
+            ctu = int(info["ctu_size"])
+            luma_need = UnitNeed(np.asarray(info["need_luma"]), ctu)
+            chroma_need = UnitNeed(np.asarray(info["need_chroma"]), ctu // 2)
         self.calls += 1
-        out_y = ms.filter_luma(y, qp, slice_type, side)
+        before = _sample_counts(ms)
+        out_y = ms.filter_luma(y, qp, slice_type, side, luma_need)
+        out_u = out_v = None
         if ms.has_chroma and info.get("chroma", False):
-            return (
-                out_y,
-                ms.filter_chroma(u, 1, qp, slice_type, side),
-                ms.filter_chroma(v, 2, qp, slice_type, side),
-            )
-        return out_y, None, None
+            out_u = ms.filter_chroma(u, 1, qp, slice_type, side, chroma_need)
+            out_v = ms.filter_chroma(v, 2, qp, slice_type, side, chroma_need)
+        after = _sample_counts(ms)
+        self.last_samples = (after[0] - before[0], after[1] - before[1])
+        return out_y, out_u, out_v
+
+
+def _sample_counts(ms: ModelSet) -> tuple[int, int]:
+    filters = ms.filters.values()
+    return sum(f.samples_read for f in filters), sum(f.samples_total for f in filters)
 
 
 def _manifests(dirs: list[Path]) -> Iterator[Path]:
@@ -63,10 +79,13 @@ def manifest_identity(manifest: Path) -> bytes:
 class StreamModels:
     """Resolves the model set a stream asks for (by SEI identity) in the models directories."""
 
-    def __init__(self, models_dir: str | os.PathLike | None = None):
+    def __init__(self, models_dir: str | os.PathLike | None = None, regions: bool = True):
         self.dirs = default_models_dirs(models_dir)
+        self.regions = regions
         self._loaded: dict[bytes, LoopFilter] = {}
         self.notes: list[str] = []  # said once per set, e.g. an onnxruntime version difference
+        self.last_samples = (0, 0)  # samples the CNN read, of all, in the last picture
+        self._said: set[tuple[int, str]] = set()
 
     def filter_for(self, identity: bytes, inference_mode: str) -> LoopFilter:
         if identity in self._loaded:
@@ -90,7 +109,7 @@ class StreamModels:
                         f"onnxruntime {safe_text(str(version[1]))}, this is {version[0]}; the MD5 "
                         "SEI checks the output"
                     )
-                self._loaded[identity] = LoopFilter(ms)
+                self._loaded[identity] = LoopFilter(ms, self.regions)
                 return self._loaded[identity]
         searched = ", ".join(str(d) for d in self.dirs)
         raise FileNotFoundError(
@@ -101,7 +120,19 @@ class StreamModels:
         )
 
     def __call__(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, info: dict):
-        return self.filter_for(info["identity"], info["inference_mode"])(y, u, v, info)
+        f = self.filter_for(info["identity"], info["inference_mode"])
+        out = f(y, u, v, info)
+        self.last_samples = f.last_samples
+        for key, flt in sorted(f.model_set.filters.items()):
+            # checked on the first picture that could use regions (OnnxFilter.regions_exact)
+            if flt.regions_checked is False and (id(flt), key) not in self._said:
+                self._said.add((id(flt), key))
+                self.notes.append(
+                    f"model set '{safe_text(f.model_set.name)}', model '{safe_text(key)}': this "
+                    "onnxruntime does not give a region the whole picture's output bit for bit, "
+                    "so the decoder filters whole pictures"
+                )
+        return out
 
 
 def _mode_fields(mode: str) -> dict[str, str]:
@@ -115,8 +146,16 @@ def _mode_fields(mode: str) -> dict[str, str]:
 
 
 def resolve(cnn: str | os.PathLike | ModelSet) -> ModelSet:
-    """A ModelSet from an object, a shipped set name or a path."""
+    """A ModelSet from an object, a shipped set name or a path. An object that is not a path but
+    has what the codec uses of a ModelSet (name, identity, inference_mode, has_chroma,
+    filters, filter_luma; filter_chroma too when has_chroma) is used as it is, e.g. the
+    dataset builder's pre-deblocking recorder."""
     if isinstance(cnn, ModelSet):
+        return cnn
+    if not isinstance(cnn, (str, os.PathLike)) and all(
+        hasattr(cnn, a)
+        for a in ("name", "identity", "inference_mode", "has_chroma", "filters", "filter_luma")
+    ):
         return cnn
     return load_model_set(cnn)
 

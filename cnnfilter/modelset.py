@@ -37,6 +37,7 @@ from .inference import (
     InferenceSettings,
     ModelCard,
     OnnxFilter,
+    UnitNeed,
 )
 from .outputs import atomic_output
 
@@ -199,11 +200,16 @@ class ModelSet:
         )
 
     def filter_luma(
-        self, y: np.ndarray, qp: int, slice_type: str, side: dict[str, np.ndarray] | None = None
+        self,
+        y: np.ndarray,
+        qp: int,
+        slice_type: str,
+        side: dict[str, np.ndarray] | None = None,
+        need: UnitNeed | None = None,
     ) -> np.ndarray:
         """uint8 (H, W) luma -> uint8 (H, W) filtered luma; ``side``: the codec's side planes,
-        for models that take them."""
-        return self.model_for(0, qp, slice_type).filter_plane(y, qp, side)
+        for models that take them; ``need``: run only the units that cover flagged CTUs."""
+        return self.model_for(0, qp, slice_type).filter_plane(y, qp, side, need)
 
     def filter_chroma(
         self,
@@ -212,13 +218,14 @@ class ModelSet:
         qp: int,
         slice_type: str,
         side: dict[str, np.ndarray] | None = None,
+        need: UnitNeed | None = None,
     ) -> np.ndarray:
         """uint8 chroma plane (cidx 1 = Cb, 2 = Cr) -> filtered plane; only if ``has_chroma``."""
         if not self.has_chroma:
             raise UserError(f"model set '{self.name}' has no chroma model")
         if cidx not in (1, 2):
             raise UserError(f"chroma component index must be 1 or 2, got {cidx}")
-        return self.model_for(cidx, qp, slice_type).filter_plane(c, qp, side)
+        return self.model_for(cidx, qp, slice_type).filter_plane(c, qp, side, need)
 
     def describe(self) -> str:
         lines = [

@@ -55,6 +55,12 @@ struct CnnSideInfo {
 };
 void make_cnn_side_info(const CodingInfo& info, CnnSideInfo& out);
 
+// Per-CTU selection flags of a picture, indexed by raster CTU address.
+struct CnnPictureFlags {
+  std::vector<uint8_t> luma, chroma;
+  bool any() const;
+};
+
 // What a CNN provider is asked for: filter `input` (the reconstruction before deblocking) into
 // `output` (same size); luma always, chroma when `chroma` is set and a chroma model exists.
 struct CnnRequest {
@@ -65,15 +71,13 @@ struct CnnRequest {
   bool chroma = false;
   const CnnSei* sei = nullptr;  // decoder: the identity the stream asks for
   const CnnSideInfo* side = nullptr;
+  // Decoder: the picture's CTU flags, so that inference units covering no flagged CTU can be
+  // skipped (the encoder needs every unit for its decisions and leaves this null).
+  const CnnPictureFlags* need = nullptr;
+  int ctb_size = 0, w_ctb = 0, h_ctb = 0;  // set by cnn_stage from the picture's geometry
 };
 // Returns true when it filtered chroma too.
 using CnnProvider = std::function<bool(const CnnRequest&, Frame& output)>;
-
-// Per-CTU selection flags of a picture, indexed by raster CTU address.
-struct CnnPictureFlags {
-  std::vector<uint8_t> luma, chroma;
-  bool any() const;
-};
 
 // Copies the CNN samples of flagged CTUs (luma and, where flagged, chroma) into `final_frame`.
 void apply_cnn_flags(const CodingInfo& info, const CnnPictureFlags& flags, const Frame& cnn,

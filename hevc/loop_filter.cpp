@@ -63,6 +63,10 @@ bool cnn_stage(const CnnProvider& provider, CnnRequest req, const CodingInfo& in
   CnnSideInfo side;
   make_cnn_side_info(info, side);
   req.side = &side;
+  const PicGeometry& geo = info.geo();
+  req.ctb_size = geo.ctb_size;
+  req.w_ctb = geo.w_ctb;
+  req.h_ctb = geo.h_ctb;
   out.alloc(req.input->planes[0].width, req.input->planes[0].height);
   return provider(req, out);
 }

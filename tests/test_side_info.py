@@ -106,9 +106,9 @@ def test_side_planes_describe_the_coding(clip, side_set, tmp_path, monkeypatch):
     seen = []
     real = ModelSet.filter_luma
 
-    def spy(self, y, qp, slice_type, side=None):
+    def spy(self, y, qp, slice_type, side=None, need=None):
         seen.append({k: np.array(a) for k, a in side.items()})
-        return real(self, y, qp, slice_type, side)
+        return real(self, y, qp, slice_type, side, need)
 
     monkeypatch.setattr(ModelSet, "filter_luma", spy)
     res = cnnfilter.encode(

@@ -45,6 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "then mismatch, and each line says so)",
     )
     p.add_argument(
+        "--cnn-whole-pictures",
+        action="store_true",
+        help="run the in-loop CNN on whole pictures, as the encoder does, instead of only around "
+        "the CTUs that take its output (the same samples, slower: for timing comparisons)",
+    )
+    p.add_argument(
         "--post",
         metavar="MODELSET",
         help="post-process the output pictures with this model set (not in the loop, nothing "
@@ -70,7 +76,10 @@ def _line(f: PictureInfo) -> str:
     if f.cnn_ignored:
         line += " [in-loop CNN ignored: deblocking + SAO only]"
     elif f.cnn_ctus:
-        line += f" [CNN {f.cnn_ctus}/{f.ctus} CTUs, {f.cnn_seconds * 1000:.1f} ms]"
+        line += (
+            f" [CNN {f.cnn_ctus}/{f.ctus} CTUs, read {100 * f.cnn_read_share:.0f}% of the "
+            f"picture, {f.cnn_seconds * 1000:.1f} ms]"
+        )
     if f.post_seconds:
         line += f" [post-filter {f.post_seconds * 1000:.1f} ms]"
     return line
@@ -89,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         output_bit_depth=bit_depth,
         models=args.models,
         ignore_cnn=args.ignore_cnn,
+        cnn_regions=not args.cnn_whole_pictures,
         post=args.post,
         on_picture=on_picture,
         verify_hash=args.verify_hash,

@@ -66,7 +66,7 @@ class Ours(nn.Module):
     2. **The QP** is clamped to 22..37 (the trained range; beyond it the filter acts as at the
        nearest end) and mapped to [-1, 1]. It enters as an input plane (the first layer can
        adapt locally) and as per-channel gains 1 + MLP(QP) on every residual branch (a 1->32->
-       48·blocks MLP on the mean QP; its last layer starts at zero, so all gains start at 1).
+       48·blocks MLP on the QP; its last layer starts at zero, so all gains start at 1).
     3. **Body**: head RepConv 5->48 + ReLU, then ``blocks`` residual blocks x + g * RepConv(
        ReLU(RepConv(x))), then a RepConv 48->4 tail that is pixel-shuffled back to full
        resolution and added to y. Each RepConv folds into one 3x3 convolution at export.
@@ -95,6 +95,10 @@ class Ours(nn.Module):
     ) -> None:
         super().__init__()
         self.c, self.nblocks, self.side = c, blocks, side
+        # Context radius in full-resolution samples (the card's receptive_field): the
+        # 2 + 2 * blocks 3x3 convolutions at half resolution see as many half-resolution
+        # samples on each side, and a sample's place in its 2x2 phase adds one.
+        self.receptive_field = 2 * (2 + 2 * blocks) + 1
         # a buffer, so that a checkpoint carries the scale it was trained with
         self.register_buffer("res_scale", torch.tensor(float(res_scale)))
         self.head = RepConv(4 * (1 + side) + 1, c)
@@ -119,7 +123,10 @@ class Ours(nn.Module):
         # channels (at zero weight), so the trained channels keep their positions
         planes = [F.pixel_unshuffle(y - 0.5, 2), q2, *(F.pixel_unshuffle(s, 2) for s in side)]
         x = F.relu(self.head(torch.cat(planes, 1)))
-        gains = 1.0 + self.gain2(F.relu(self.gain1(F.adaptive_avg_pool2d(q2, 1))))
+        # The QP plane is constant: its first sample is its mean without a float sum whose
+        # rounding depends on the picture size, so any region read with the receptive-field
+        # halo gets the whole picture's output bit for bit (docs/models.md, "Inference units").
+        gains = 1.0 + self.gain2(F.relu(self.gain1(q2[:, :, :1, :1])))
         for i, (c1, c2) in enumerate(self.body):
             x = x + c2(F.relu(c1(x))) * gains[:, i * self.c : (i + 1) * self.c]
         r = F.pixel_shuffle(self.tail(x), 2)
