@@ -221,6 +221,32 @@ def test_written_files(tmp_path):
     assert "seconds" not in (target / "points.csv").read_text()
 
 
+def test_configurations_side_by_side(tmp_path):
+    # As the JCT-VC summary sheet: per test, the class and overall averages of every
+    # configuration in one table, Y/U/V and EncT/DecT per configuration.
+    _fill(tmp_path, configs=("AI", "RA"))
+    rep, target = report.write(tmp_path, plots=False)
+    ((title, cols, rows),) = report.summary(rep)
+    assert title.startswith("Summary: nolf vs anchor")
+    assert cols == ["", "AI Y", "AI U", "AI V", "AI EncT", "AI DecT",
+                    "RA Y", "RA U", "RA V", "RA EncT", "RA DecT"]  # fmt: skip
+    assert [r[0] for r in rows] == ["Class cam", "Class other", "Overall"]
+    ai, ra = (t.lines[-1].bd["y"] for t in rep.tables)
+    assert ai != ra
+    assert rows[-1][1] == f"{ai:+.2f}%" and rows[-1][6] == f"{ra:+.2f}%"
+    assert rows[-1][4:6] == ["200.0%", "150.0%"]
+    md = (target / "report.md").read_text()
+    assert md.index("## Summary: nolf vs anchor") < md.index("## AI: nolf vs anchor")
+    assert "<h2>Summary: nolf vs anchor" in (target / "report.html").read_text()
+    # one configuration: no summary
+    _fill(tmp_path / "one")
+    assert report.summary(report.load(tmp_path / "one")) == []
+    assert (
+        "Summary"
+        not in report.write(tmp_path / "one", plots=False)[1].joinpath("report.md").read_text()
+    )
+
+
 def test_geometric_mean_of_time_ratios(tmp_path):
     _fill(tmp_path)
     # Make one point of DrivingTrees' test 8x slower: per-sequence EncT = 2 * 8^(1/4).

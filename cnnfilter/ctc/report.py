@@ -304,9 +304,49 @@ def _label(line: Line) -> tuple[str, str]:
     return f"**{line.name}**", f"{line.averaged} of {line.of} sequences"
 
 
+def summary(rep: Report, times: bool = True) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The configurations side by side, as the summary sheet of the JCT-VC template: per test,
+    one row per class average and the overall average, and per configuration the BD-rates of
+    Y, U and V (and EncT, DecT). Empty when the run has one configuration."""
+    configs = rep.plan["configs"]
+    if len(configs) < 2:
+        return []
+    out = []
+    for test in rep.plan["tests"]:
+        by_config = {t.config: t for t in rep.tables if t.test == test}
+        names: list[str] = []
+        for t in by_config.values():
+            names += [ln.name for ln in t.lines if ln.kind != "sequence" and ln.name not in names]
+        names.sort(key=lambda n: n == "Overall")  # the classes first, in order of appearance
+        cols = [""]
+        for c in configs:
+            cols += [f"{c} Y", f"{c} U", f"{c} V"] + ([f"{c} EncT", f"{c} DecT"] if times else [])
+        rows = []
+        for name in names:
+            row = [name]
+            for c in configs:
+                line = next((ln for ln in by_config[c].lines if ln.name == name), None)
+                bd = (line.bd if line else None) or {}
+                row += [_pct(bd.get(k)) for k in ("y", "u", "v")]
+                if times:
+                    row += [
+                        _ratio(line.enc_t if line else None),
+                        _ratio(line.dec_t if line else None),
+                    ]
+            rows.append(row)
+        out.append(
+            (f"Summary: {test} vs {rep.plan['anchor']}, configurations side by side", cols, rows)
+        )
+    return out
+
+
 def render_markdown(rep: Report, plots: dict[tuple[str, str], str], times: bool = True) -> str:
     out = [f"# CTC report: {', '.join(rep.plan['tests'])} vs {rep.plan['anchor']}", ""]
     out += [f"- {h}" for h in _header_lines(rep, times)]
+    for title, cols, rows in summary(rep, times):
+        out += ["", f"## {title}", ""]
+        out += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
     for t in rep.tables:
         out += ["", f"## {t.config}: {t.test} vs {t.anchor} (BD-rate)", ""]
         cols = ["Class", "Sequence", *_cols(times), "Note"]
@@ -415,6 +455,13 @@ def render_html(rep: Report, plots: dict[tuple[str, str], str], times: bool = Tr
         f"<h1>{e(title)}</h1>",
         "<ul>" + "".join(f"<li>{e(h)}</li>" for h in _header_lines(rep, times)) + "</ul>",
     ]
+    for title, cols, rows in summary(rep, times):
+        out.append(f"<h2>{e(title)}</h2><table>")
+        out.append("<tr>" + "".join(f"<th>{e(c)}</th>" for c in cols) + "</tr>")
+        for r in rows:
+            cells = [f"<td>{e(r[0])}</td>"] + [f'<td class="n">{e(x)}</td>' for x in r[1:]]
+            out.append('<tr class="avg">' + "".join(cells) + "</tr>")
+        out.append("</table>")
     for t in rep.tables:
         out.append(f"<h2>{e(t.config)}: {e(t.test)} vs {e(t.anchor)} (BD-rate)</h2><table>")
         cols = ["Class", "Sequence", *_cols(times), "Note"]
