@@ -31,16 +31,15 @@ hevc::SliceType slice_type_from(const std::string& s) {
   throw std::invalid_argument("slice_type must be 'I', 'P' or 'B', got '" + s + "'");
 }
 
-// Each field left None is All-Intra's for the next picture (Encoder::next_all_intra).
-py::dict encode_picture(hevc::Encoder& enc, Planes y, Planes u, Planes v, std::optional<int> poc,
-                        std::optional<std::string> slice_type, std::optional<int> qp,
-                        std::optional<int> nal_type, std::optional<int> temporal_id,
-                        std::optional<std::vector<int>> refs,
-                        std::optional<std::vector<int>> ref_used,
-                        std::optional<std::pair<int, int>> num_ref_active,
-                        std::optional<double> lambda_factor) {
-  if (y.ndim() != 2 || u.ndim() != 2 || v.ndim() != 2)
-    throw std::invalid_argument("planes must be 2-D arrays");
+// The picture `encode` is asked for: each field left None is All-Intra's for the next picture
+// (Encoder::next_all_intra).
+hevc::PictureDesc describe(const hevc::Encoder& enc, std::optional<int> poc,
+                           std::optional<std::string> slice_type, std::optional<int> qp,
+                           std::optional<int> nal_type, std::optional<int> temporal_id,
+                           std::optional<std::vector<int>> refs,
+                           std::optional<std::vector<int>> ref_used,
+                           std::optional<std::pair<int, int>> num_ref_active,
+                           std::optional<double> lambda_factor) {
   hevc::PictureDesc desc = enc.next_all_intra();
   if (poc) desc.poc = *poc;
   if (slice_type) desc.slice_type = slice_type_from(*slice_type);
@@ -58,6 +57,20 @@ py::dict encode_picture(hevc::Encoder& enc, Planes y, Planes u, Planes v, std::o
     desc.num_ref_active[1] = num_ref_active->second;
   }
   if (lambda_factor) desc.lambda_factor = *lambda_factor;
+  return desc;
+}
+
+py::dict encode_picture(hevc::Encoder& enc, Planes y, Planes u, Planes v, std::optional<int> poc,
+                        std::optional<std::string> slice_type, std::optional<int> qp,
+                        std::optional<int> nal_type, std::optional<int> temporal_id,
+                        std::optional<std::vector<int>> refs,
+                        std::optional<std::vector<int>> ref_used,
+                        std::optional<std::pair<int, int>> num_ref_active,
+                        std::optional<double> lambda_factor) {
+  if (y.ndim() != 2 || u.ndim() != 2 || v.ndim() != 2)
+    throw std::invalid_argument("planes must be 2-D arrays");
+  const hevc::PictureDesc desc = describe(enc, poc, slice_type, qp, nal_type, temporal_id, refs,
+                                          ref_used, num_ref_active, lambda_factor);
   hevc::EncodedFrame f;
   {
     py::gil_scoped_release release;
@@ -103,6 +116,23 @@ void register_encode(py::module_& m) {
            "all used), num_ref_active (list sizes L0, L1) and lambda_factor (lambda = factor * "
            "2^((QP-12)/3); None: 0.57). A picture that cannot follow those coded so far raises "
            "ValueError.")
+      .def(
+          "record_coded_elsewhere",
+          [](hevc::Encoder& enc, std::optional<int> poc, std::optional<std::string> slice_type,
+             std::optional<int> qp, std::optional<int> nal_type, std::optional<int> temporal_id,
+             std::optional<std::vector<int>> refs, std::optional<std::vector<int>> ref_used,
+             std::optional<std::pair<int, int>> num_ref_active,
+             std::optional<double> lambda_factor) {
+            enc.record_coded_elsewhere(describe(enc, poc, slice_type, qp, nal_type, temporal_id,
+                                                refs, ref_used, num_ref_active, lambda_factor));
+          },
+          py::kw_only(), py::arg("poc") = py::none(), py::arg("slice_type") = py::none(),
+          py::arg("qp") = py::none(), py::arg("nal_type") = py::none(),
+          py::arg("temporal_id") = py::none(), py::arg("refs") = py::none(),
+          py::arg("ref_used") = py::none(), py::arg("num_ref_active") = py::none(),
+          py::arg("lambda_factor") = py::none(),
+          "Record a picture (described as for encode) as coded by another encoder of the same "
+          "configuration (frame-parallel All-Intra): an I picture without references.")
       .def(
           "set_cnn",
           [](hevc::Encoder& e, py::object fn, py::bytes identity,

@@ -16,6 +16,7 @@ import numpy as np
 from . import _hevc, yuv
 from .config import ConfigError, Settings, resolve
 from .errors import UserError
+from .frame_parallel import check_frame_parallel, frame_parallel
 from .gop import GopError, Picture, schedule, sps_needs
 from .outputs import atomic_output, check_output_path
 
@@ -116,6 +117,7 @@ def encode(
     cnn_mode: str = "ctu",
     on_frame: Callable[[FrameStats], None] | None = None,
     cu_trees: Sequence[np.ndarray] | None = None,
+    threads: int = 1,
 ) -> EncodeResult:
     """Encodes a raw I420 (.yuv) or .y4m file with HM-style settings.
 
@@ -128,6 +130,8 @@ def encode(
     ``cu_trees`` gives each picture's coding tree (as ``EncodeResult.cu_trees`` returns them):
     CU sizes and PartModes are then taken from it and everything else is searched; the trees an
     encode returns, given back, reproduce its bitstream.
+    ``threads`` > 1 codes All-Intra pictures in parallel, one encoder per thread (frame-parallel
+    coding, ``cnnfilter.frame_parallel``); the bitstream is the same for any count.
     The bitstream and reconstruction are written to temporary names and renamed only when the
     whole encode succeeded, so a failure never leaves output that looks complete.
     """
@@ -189,6 +193,10 @@ def encode(
         pictures = schedule(s.gop, s["IntraPeriod"], s["DecodingRefreshType"], count, s["QP"])
     except GopError as e:
         raise ConfigError(str(e)) from None
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"threads must be a whole number >= 1, got {threads!r}")
+    if threads > 1:
+        check_frame_parallel(pictures, s)
     needs = sps_needs(pictures)
     enc_cfg = s.encoder_config()
     enc_cfg.update(
@@ -236,16 +244,29 @@ def encode(
         source = yuv.read_frames(src, w, h, skip=skip, count=count)
         waiting: dict[int, tuple] = {}  # reconstructions waiting for their turn in output order
         next_out = 0
-        for i, (pic, planes) in enumerate(_in_coding_order(source, pictures)):
+
+        def code(enc: Any, i: int, pic: Picture, planes: tuple) -> tuple:
             if cu_trees is not None:
                 _force_cu_tree(enc, cu_trees[i], i)
             r = enc.encode(*planes, **_picture_args(pic))
-            result.cu_trees.append(enc.cu_tree())
+            return r, tuple(enc.recon(w, h)) if frec else None, enc.cu_tree()
+
+        inputs = _in_coding_order(source, pictures)
+        if threads == 1:
+            coded = (code(enc, i, pic, planes) for i, (pic, planes) in enumerate(inputs))
+        else:
+            encoders = [enc] + [_hevc.Encoder(enc_cfg) for _ in range(threads - 1)]
+            if loop is not None:
+                for e in encoders[1:]:
+                    e.set_cnn(loop, model_set.identity, model_set.inference_mode)
+            coded = frame_parallel(encoders, inputs, code, _picture_args)
+        for pic, (r, recon, tree) in zip(pictures, coded, strict=True):
+            result.cu_trees.append(tree)
             if fbs:
                 fbs.write(r["bytes"])
             result.bytes += len(r["bytes"])
             if frec:
-                waiting[pic.frame] = tuple(enc.recon(w, h))
+                waiting[pic.frame] = recon
                 while next_out in waiting:
                     frec.write(waiting.pop(next_out))
                     next_out += 1

@@ -53,6 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="how the CNN is switched against deblocking + SAO: per CTU by RD (default), per "
         "picture, everywhere, or signalled but never used",
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="code N All-Intra pictures at once, one encoder per thread (the same bitstream for "
+        "any N; default 1, so that timings compare with HM's)",
+    )
     p.add_argument("--quiet", action="store_true", help="no per-frame lines")
     p.set_defaults(func=run, accepts_unknown=True)
 
@@ -117,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         overrides=overrides,
         cnn=args.cnn,
         cnn_mode=args.cnn_mode,
+        threads=args.threads,
         on_frame=on_frame,
     )
     s = res.settings

@@ -519,6 +519,17 @@ EncodedFrame Encoder::encode(const Pel* y, int ys, const Pel* u, int us, const P
   return impl_->encode(next_all_intra(), y, ys, u, us, v, vs);
 }
 PictureDesc Encoder::next_all_intra() const { return impl_->order.next_all_intra(impl_->cfg); }
+void Encoder::record_coded_elsewhere(const PictureDesc& desc) {
+  if (desc.slice_type != SliceType::I || !desc.ref_deltas.empty())
+    throw std::invalid_argument(
+        "only an I picture without references can be coded by another encoder");
+  if (impl_->cfg.prev_tree_on())
+    throw std::invalid_argument(
+        "the PrevTree keys guide each picture by the previous one, which another encoder coded");
+  const std::string err = impl_->order.check(desc, impl_->cfg, impl_->sps);
+  if (!err.empty()) throw std::invalid_argument(err);
+  impl_->order.add(desc);
+}
 const Frame& Encoder::recon() const { return impl_->pic.rec; }
 const CuTree& Encoder::cu_tree() const { return impl_->last_tree; }
 void Encoder::force_cu_tree(CuTree tree) {

@@ -45,6 +45,12 @@ class Encoder {
   EncodedFrame encode(const Pel* y, int ys, const Pel* u, int us, const Pel* v, int vs);
   // An IDR first, then trailing pictures at one past the greatest POC of the sequence.
   PictureDesc next_all_intra() const;
+  // Records `desc` as coded by another encoder of the same configuration, without coding it:
+  // frame-parallel All-Intra gives each encoder every picture, coding some and recording the
+  // others, so that each codes its own exactly as one encoder coding all would. Only for an
+  // I picture that references nothing, and not with the PrevTree keys (they look at the
+  // previous picture); throws std::invalid_argument otherwise or when `desc` cannot follow.
+  void record_coded_elsewhere(const PictureDesc& desc);
   // The reconstruction of the last encoded picture (coded size; crop to the source size).
   const Frame& recon() const;
   const Sps& sps() const;
