@@ -24,23 +24,14 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from common import CFG_FILES, VIDEO, VIDEO_CLIPS
 
 import cnnfilter
 from cnnfilter.bdrate import bd_rate
 from cnnfilter.ctc.metrics import sequence_psnr
 
-ROOT = Path(__file__).resolve().parents[1]
-VIDEO = ROOT.parent / "shared" / "data" / "video"
-CLIPS = {  # name: (file, width, height, fps)
-    "bigbuckbunny-crop": ("bigbuckbunny-crop_416x240_25.yuv", 416, 240, 25),
-    "CiscoVT2people": ("CiscoVT2people_320x192_12.yuv", 320, 192, 12),
-    "bikes": ("bikes_640x272_25.yuv", 640, 272, 25),
-    "bigbuckbunny": ("bigbuckbunny_1280x720_25.yuv", 1280, 720, 25),
-}
-CFGS = {
-    "LDP": ROOT / "cfg" / "encoder_lowdelay_P_main.cfg",
-    "RA": ROOT / "cfg" / "encoder_randomaccess_main.cfg",
-}
+CLIPS = VIDEO_CLIPS
+CFGS = {k: CFG_FILES[k] for k in ("LDP", "RA")}
 QPS = (22, 27, 32, 37)
 
 

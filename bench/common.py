@@ -7,6 +7,21 @@ import shutil
 import subprocess
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+VIDEO = ROOT.parent / "shared" / "data" / "video"
+# The clips of ../shared/data/video: name -> (file, width, height, fps).
+VIDEO_CLIPS = {
+    "bigbuckbunny-crop": ("bigbuckbunny-crop_416x240_25.yuv", 416, 240, 25),
+    "CiscoVT2people": ("CiscoVT2people_320x192_12.yuv", 320, 192, 12),
+    "bikes": ("bikes_640x272_25.yuv", 640, 272, 25),
+    "bigbuckbunny": ("bigbuckbunny_1280x720_25.yuv", 1280, 720, 25),
+}
+CFG_FILES = {
+    "AI": ROOT / "cfg" / "encoder_intra_main.cfg",
+    "LDP": ROOT / "cfg" / "encoder_lowdelay_P_main.cfg",
+    "RA": ROOT / "cfg" / "encoder_randomaccess_main.cfg",
+}
+
 
 def tool(name: str) -> str:
     path = shutil.which(name)

@@ -19,23 +19,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import cpu_name, tool
+from common import CFG_FILES, VIDEO, VIDEO_CLIPS, cpu_name, tool
 
 import cnnfilter
 
-ROOT = Path(__file__).resolve().parents[1]
-VIDEO = ROOT.parent / "shared" / "data" / "video"
-CLIPS = {
-    "bigbuckbunny-crop": ("bigbuckbunny-crop_416x240_25.yuv", 416, 240),
-    "bikes": ("bikes_640x272_25.yuv", 640, 272),
-    "bigbuckbunny": ("bigbuckbunny_1280x720_25.yuv", 1280, 720),
-}
+CLIPS = {k: VIDEO_CLIPS[k][:3] for k in ("bigbuckbunny-crop", "bikes", "bigbuckbunny")}
 
 
 def ours(src: Path, w: int, h: int, frames: int, qp: int, threads: int, cnn, out: Path):
     t = time.perf_counter()
     cnnfilter.encode(
-        src, out, cfg=ROOT / "cfg" / "encoder_intra_main.cfg", width=w, height=h, fps=25,
+        src, out, cfg=CFG_FILES["AI"], width=w, height=h, fps=25,
         frames=frames, qp=qp, threads=threads, cnn=cnn,
     )  # fmt: skip
     return time.perf_counter() - t, hashlib.md5(out.read_bytes()).hexdigest()
