@@ -354,7 +354,7 @@ class OnnxFilter:
         x = (plane.astype(np.float32) / np.float32(scale)).astype(np.float32)
         h, w = plane.shape
         sides = self._side_planes(side, (h, w))
-        out = np.empty((h, w), np.float64)
+        out = np.zeros((h, w), np.float64)  # zeros: samples no unit covers are set last
         covered = np.zeros((h, w), bool)
         self.samples_total += h * w
         for ry0, ry1, rx0, rx1, cy0, cy1, cx0, cx1 in self._units(h, w, need):
