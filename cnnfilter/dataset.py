@@ -74,6 +74,11 @@ X265_ARGS = [
 X265_OFF = ("--no-deblock", "--no-sao")
 OURS_OVERRIDES = {"SAO": 0, "LoopFilterDisable": 1, "IntraPeriod": 1}
 OURS_IN_LOOP = {"SAO": 1, "LoopFilterDisable": 0, "IntraPeriod": 1}
+# What P/B pictures of an LDP/RA dataset predict from: "unfiltered" references (the sequence is
+# coded with deblocking and SAO off, and each frame's reconstruction is stored), or "filtered"
+# ones as in the loop (coded with them on, and each frame's reconstruction *before* deblocking,
+# what the in-loop CNN receives, is stored; ``PreFilterRecorder``).
+REFERENCES = ("unfiltered", "filtered")
 SLICE_TYPES_OF = {"AI": ("I",), "LDP": ("I", "P"), "RA": ("I", "B")}
 MOTION_NOTE = (
     "each image is a 9-frame moving sequence (cnnfilter.moving: a window of at most 256x192 "
@@ -191,6 +196,52 @@ class CodedFrame:
     rec: np.ndarray  # uint8 luma
     slice_type: str
     qp: int
+    # with filtered references: the reconstruction after deblocking and SAO (the baseline)
+    rec_lf: np.ndarray | None = None
+
+
+class PreFilterRecorder:
+    """A pass-through in-loop "model set": what ``cnnfilter.encode(..., cnn=...)`` needs of a
+    :class:`cnnfilter.modelset.ModelSet` (name, identity, inference_mode, has_chroma,
+    filters, filter_luma; it has no ONNX model, so ``filters`` is empty). It keeps a copy of
+    each picture's luma as the encoder hands it to the CNN, the reconstruction before
+    deblocking, and returns it unchanged; with ``cnn_mode="off"`` every
+    CTU flag is signalled off, so the pictures are the deblocking + SAO anchor's. The codec calls
+    the CNN once per picture in coding order, without its POC: ``by_poc`` pairs the calls with
+    the encoder's per-picture stats (same order) and checks that they agree."""
+
+    name = "pre-deblocking-recorder"
+    identity = hashlib.sha256(b"cnnfilter.dataset.PreFilterRecorder").digest()[:16]
+    inference_mode = "record"
+    has_chroma = False
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, str, np.ndarray]] = []
+        self.filters: dict[str, Any] = {}
+
+    def filter_luma(
+        self, y: np.ndarray, qp: int, slice_type: str, side: Any = None, *_: Any, **__: Any
+    ) -> np.ndarray:
+        # y is a view valid during the call only
+        self.calls.append((int(qp), str(slice_type), np.array(y, copy=True)))
+        return y
+
+    def by_poc(self, frames: list[Any]) -> dict[int, np.ndarray]:
+        """{POC: recorded luma}, given the encode's ``FrameStats`` in coding order: one call
+        per coded picture, with that picture's slice type and QP."""
+        if len(self.calls) != len(frames):
+            raise RuntimeError(
+                f"the encoder called the CNN {len(self.calls)} times for {len(frames)} pictures"
+            )
+        out: dict[int, np.ndarray] = {}
+        for (qp, slice_type, y), f in zip(self.calls, frames, strict=True):
+            if (qp, slice_type) != (f.qp, f.slice_type) or f.poc in out:
+                raise RuntimeError(
+                    f"CNN call for a {slice_type} picture at QP {qp} does not match coded "
+                    f"picture {f.poc} ({f.slice_type}, QP {f.qp})"
+                )
+            out[f.poc] = y
+        return out
 
 
 def _write_i420(path: Path, frames: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
@@ -259,23 +310,33 @@ def code_ours(
     in_loop: bool = False,
     cfg: str | None = None,
     config: str = "AI",
+    references: str = "unfiltered",
 ) -> list[CodedFrame]:
     """The project's own encoder (``cnnfilter.encode``), deblocking and SAO off (``in_loop``:
     on), All-Intra (``config`` LDP or RA: the shipped cfg file of that configuration); the
-    reconstruction it writes must equal what ``cnnfilter.decode`` makes of its bitstream."""
+    reconstruction it writes must equal what ``cnnfilter.decode`` makes of its bitstream.
+
+    ``references="filtered"`` (LDP, RA) codes with deblocking and SAO on, as the anchor does,
+    so P/B pictures predict from filtered references, and returns as ``rec`` each picture's
+    reconstruction before deblocking (what the in-loop CNN receives, ``PreFilterRecorder``)
+    and as ``rec_lf`` the one after deblocking and SAO."""
     from .encoding import encode
     from .yuv import read_frames
 
+    if references not in REFERENCES:
+        raise UserError(f"--references {references}: use {' or '.join(REFERENCES)}")
+    record = references == "filtered" and not in_loop
     h, w = frames[0][0].shape
     src, bs, rec = tmp / "in.yuv", tmp / "out.hevc", tmp / "rec.yuv"
     _write_i420(src, frames)
-    overrides = dict(OURS_IN_LOOP if in_loop else OURS_OVERRIDES)
+    overrides = dict(OURS_IN_LOOP if in_loop or record else OURS_OVERRIDES)
     if config != "AI":
         from .ctc.settings import cfg_file
 
         overrides.pop("IntraPeriod")
         cfg = cfg or str(cfg_file(config))
-    encode(
+    recorder = PreFilterRecorder() if record else None
+    res = encode(
         str(src),
         str(bs),
         str(rec),
@@ -286,18 +347,28 @@ def code_ours(
         qp=qp,
         cfg=cfg,
         overrides=overrides,
+        cnn=recorder,
+        cnn_mode="off",
     )
     recs = [y.copy() for y, _, _ in read_frames(rec, w, h)]
     decoded = _decode_check(bs, len(frames), "encoder output")
+    pre = recorder.by_poc(res.frames) if recorder is not None else {}
+    if recorder is not None and sorted(pre) != [info.poc for info, _ in decoded]:
+        raise RuntimeError(f"pre-deblocking pictures of POCs {sorted(pre)}, decoded other POCs")
     out = []
     for (info, pic), r in zip(decoded, recs, strict=True):
         if not np.array_equal(pic.y, r):
             raise UserError(f"encoder reconstruction differs from the decoded picture {info.poc}")
-        out.append(CodedFrame(r, info.slice_type, info.qp))
+        if recorder is not None:
+            out.append(CodedFrame(pre[info.poc], info.slice_type, info.qp, rec_lf=r))
+        else:
+            out.append(CodedFrame(r, info.slice_type, info.qp))
     return out
 
 
-def codec_description(codec: str) -> dict[str, Any]:
+def codec_description(
+    codec: str, config: str = "AI", references: str = "unfiltered"
+) -> dict[str, Any]:
     if codec == "custom":
         return {"codec": "custom", "version": "", "note": "a caller-supplied coder (tests)"}
     if codec == "x265":
@@ -312,10 +383,15 @@ def codec_description(codec: str) -> dict[str, Any]:
         return {"codec": "x265", "version": version, "args": X265_ARGS, "decoder": "cnnfilter"}
     import cnnfilter
 
+    if references == "filtered":  # the anchor's in-loop filters; IntraPeriod from the cfg file
+        overrides = {k: v for k, v in OURS_IN_LOOP.items() if k != "IntraPeriod"}
+    else:
+        overrides = OURS_OVERRIDES
     return {
         "codec": "ours",
         "version": cnnfilter.__version__,
-        "overrides": OURS_OVERRIDES,
+        "overrides": overrides,
+        **({"references": references} if config != "AI" else {}),
         "source_commit": source_commit(),
     }
 
@@ -357,10 +433,14 @@ def build_dataset(
     baseline: bool = True,
     jobs: int = 1,
     config: str = "AI",
+    references: str = "unfiltered",
 ) -> Path:
     """Encodes every source at every QP and writes the dataset; returns the manifest path.
     ``config`` LDP or RA codes a moving sequence made from each image (``cnnfilter.moving``)
-    with that configuration, so the pairs include P or B pictures.
+    with that configuration, so the pairs include P or B pictures. ``references`` says what
+    their P/B pictures predict from (``REFERENCES``): ``unfiltered`` (deblocking and SAO off)
+    or ``filtered`` (on, as in the loop; the stored reconstruction is then the one before
+    deblocking, and the validation baseline comes from the same encode).
 
     ``coder(frames, qp, fps, tmpdir, in_loop=False) -> list[CodedFrame]`` replaces the codec
     (with ``codec="custom"``, for tests). With ``baseline`` the validation pictures are coded a
@@ -374,6 +454,15 @@ def build_dataset(
         raise UserError(f"--cfg {config}: use AI, LDP, RA or an encoder configuration file")
     if config != "AI" and codec == "x265":
         raise UserError(f"--cfg {config} needs --codec ours (the x265 dataset is All-Intra)")
+    if references not in REFERENCES:
+        raise UserError(f"--references {references}: use {' or '.join(REFERENCES)}")
+    if references == "filtered" and config == "AI":
+        raise UserError(
+            "--references filtered changes nothing in All-Intra (no picture predicts from "
+            "another): use it with --cfg LDP or RA"
+        )
+    if references == "filtered" and coder is not None:
+        raise UserError("--references filtered needs the built-in coder (codec 'ours')")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a folder")
@@ -384,8 +473,14 @@ def build_dataset(
         coder = (
             code_x265
             if codec == "x265"
-            else (lambda f, q, r, t, in_loop=False: code_ours(f, q, r, t, in_loop, cfg, config))
+            else (
+                lambda f, q, r, t, in_loop=False: code_ours(
+                    f, q, r, t, in_loop, cfg, config, references
+                )
+            )
         )
+    # with filtered references the encode is the anchor's: its output is the baseline
+    lf_in_pass = baseline and references == "filtered"
 
     # offsets are known up front, so the arrays are memory maps filled in place
     layout: dict[str, list[dict[str, Any]]] = {"train": [], "val": []}
@@ -406,7 +501,10 @@ def build_dataset(
     # A folder of this run's own (a fresh name each time): only it is ever removed.
     tmpdir = Path(tempfile.mkdtemp(prefix=".building.", dir=out))
     try:
-        _fill(out, tmpdir, items, qps, totals, layout, coder, codec, jobs, progress, config)
+        _fill(
+            out, tmpdir, items, qps, totals, layout, coder, codec, jobs, progress, config,
+            lf_in_pass,
+        )  # fmt: skip
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     manifest = {
@@ -415,7 +513,7 @@ def build_dataset(
         "qps": list(qps),
         "slice_types": list(SLICE_TYPES_OF[config]),
         **({"motion": MOTION_NOTE} if config != "AI" else {}),
-        **codec_description(codec),
+        **codec_description(codec, config, references),
         "source": str(Path(source).resolve()),
         "cfg": cfg,  # None: the encoder's built-in defaults (codec 'ours')
         "limit_per_collection": limit,
@@ -430,15 +528,24 @@ def build_dataset(
                 "rec": {str(q): f"{s}/rec_qp{q}.npy" for q in qps},
                 "samples": totals[s],
                 "frames": layout[s],
+                **(
+                    {"rec_lf": {str(q): f"{s}/rec_lf_qp{q}.npy" for q in qps}}
+                    if lf_in_pass and s == "val"
+                    else {}
+                ),
             }
             for s in totals
             if totals[s]
         },
     }
+    if lf_in_pass and "val" in manifest["splits"]:
+        manifest["baseline"] = (
+            "val/rec_lf_*: the same encode's reconstruction after deblocking and SAO"
+        )
     path = out / "dataset.json"
     with atomic_output(path, what="dataset manifest") as tmp:
         tmp.write_text(json.dumps(manifest, indent=1) + "\n")
-    if baseline and "val" in manifest["splits"]:
+    if baseline and not lf_in_pass and "val" in manifest["splits"]:
         add_baseline(out, coder=coder, progress=progress, cfg=cfg, jobs=jobs)
     return path
 
@@ -455,9 +562,11 @@ def _fill(
     jobs: int,
     progress: bool,
     config: str = "AI",
+    lf_in_pass: bool = False,
 ) -> None:
     """Codes every source at every QP into memory maps under ``tmpdir``, then moves the
-    finished split folders into ``out``."""
+    finished split folders into ``out``. ``lf_in_pass``: the coder returns each frame's
+    deblocking + SAO reconstruction too (``CodedFrame.rec_lf``), stored for validation."""
     from tqdm import tqdm
 
     arrays: dict[tuple[str, str], np.ndarray] = {}
@@ -465,7 +574,8 @@ def _fill(
         if not total:
             continue
         (tmpdir / split).mkdir(exist_ok=True)
-        for key in ["orig", *[f"rec_qp{q}" for q in qps]]:
+        lf = [f"rec_lf_qp{q}" for q in qps] if lf_in_pass and split == "val" else []
+        for key in ["orig", *[f"rec_qp{q}" for q in qps], *lf]:
             arrays[(split, key)] = np.lib.format.open_memmap(
                 tmpdir / split / f"{key}.npy", mode="w+", dtype=np.uint8, shape=(total,)
             )
@@ -492,6 +602,13 @@ def _fill(
                     )
                     e["slice_type"] = c.slice_type
                     e["qp"][str(q)] = {"slice_qp": c.qp, "psnr": round(psnr(c.rec, y), 4)}
+                    if (it.split, f"rec_lf_qp{q}") in arrays:
+                        if c.rec_lf is None or c.rec_lf.shape != y.shape:
+                            raise RuntimeError(f"{it.name}: no deblocking + SAO picture")
+                        arrays[(it.split, f"rec_lf_qp{q}")][e["offset"] : e["offset"] + y.size] = (
+                            c.rec_lf.ravel()
+                        )
+                        e["qp"][str(q)]["psnr_lf"] = round(psnr(c.rec_lf, y), 4)
     finally:
         bar.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -698,7 +815,9 @@ class PairDataset:
             "codec_version": m.get("version"),
             # the encoder settings the data was made with
             "codec_settings": {
-                k: m[k] for k in ("overrides", "args", "cfg", "source_commit") if k in m
+                k: m[k]
+                for k in ("overrides", "references", "args", "cfg", "source_commit")
+                if k in m
             },
             "configuration": m.get("configuration"),
             "qps": self.qps,

@@ -87,7 +87,7 @@ def test_cli_error_is_one_line(clip, tmp_path):
         [sys.executable, "-m", "cnnfilter", "encode", "-c", str(LDP), "-i", str(clip),
          "-wdt", str(W), "-hgt", str(H), "-f", "3", "-q", "32", "-b", str(tmp_path / "s.hevc"),
          "--threads", "2"],
-        capture_output=True, text=True,
+        capture_output=True, text=True, cwd="/",  # the source tree must not shadow the install
     )  # fmt: skip
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()

@@ -1,12 +1,13 @@
 """``cnnfilter dataset build``: training pairs (reconstruction without deblocking/SAO, original,
-QP, slice type) at QP 22/27/32/37, All-Intra."""
+QP, slice type) at QP 22/27/32/37, All-Intra, or LDP/RA moving sequences whose P/B pictures
+predict from unfiltered or (``--references filtered``) filtered references."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from ..dataset import DEFAULT_QPS, VALIDATION_SETS
+from ..dataset import DEFAULT_QPS, REFERENCES, VALIDATION_SETS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="encode the shared images and store (rec, orig, QP, slice type) pairs",
         description="Encode every picture under SOURCE/images (All-Intra, or with --cfg LDP or "
         "RA as a moving sequence) with deblocking and SAO "
-        "off at each QP, and store the luma of (reconstruction, original) with a manifest. "
+        "off at each QP, and store the luma of (reconstruction, original) with a manifest "
+        "(--references filtered: LDP/RA coded with them on, storing the reconstruction before "
+        "deblocking). "
         f"Validation = {' + '.join(VALIDATION_SETS)} (never used for training). Held out "
         "entirely: images/skimage and the clips under SOURCE/video, which are the CTC test "
         "sequences. Everything else is training data.",
@@ -41,6 +44,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="AI (default), LDP or RA: the configuration (LDP and RA code a moving 9-frame "
         "sequence made from each image, so the pairs include P or B pictures); or an All-Intra "
         "encoder configuration file for --codec ours",
+    )
+    b.add_argument(
+        "--references",
+        choices=list(REFERENCES),
+        default="unfiltered",
+        help="with --cfg LDP or RA, what P/B pictures predict from: 'unfiltered' (default: coded "
+        "with deblocking and SAO off, each frame's reconstruction stored) or 'filtered' (coded "
+        "with them on, as in the loop; each frame's reconstruction before deblocking, what the "
+        "in-loop CNN receives, is stored)",
     )
     b.add_argument("--limit", type=int, help="at most N sources per collection (smoke builds)")
     b.add_argument(
@@ -83,6 +95,7 @@ def run_build(args: argparse.Namespace) -> int:
         baseline=not args.no_baseline,
         jobs=args.jobs,
         config=args.cfg if args.cfg in CONFIGS else "AI",
+        references=args.references,
     )
     print(f"dataset written: {path}")
     print(json.dumps(PairDataset(path.parent).summary(), indent=2))
