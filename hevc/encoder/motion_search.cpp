@@ -188,29 +188,47 @@ MeResult MotionSearch::search(const PbPos& pb, int list, int ref_idx, int ref_bi
   // Half, then quarter samples around the best (prediction distortion: SATD or SAD).
   MvField f;
   f.ref_idx[list] = static_cast<int8_t>(ref_idx);
-  Mv q{static_cast<int16_t>(best.x * 4), static_cast<int16_t>(best.y * 4)};
-  auto frac_cost = [&](Mv v, uint32_t& dist) {
-    f.mv[list] = v;
-    dist = pred_dist(pb, f, cfg_.hadamard_me);
-    return dist + sl * bits_of(v);
+  uint32_t dist = 0;
+  const Mv q = refine_fraction(
+      pb, f, list, Mv{static_cast<int16_t>(best.x * 4), static_cast<int16_t>(best.y * 4)}, pred,
+      dist);
+  return result(q, pred, dist, ref_bits);
+}
+
+Mv MotionSearch::refine_fraction(const PbPos& pb, MvField& f, int list, Mv q, const Mv pred[2],
+                                 uint32_t& dist) {
+  const double sl = pic_.rd.sqrt_lambda;
+  auto bits_of = [&](Mv v) {
+    const Mv d0{static_cast<int16_t>(v.x - pred[0].x), static_cast<int16_t>(v.y - pred[0].y)};
+    const Mv d1{static_cast<int16_t>(v.x - pred[1].x), static_cast<int16_t>(v.y - pred[1].y)};
+    return std::min(mvd_bits(d0), mvd_bits(d1));
   };
-  uint32_t best_dist_val = 0;
-  double qcost = frac_cost(q, best_dist_val);
+  auto frac_cost = [&](Mv v, uint32_t& d) {
+    f.mv[list] = v;
+    d = pred_dist(pb, f, cfg_.hadamard_me);
+    return d + sl * bits_of(v);
+  };
+  double qcost = frac_cost(q, dist);
   for (int step = 2; step >= 1; step /= 2) {
     const Mv c = q;
     for (int dy = -step; dy <= step; dy += step)
       for (int dx = -step; dx <= step; dx += step) {
         if (!dx && !dy) continue;
         const Mv v{static_cast<int16_t>(c.x + dx), static_cast<int16_t>(c.y + dy)};
-        uint32_t dist = 0;
-        const double cst = frac_cost(v, dist);
+        uint32_t d = 0;
+        const double cst = frac_cost(v, d);
         if (cst < qcost) {
           qcost = cst;
           q = v;
-          best_dist_val = dist;
+          dist = d;
         }
       }
   }
+  f.mv[list] = q;
+  return q;
+}
+
+MeResult MotionSearch::result(Mv q, const Mv pred[2], uint32_t dist, int ref_bits) const {
   MeResult r;
   r.mv = q;
   const Mv d0{static_cast<int16_t>(q.x - pred[0].x), static_cast<int16_t>(q.y - pred[0].y)};
@@ -218,8 +236,74 @@ MeResult MotionSearch::search(const PbPos& pb, int list, int ref_idx, int ref_bi
   r.mvp = mvd_bits(d1) < mvd_bits(d0) ? 1 : 0;
   r.mvd = r.mvp ? d1 : d0;
   r.bits = mvd_bits(r.mvd) + 1 + ref_bits;
-  r.dist = best_dist_val;
-  r.cost = best_dist_val + sl * r.bits;
+  r.dist = dist;
+  r.cost = dist + pic_.rd.sqrt_lambda * r.bits;
+  return r;
+}
+
+MeResult MotionSearch::refine_bi(const PbPos& pb, int list, int nrefs, const Mv* starts,
+                                 const int* ref_bits, const MvField& m, int& ref_out) {
+  // The other list's prediction; the bi-prediction's error is half of target - this one's.
+  MvField other = m;
+  other.ref_idx[list] = -1;
+  pred_dist(pb, other, false);
+  const Plane& src = pic_.src.planes[0];
+  const Plane& po = scratch_.planes[0];
+  // The target 2 x source - other lies in [-255, 510]; clipped to samples, |target - r| only
+  // loses |target - clipped| (r is a sample too), the same at every position: the fast SAD of
+  // the clipped target plus that constant.
+  target_.resize(static_cast<size_t>(pb.w) * pb.h);
+  uint32_t outside = 0;
+  for (int j = 0; j < pb.h; ++j) {
+    const Pel* s = src.row(pb.y + j) + pb.x;
+    const Pel* o = po.row(pb.y + j) + pb.x;
+    Pel* t = &target_[static_cast<size_t>(j) * pb.w];
+    for (int i = 0; i < pb.w; ++i) {
+      const int v = 2 * s[i] - o[i], c = std::clamp(v, 0, 255);
+      outside += static_cast<uint32_t>(std::abs(v - c));
+      t[i] = static_cast<Pel>(c);
+    }
+  }
+  const double sl = pic_.rd.sqrt_lambda;
+  const int range = cfg_.bipred_search_range;
+  // The integer search for every reference; only the best one is refined to quarter samples.
+  Mv best{}, best_pred[2];
+  double best_cost = kInf;
+  ref_out = -1;
+  for (int r = 0; r < nrefs; ++r) {
+    Mv pred[2];
+    amvp_candidates(pic_.mvc, pb, list, r, pred);
+    const PaddedLuma& ref = padded_.at(pic_.ref_frame(list, r));
+    const int W = ref.width, H = ref.height, mg = PaddedLuma::kMargin - 8;
+    const Mv centre{static_cast<int16_t>((starts[r].x + 2) >> 2),
+                    static_cast<int16_t>((starts[r].y + 2) >> 2)};
+    for (int dy = -range; dy <= range; ++dy)
+      for (int dx = -range; dx <= range; ++dx) {
+        const int vx = centre.x + dx, vy = centre.y + dy;
+        if (vx < -mg - pb.x || vx > W + mg - pb.w - pb.x || vy < -mg - pb.y ||
+            vy > H + mg - pb.h - pb.y)
+          continue;
+        const Mv q{static_cast<int16_t>(vx * 4), static_cast<int16_t>(vy * 4)};
+        const Mv d0{static_cast<int16_t>(q.x - pred[0].x), static_cast<int16_t>(q.y - pred[0].y)};
+        const Mv d1{static_cast<int16_t>(q.x - pred[1].x), static_cast<int16_t>(q.y - pred[1].y)};
+        const uint32_t sad = outside + block_sad(target_.data(), pb.w, ref.at(pb.x + vx, pb.y + vy),
+                                                 ref.stride, pb.w, pb.h);
+        const double c = sad / 2 + sl * (std::min(mvd_bits(d0), mvd_bits(d1)) + ref_bits[r]);
+        if (c < best_cost) {
+          best_cost = c;
+          best = q;
+          ref_out = r;
+          best_pred[0] = pred[0];
+          best_pred[1] = pred[1];
+        }
+      }
+  }
+  if (ref_out < 0) return MeResult{};
+  MvField f = m;
+  f.ref_idx[list] = static_cast<int8_t>(ref_out);
+  uint32_t dist = 0;
+  const Mv q = refine_fraction(pb, f, list, best, best_pred, dist);
+  MeResult r = result(q, best_pred, dist, ref_bits[ref_out]);
   return r;
 }
 

@@ -44,6 +44,13 @@ class MotionSearch {
   // The best motion vector of block `pb` against RefPicListX[ref_idx]; `ref_bits`: the bits of
   // its ref_idx (and inter_pred_idc) to add to the cost.
   MeResult search(const PbPos& pb, int list, int ref_idx, int ref_bits);
+  // The motion of `list` refined for the bi-prediction whose other list's motion `m` keeps:
+  // for each of its `nrefs` references an integer search within BipredSearchRange around
+  // starts[ref] (quarter samples) against the target 2 x source - the other prediction, then
+  // half- and quarter-sample refinement of the bi-prediction itself for the best reference
+  // (`ref_out`, -1 when no position could be searched). `dist`/`cost` are the bi-prediction's.
+  MeResult refine_bi(const PbPos& pb, int list, int nrefs, const Mv* starts, const int* ref_bits,
+                     const MvField& m, int& ref_out);
   // The SATD of the bi-prediction of `m` over the block (luma).
   uint32_t bi_cost(const PbPos& pb, const MvField& m);
   // The luma prediction of `m` into the scratch frame; returns its SATD (or SAD) to the source.
@@ -51,6 +58,11 @@ class MotionSearch {
 
  private:
   uint32_t sad_at(const PaddedLuma& ref, int x, int y, int w, int h, Mv integer) const;
+  // Half, then quarter samples around `q` for list `list` of `f`; returns the best and its
+  // distortion in `dist`.
+  Mv refine_fraction(const PbPos& pb, MvField& f, int list, Mv q, const Mv pred[2], uint32_t& dist);
+  MeResult result(Mv q, const Mv pred[2], uint32_t dist, int ref_bits) const;
+  std::vector<Pel> target_;
   EncPicture& pic_;
   const EncoderConfig& cfg_;
   std::map<const Frame*, PaddedLuma> padded_;
