@@ -39,7 +39,7 @@ int InterSearch::tu_log2(int log2, int part, int depth) const {
 
 double InterSearch::code_residual(int x0, int y0, int log2, int tlog2, const ContextSet& ctx,
                                   int depth) {
-  if (depth < 0) depth = tlog2 == log2 ? 0 : 1;
+  if (depth < 0) depth = log2 - tlog2;
   const int n = 1 << tlog2, size = 1 << log2;
   // 4x4 luma blocks share their 8x8 parent's 4x4 chroma blocks.
   const int nc = std::max(n, 8);
@@ -67,7 +67,9 @@ double InterSearch::code_residual(int x0, int y0, int log2, int tlog2, const Con
         job.rdoq = cfg_.rdoq;
         job.lambda = pic_.rd.lambda / pic_.rd.chroma_weight[c];
         job.ctx = &ctx;
-        job.cbf_ctx = c ? -1 : kCtxCbfLuma + (depth == 0 ? 1 : 0);
+        // RDOQ weighs the block's cbf; 4x4 chroma blocks of 4x4 luma ones are their parent's.
+        job.cbf_ctx = c ? kCtxCbfChroma + (tlog2 == 2 ? depth - 1 : depth)
+                        : kCtxCbfLuma + (depth == 0 ? 1 : 0);
         const QuantResult q = quantize(job, lv);
         copy_block(pic_.coef_at(c, x, y), pic_.coef_stride(c), lv, bn, l2);
         if (q.nonzero) {

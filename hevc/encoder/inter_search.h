@@ -38,7 +38,7 @@ class InterSearch : public CuPredictor {
   int tu_log2(int log2, int part, int depth) const;
   // Transform, quantisation and reconstruction of the residual in transform blocks of size
   // 2^tlog2 over the CU; returns the weighted distortion.
-  // `depth`: the transform tree depth of those blocks (-1: 0 when they are the whole area).
+  // `depth`: the transform tree depth of those blocks (-1: log2 - tlog2, a uniform tree).
   double code_residual(int x0, int y0, int log2, int tlog2, const ContextSet& ctx, int depth = -1);
   // The residual quadtree of the transform tree node (x, y, log2) at `depth`, searched as the
   // reference encoder does: the node coded whole, then split with each quarter searched the

@@ -271,7 +271,11 @@ uint64_t IntraSearch::chroma_block(int cidx, int xc, int yc, int log2c, int mode
       return b.dist;
     }
   }
-  const uint64_t d = encode_block(cidx, xc, yc, log2c, mode, false, ctx, -1, nonzero);
+  // The chroma cbf's context is that of its transform tree depth (4x4 blocks of 4x4 luma sit
+  // at their 8x8 parent's).
+  const int depth = std::max(0, pic_.info.blk(xc << 1, yc << 1).cu_log2 - 1 - log2c);
+  const uint64_t d =
+      encode_block(cidx, xc, yc, log2c, mode, false, ctx, kCtxCbfChroma + depth, nonzero);
   if (keep_chroma_ == KeepChroma::kFill && log2c == 2 && n_chroma_kept_ < 10) {
     ChromaKept& b = chroma_kept_[n_chroma_kept_++];
     b.cidx = cidx;
