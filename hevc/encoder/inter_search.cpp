@@ -351,7 +351,7 @@ double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
   SavedArea& store = *best_store_[cu.depth];
   double my_best = kInf;
   ContextSet my_ctx = in;
-  bool last_is_best = false, best_skip = false, best_residual = false;
+  bool last_is_best = false, best_skip = false, best_residual = false, best_merge = false;
   auto consider = [&](double cost, const ContextSet& c) {
     last_is_best = cost < my_best;
     if (!last_is_best) return;
@@ -359,6 +359,7 @@ double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
     my_ctx = c;
     store.save(pic_, x0, y0, size);
     best_skip = pic_.info.blk(x0, y0).pred_mode == static_cast<uint8_t>(PredMode::Skip);
+    best_merge = pic_.pu_at(x0, y0).merge_flag != 0;
     best_residual = area_has(pic_.info, x0, y0, size, kBfCbfY | kBfCbfCb | kBfCbfCr);
   };
   // The CU's own blocks must not look available to the derivation: mark it inter first (its
@@ -433,7 +434,9 @@ double InterSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
   try_part(kPart2NxN);
   try_part(kPartNx2N);
   if (sps_.amp && cu.log2 > sps_.min_cb_log2()) {
-    const bool all = !cfg_.fast_encoder;
+    // With FEN (as the reference encoder): the shapes of the better rectangular direction, or
+    // both directions when a 2Nx2N CU with searched motion (neither merge nor skip) leads.
+    const bool all = !cfg_.fast_encoder || (best_part == kPart2Nx2N && !best_merge && !best_skip);
     if (all || best_part == kPart2NxN) {
       try_part(kPart2NxnU);
       try_part(kPart2NxnD);
