@@ -109,21 +109,6 @@ struct Decoder::Impl {
   std::array<std::shared_ptr<Sps>, 16> sps;
   std::array<std::shared_ptr<Pps>, 64> pps;
 
-  // Frames and motion fields that nothing holds any more (the DPB dropped them and the caller
-  // released their output) are reused: a fresh zero-filled frame per picture costs page faults
-  // and page clearing. At most kPool are kept; beyond, pictures get buffers of their own.
-  static constexpr size_t kPool = 24;
-  std::vector<std::shared_ptr<Frame>> frame_pool;
-  std::vector<std::shared_ptr<MotionField>> motion_pool;
-  template <class T>
-  static std::shared_ptr<T> recycled(std::vector<std::shared_ptr<T>>& pool) {
-    for (auto& p : pool)
-      if (p.use_count() == 1) return p;
-    auto p = std::make_shared<T>();
-    if (pool.size() < kPool) pool.push_back(p);
-    return p;
-  }
-
   struct Current {
     bool active = false;
     std::shared_ptr<const Sps> sps;
@@ -231,9 +216,9 @@ struct Decoder::Impl {
     dpb.apply_rps(*s, tmp, cur.poc, irap_no_rasl, cur.decode_order);
     dpb.before_decoding(*s, irap_no_rasl, tmp.no_output_of_prior_pics != 0, cur.decode_order == 0);
     first_in_sequence = false;
-    cur.frame = recycled(frame_pool);
+    cur.frame = std::make_shared<Frame>();
     cur.frame->alloc(static_cast<int>(s->width), static_cast<int>(s->height));
-    cur.motion = recycled(motion_pool);
+    cur.motion = std::make_shared<MotionField>();
     cur.motion->init(static_cast<int>(s->width), static_cast<int>(s->height));
     cur.info.init(*s, *p);
     cur.output = tmp.pic_output_flag != 0;
