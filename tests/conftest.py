@@ -26,6 +26,18 @@ def shared_data() -> Path:
     return DATA
 
 
+def link_shared(shared: Path, root: Path, rels: list[str]) -> Path:
+    """A content root under `root` holding symlinks to the files `rels` of ../shared/data; the
+    test is skipped when one is missing."""
+    for rel in rels:
+        src = shared / rel
+        if not src.is_file():
+            pytest.skip(f"{src} is missing")
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).symlink_to(src)
+    return root
+
+
 def need_tool(name: str) -> str:
     path = shutil.which(name)
     if not path:

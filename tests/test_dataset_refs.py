@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from cli_errors_support import check_bad_input
+from conftest import link_shared
 
 from cnnfilter.dataset import PairDataset, PreFilterRecorder, build_dataset
 
@@ -18,14 +19,8 @@ QP = 37
 @pytest.fixture(scope="module")
 def source(shared_data, tmp_path_factory):
     """One training and one validation image, linked from ../shared/data."""
-    root = tmp_path_factory.mktemp("src")
-    for rel in ("images/CSet5/bird.png", "images/CSet14/comic.png"):
-        src = shared_data / rel
-        if not src.is_file():
-            pytest.skip(f"{src} is missing")
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).symlink_to(src)
-    return root
+    pick = ["images/CSet5/bird.png", "images/CSet14/comic.png"]
+    return link_shared(shared_data, tmp_path_factory.mktemp("src"), pick)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import link_shared
 
 from cnnfilter.dataset import (
     PairDataset,
@@ -20,20 +21,13 @@ from cnnfilter.dataset import (
 def small_source(shared_data, tmp_path_factory):
     """One training image, one validation image, one held-out image and one held-out clip,
     linked from ../shared/data."""
-    root = tmp_path_factory.mktemp("src")
     pick = [
         "images/CSet5/bird.png",
         "images/CSet14/comic.png",
         "images/skimage/coffee.png",
         "video/CiscoVT2people_320x192_12.yuv",
     ]
-    for rel in pick:
-        src = shared_data / rel
-        if not src.is_file():
-            pytest.skip(f"{src} is missing")
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).symlink_to(src)
-    return root
+    return link_shared(shared_data, tmp_path_factory.mktemp("src"), pick)
 
 
 @pytest.fixture(scope="module")

@@ -90,6 +90,19 @@ double InterSearch::code_residual(int x0, int y0, int log2, int tlog2, const Con
   return dist;
 }
 
+double InterSearch::area_dist(int x, int y, int size) const {
+  double dist = 0;
+  for (int c = 0; c < 3; ++c) {
+    const int sh = c ? 1 : 0, n = size >> sh, xc = x >> sh, yc = y >> sh;
+    const Plane& src = pic_.src.planes[c];
+    const Plane& rec = pic_.rec.planes[c];
+    dist += pic_.rd.chroma_weight[c] *
+            static_cast<double>(
+                sse_block(src.row(yc) + xc, src.stride, rec.row(yc) + xc, rec.stride, n, n));
+  }
+  return dist;
+}
+
 void InterSearch::reset_to_pred(int x, int y, int size) {
   for (int c = 0; c < 3; ++c) {
     const int sh = c ? 1 : 0, n = size >> sh, xc = x >> sh, yc = y >> sh;
@@ -132,17 +145,8 @@ double InterSearch::rqt(int x, int y, int log2, int depth, ContextSet& ctx) {
     const int h = size >> 1;
     for (int k = 0; k < 4; ++k) rqt(x + (k & 1) * h, y + (k >> 1) * h, log2 - 1, depth + 1, c);
   }
-  double dist = 0;
-  for (int comp = 0; comp < 3; ++comp) {
-    const int sh = comp ? 1 : 0, n = size >> sh, xc = x >> sh, yc = y >> sh;
-    const Plane& src = pic_.src.planes[comp];
-    const Plane& rec = pic_.rec.planes[comp];
-    dist += pic_.rd.chroma_weight[comp] *
-            static_cast<double>(
-                sse_block(src.row(yc) + xc, src.stride, rec.row(yc) + xc, rec.stride, n, n));
-  }
   c = in;
-  const double split = dist + pic_.rd.bits_cost(tree_bits(x, y, log2, depth, c));
+  const double split = area_dist(x, y, size) + pic_.rd.bits_cost(tree_bits(x, y, log2, depth, c));
   if (split < best) {
     ctx = c;
     return split;
@@ -197,29 +201,14 @@ double InterSearch::code_placed(const CuSite& cu, int part, bool residual, Conte
     if (tu_depth == kRqt) {
       ContextSet c = ctx;  // the contexts the decisions see; the CU is counted below from ctx
       rqt(x0, y0, cu.log2, 0, c);
-      dist = 0;
-      for (int comp = 0; comp < 3; ++comp) {
-        const int sh = comp ? 1 : 0, n = size >> sh, x = x0 >> sh, y = y0 >> sh;
-        const Plane& src = pic_.src.planes[comp];
-        const Plane& rec = pic_.rec.planes[comp];
-        dist += pic_.rd.chroma_weight[comp] *
-                static_cast<double>(
-                    sse_block(src.row(y) + x, src.stride, rec.row(y) + x, rec.stride, n, n));
-      }
+      dist = area_dist(x0, y0, size);
     } else {
       dist = code_residual(x0, y0, cu.log2, tu_log2(cu.log2, part, tu_depth), ctx);
     }
     // A 2Nx2N merge CU without residual is coded as a skip CU (rqt_root_cbf is inferred 1).
     if (merge && !area_has(pic_.info, x0, y0, size, kBfCbfY | kBfCbfCb | kBfCbfCr)) skip = true;
   } else {
-    for (int c = 0; c < 3; ++c) {
-      const int sh = c ? 1 : 0, n = size >> sh, x = x0 >> sh, y = y0 >> sh;
-      const Plane& src = pic_.src.planes[c];
-      const Plane& rec = pic_.rec.planes[c];
-      dist += pic_.rd.chroma_weight[c] *
-              static_cast<double>(
-                  sse_block(src.row(y) + x, src.stride, rec.row(y) + x, rec.stride, n, n));
-    }
+    dist = area_dist(x0, y0, size);
   }
   if (skip)
     pic_.info.for_each(x0, y0, size, size,

@@ -47,6 +47,8 @@ class InterSearch : public CuPredictor {
   double rqt(int x, int y, int log2, int depth, ContextSet& ctx);
   // The bits of the transform tree node (x, y, log2) at `depth` as placed; `ctx` advances.
   uint64_t tree_bits(int x, int y, int log2, int depth, ContextSet& ctx);
+  // The weighted SSE of the reconstruction over a square area, the three components.
+  double area_dist(int x, int y, int size) const;
   // Puts the prediction back over a square area of the reconstruction.
   void reset_to_pred(int x, int y, int size);
   // The prediction of the CU whose motion is placed, into pred_.
