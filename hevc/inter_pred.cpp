@@ -31,7 +31,8 @@ const Pel* fetch(const Plane& p, int x, int y, int w, int h, int before, int aft
   return buf + before * bw + before;
 }
 
-// The 14-bit prediction of one component from one reference.
+}  // namespace
+
 void predict_component(const Plane& ref, int cidx, Mv mv, int x, int y, int w, int h,
                        int16_t* out) {
   Pel buf[(kMaxBlock + kPad) * (kMaxBlock + kPad)];
@@ -51,8 +52,6 @@ void predict_component(const Plane& ref, int cidx, Mv mv, int x, int y, int w, i
   else
     k.copy(src, stride, w, h, out);
 }
-
-}  // namespace
 
 PredWeights PredWeights::from_slice(const SliceHeader& h, bool weighted) {
   PredWeights pw;

@@ -21,6 +21,10 @@ struct PredWeights {
   static PredWeights from_slice(const SliceHeader& h, bool weighted);
 };
 
+// The 14-bit prediction (before averaging or weighting) of a w x h block (at most 64 x 64) of
+// component `cidx` at (x, y) of that component from one reference plane, into `out` (rows of w).
+void predict_component(const Plane& ref, int cidx, Mv mv, int x, int y, int w, int h, int16_t* out);
+
 // Predicts the prediction block (x, y, w, h) of `m` into `dst` from the reference frames of the
 // lists `m` uses (ref[X] for list X, nullptr when unused); `planes` 1: luma only (an encoder's
 // motion search).

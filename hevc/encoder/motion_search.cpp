@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../dsp/dsp.h"
 #include "../inter_pred.h"
 #include "rdcost.h"
 
@@ -80,6 +81,10 @@ uint32_t MotionSearch::pred_dist(const PbPos& pb, const MvField& m, bool hadamar
   for (int l = 0; l < 2; ++l)
     if (m.pred(l)) ref[l] = pic_.ref_frame(l, m.ref_idx[l]);
   predict_inter(ref, m, pb.x, pb.y, pb.w, pb.h, pic_.weights, scratch_, 1);
+  return scratch_dist(pb, hadamard);
+}
+
+uint32_t MotionSearch::scratch_dist(const PbPos& pb, bool hadamard) const {
   const Plane& src = pic_.src.planes[0];
   const Plane& p = scratch_.planes[0];
   if (!hadamard)
@@ -92,6 +97,17 @@ uint32_t MotionSearch::pred_dist(const PbPos& pb, const MvField& m, bool hadamar
       sum += satd_block(src.row(pb.y + j) + pb.x + i, src.stride, p.row(pb.y + j) + pb.x + i,
                         p.stride, n);
   return sum;
+}
+
+uint32_t MotionSearch::bi_dist_kept(const PbPos& pb, int list, int ref_idx, Mv v) {
+  // The other list's 14-bit prediction is in other14_; averaging is symmetric, as predict_inter
+  // does it without weights (the encoder never weights).
+  predict_component(pic_.ref_frame(list, ref_idx)->planes[0], 0, v, pb.x, pb.y, pb.w, pb.h,
+                    this14_.data());
+  Plane& p = scratch_.planes[0];
+  dsp::kernels().inter.avg_bi(this14_.data(), other14_.data(), pb.w, pb.h, p.row(pb.y) + pb.x,
+                              p.stride);
+  return scratch_dist(pb, cfg_.hadamard_me);
 }
 
 uint32_t MotionSearch::bi_cost(const PbPos& pb, const MvField& m) {
@@ -196,7 +212,7 @@ MeResult MotionSearch::search(const PbPos& pb, int list, int ref_idx, int ref_bi
 }
 
 Mv MotionSearch::refine_fraction(const PbPos& pb, MvField& f, int list, Mv q, const Mv pred[2],
-                                 uint32_t& dist) {
+                                 uint32_t& dist, bool other_kept) {
   const double sl = pic_.rd.sqrt_lambda;
   auto bits_of = [&](Mv v) {
     const Mv d0{static_cast<int16_t>(v.x - pred[0].x), static_cast<int16_t>(v.y - pred[0].y)};
@@ -205,7 +221,8 @@ Mv MotionSearch::refine_fraction(const PbPos& pb, MvField& f, int list, Mv q, co
   };
   auto frac_cost = [&](Mv v, uint32_t& d) {
     f.mv[list] = v;
-    d = pred_dist(pb, f, cfg_.hadamard_me);
+    d = other_kept ? bi_dist_kept(pb, list, f.ref_idx[list], v)
+                   : pred_dist(pb, f, cfg_.hadamard_me);
     return d + sl * bits_of(v);
   };
   double qcost = frac_cost(q, dist);
@@ -302,7 +319,13 @@ MeResult MotionSearch::refine_bi(const PbPos& pb, int list, int nrefs, const Mv*
   MvField f = m;
   f.ref_idx[list] = static_cast<int8_t>(ref_out);
   uint32_t dist = 0;
-  const Mv q = refine_fraction(pb, f, list, best, best_pred, dist);
+  // The other list's prediction stays the same over the refinement: predicted once.
+  const int ol = list ^ 1;
+  other14_.resize(static_cast<size_t>(pb.w) * pb.h);
+  this14_.resize(other14_.size());
+  predict_component(pic_.ref_frame(ol, m.ref_idx[ol])->planes[0], 0, m.mv[ol], pb.x, pb.y, pb.w,
+                    pb.h, other14_.data());
+  const Mv q = refine_fraction(pb, f, list, best, best_pred, dist, !pic_.weights.enabled);
   MeResult r = result(q, best_pred, dist, ref_bits[ref_out]);
   return r;
 }

@@ -60,7 +60,15 @@ class MotionSearch {
   uint32_t sad_at(const PaddedLuma& ref, int x, int y, int w, int h, Mv integer) const;
   // Half, then quarter samples around `q` for list `list` of `f`; returns the best and its
   // distortion in `dist`.
-  Mv refine_fraction(const PbPos& pb, MvField& f, int list, Mv q, const Mv pred[2], uint32_t& dist);
+  // `other_kept`: f is a bi-prediction whose other list's 14-bit prediction is in other14_.
+  Mv refine_fraction(const PbPos& pb, MvField& f, int list, Mv q, const Mv pred[2], uint32_t& dist,
+                     bool other_kept = false);
+  // The SATD (or SAD) of the luma prediction in the scratch frame against the source.
+  uint32_t scratch_dist(const PbPos& pb, bool hadamard) const;
+  // The distortion of the bi-prediction of list `list` (RefPicListX[ref_idx], vector v) with
+  // the kept other14_.
+  uint32_t bi_dist_kept(const PbPos& pb, int list, int ref_idx, Mv v);
+  std::vector<int16_t> other14_, this14_;
   MeResult result(Mv q, const Mv pred[2], uint32_t dist, int ref_bits) const;
   std::vector<Pel> target_;
   EncPicture& pic_;
