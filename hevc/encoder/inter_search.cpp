@@ -197,8 +197,7 @@ double InterSearch::code_placed(const CuSite& cu, int part, bool residual, Conte
   bool skip = merge && !residual;
   if (residual) {
     // With inter transform depths to choose, every trial searches its residual quadtree.
-    if (tu_depth == 0 && sps_.max_th_depth_inter > 0) tu_depth = kRqt;
-    if (tu_depth == kRqt) {
+    if (tu_depth == 0 && sps_.max_th_depth_inter > 0) {
       ContextSet c = ctx;  // the contexts the decisions see; the CU is counted below from ctx
       rqt(x0, y0, cu.log2, 0, c);
       dist = area_dist(x0, y0, size);
@@ -246,6 +245,7 @@ bool InterSearch::amvp_motion(const PbPos& pb, MvField& m, PuSyntax& s, double& 
   // 8x4 and 4x8 blocks are not bi-predicted (inter_pred_idc cannot say so).
   if (b_slice && best_ref[0] >= 0 && best_ref[1] >= 0 && pb.w + pb.h != 12) {
     MvField bi;
+    MeResult both[2] = {best[0], best[1]};
     for (int l = 0; l < 2; ++l) {
       bi.ref_idx[l] = static_cast<int8_t>(best_ref[l]);
       bi.mv[l] = best[l].mv;
@@ -256,8 +256,7 @@ bool InterSearch::amvp_motion(const PbPos& pb, MvField& m, PuSyntax& s, double& 
     // while that gains, up to four times.
     const int first = best[0].cost <= best[1].cost ? 1 : 0;  // the worse list first
     for (int iter = 0; iter < 4 && cfg_.bipred_search_range > 0; ++iter) {
-      const int l = first ^ (iter & 1), o = l ^ 1;
-      bool changed = false;
+      const int l = first ^ (iter & 1);
       const int n = pic_.refs.num[l];
       Mv starts[16];
       int bits[16];
@@ -267,23 +266,20 @@ bool InterSearch::amvp_motion(const PbPos& pb, MvField& m, PuSyntax& s, double& 
       }
       int r = -1;
       const MeResult res = me_.refine_bi(pb, l, n, starts, bits, bi, r);
-      const double c = res.dist + pic_.rd.sqrt_lambda * (res.bits + best[o].bits);
-      if (r >= 0 && c < bc) {
-        bc = c;
-        best[l] = res;
-        bi.ref_idx[l] = static_cast<int8_t>(r);
-        bi.mv[l] = res.mv;
-        changed = true;
-      }
-      if (!changed) break;
+      const double c = res.dist + pic_.rd.sqrt_lambda * (res.bits + both[l ^ 1].bits);
+      if (r < 0 || c >= bc) break;
+      bc = c;
+      both[l] = res;
+      bi.ref_idx[l] = static_cast<int8_t>(r);
+      bi.mv[l] = res.mv;
     }
     if (bc < cost) {
       choice = 2;
       cost = bc;
-      for (int l = 0; l < 2; ++l) best_ref[l] = bi.ref_idx[l];
-    } else {
-      for (int l = 0; l < 2; ++l)
-        if (best_ref[l] >= 0) best[l] = uni[l][best_ref[l]];
+      for (int l = 0; l < 2; ++l) {
+        best[l] = both[l];
+        best_ref[l] = bi.ref_idx[l];
+      }
     }
   }
   s.inter_pred_idc = static_cast<uint8_t>(choice);

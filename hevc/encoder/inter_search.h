@@ -30,8 +30,7 @@ class InterSearch : public CuPredictor {
   // without (`residual` false: a 2Nx2N merge CU becomes a skip CU). Returns the cost, `ctx` the
   // contexts after it.
   // `tu_depth`: the transform tree's depth, uniform over the CU, counted from the smallest the
-  // CU allows; kRqt: the residual quadtree searched node by node (rqt).
-  static constexpr int kRqt = -1;
+  // CU allows; 0 with inter depths to choose: the residual quadtree searched node by node (rqt).
   double code_placed(const CuSite& cu, int part, bool residual, ContextSet& ctx, int tu_depth = 0);
   // The log2 size of the transform blocks of a CU of size 2^log2 at `depth` (clamped to the
   // depths the SPS allows), counted from the smallest depth the CU allows.

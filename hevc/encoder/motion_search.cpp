@@ -48,6 +48,19 @@ int mvd_bits(Mv d) {
   return t[std::abs(d.x)] + t[std::abs(d.y)];
 }
 
+namespace {
+
+Mv minus(Mv a, Mv b) {
+  return Mv{static_cast<int16_t>(a.x - b.x), static_cast<int16_t>(a.y - b.y)};
+}
+
+// The MVD bits of `q` (quarter samples) against the better of the two AMVP predictors.
+int mvp_bits(Mv q, const Mv pred[2]) {
+  return std::min(mvd_bits(minus(q, pred[0])), mvd_bits(minus(q, pred[1])));
+}
+
+}  // namespace
+
 void PaddedLuma::build(const Plane& p) {
   width = p.width;
   height = p.height;
@@ -126,17 +139,9 @@ MeResult MotionSearch::search(const PbPos& pb, int list, int ref_idx, int ref_bi
     v.y = static_cast<int16_t>(std::clamp<int>(v.y, -m - pb.y, H + m - pb.h - pb.y));
     return v;
   };
-  // Bits against the better predictor.
-  auto bits_of = [&](Mv q) {  // q in quarter samples
-    const int b0 =
-        mvd_bits(Mv{static_cast<int16_t>(q.x - pred[0].x), static_cast<int16_t>(q.y - pred[0].y)});
-    const int b1 =
-        mvd_bits(Mv{static_cast<int16_t>(q.x - pred[1].x), static_cast<int16_t>(q.y - pred[1].y)});
-    return std::min(b0, b1);
-  };
   auto int_cost = [&](Mv v) {
     const Mv q{static_cast<int16_t>(v.x * 4), static_cast<int16_t>(v.y * 4)};
-    return sad_at(ref, pb.x, pb.y, pb.w, pb.h, v) + sl * bits_of(q);
+    return sad_at(ref, pb.x, pb.y, pb.w, pb.h, v) + sl * mvp_bits(q, pred);
   };
   // The window is centred on the first predictor, as the reference encoder does.
   const Mv centre = clamp_int(
@@ -214,16 +219,11 @@ MeResult MotionSearch::search(const PbPos& pb, int list, int ref_idx, int ref_bi
 Mv MotionSearch::refine_fraction(const PbPos& pb, MvField& f, int list, Mv q, const Mv pred[2],
                                  uint32_t& dist, bool other_kept) {
   const double sl = pic_.rd.sqrt_lambda;
-  auto bits_of = [&](Mv v) {
-    const Mv d0{static_cast<int16_t>(v.x - pred[0].x), static_cast<int16_t>(v.y - pred[0].y)};
-    const Mv d1{static_cast<int16_t>(v.x - pred[1].x), static_cast<int16_t>(v.y - pred[1].y)};
-    return std::min(mvd_bits(d0), mvd_bits(d1));
-  };
   auto frac_cost = [&](Mv v, uint32_t& d) {
     f.mv[list] = v;
     d = other_kept ? bi_dist_kept(pb, list, f.ref_idx[list], v)
                    : pred_dist(pb, f, cfg_.hadamard_me);
-    return d + sl * bits_of(v);
+    return d + sl * mvp_bits(v, pred);
   };
   double qcost = frac_cost(q, dist);
   for (int step = 2; step >= 1; step /= 2) {
@@ -248,8 +248,7 @@ Mv MotionSearch::refine_fraction(const PbPos& pb, MvField& f, int list, Mv q, co
 MeResult MotionSearch::result(Mv q, const Mv pred[2], uint32_t dist, int ref_bits) const {
   MeResult r;
   r.mv = q;
-  const Mv d0{static_cast<int16_t>(q.x - pred[0].x), static_cast<int16_t>(q.y - pred[0].y)};
-  const Mv d1{static_cast<int16_t>(q.x - pred[1].x), static_cast<int16_t>(q.y - pred[1].y)};
+  const Mv d0 = minus(q, pred[0]), d1 = minus(q, pred[1]);
   r.mvp = mvd_bits(d1) < mvd_bits(d0) ? 1 : 0;
   r.mvd = r.mvp ? d1 : d0;
   r.bits = mvd_bits(r.mvd) + 1 + ref_bits;
@@ -260,12 +259,17 @@ MeResult MotionSearch::result(Mv q, const Mv pred[2], uint32_t dist, int ref_bit
 
 MeResult MotionSearch::refine_bi(const PbPos& pb, int list, int nrefs, const Mv* starts,
                                  const int* ref_bits, const MvField& m, int& ref_out) {
-  // The other list's prediction; the bi-prediction's error is half of target - this one's.
-  MvField other = m;
-  other.ref_idx[list] = -1;
-  pred_dist(pb, other, false);
+  // The other list's 14-bit prediction, made once: the target below and the fractional
+  // refinement's bi-predictions use it. The bi-prediction's error is half of target - this
+  // list's prediction.
+  const int ol = list ^ 1;
+  other14_.resize(static_cast<size_t>(pb.w) * pb.h);
+  this14_.resize(other14_.size());
+  predict_component(pic_.ref_frame(ol, m.ref_idx[ol])->planes[0], 0, m.mv[ol], pb.x, pb.y, pb.w,
+                    pb.h, other14_.data());
+  Plane& po = scratch_.planes[0];
+  dsp::kernels().inter.avg_uni(other14_.data(), pb.w, pb.h, po.row(pb.y) + pb.x, po.stride);
   const Plane& src = pic_.src.planes[0];
-  const Plane& po = scratch_.planes[0];
   // The target 2 x source - other lies in [-255, 510]; clipped to samples, |target - r| only
   // loses |target - clipped| (r is a sample too), the same at every position: the fast SAD of
   // the clipped target plus that constant.
@@ -301,11 +305,9 @@ MeResult MotionSearch::refine_bi(const PbPos& pb, int list, int nrefs, const Mv*
             vy > H + mg - pb.h - pb.y)
           continue;
         const Mv q{static_cast<int16_t>(vx * 4), static_cast<int16_t>(vy * 4)};
-        const Mv d0{static_cast<int16_t>(q.x - pred[0].x), static_cast<int16_t>(q.y - pred[0].y)};
-        const Mv d1{static_cast<int16_t>(q.x - pred[1].x), static_cast<int16_t>(q.y - pred[1].y)};
         const uint32_t sad = outside + block_sad(target_.data(), pb.w, ref.at(pb.x + vx, pb.y + vy),
                                                  ref.stride, pb.w, pb.h);
-        const double c = sad / 2 + sl * (std::min(mvd_bits(d0), mvd_bits(d1)) + ref_bits[r]);
+        const double c = sad / 2 + sl * (mvp_bits(q, pred) + ref_bits[r]);
         if (c < best_cost) {
           best_cost = c;
           best = q;
@@ -319,15 +321,8 @@ MeResult MotionSearch::refine_bi(const PbPos& pb, int list, int nrefs, const Mv*
   MvField f = m;
   f.ref_idx[list] = static_cast<int8_t>(ref_out);
   uint32_t dist = 0;
-  // The other list's prediction stays the same over the refinement: predicted once.
-  const int ol = list ^ 1;
-  other14_.resize(static_cast<size_t>(pb.w) * pb.h);
-  this14_.resize(other14_.size());
-  predict_component(pic_.ref_frame(ol, m.ref_idx[ol])->planes[0], 0, m.mv[ol], pb.x, pb.y, pb.w,
-                    pb.h, other14_.data());
-  const Mv q = refine_fraction(pb, f, list, best, best_pred, dist, !pic_.weights.enabled);
-  MeResult r = result(q, best_pred, dist, ref_bits[ref_out]);
-  return r;
+  const Mv q = refine_fraction(pb, f, list, best, best_pred, dist, true);
+  return result(q, best_pred, dist, ref_bits[ref_out]);
 }
 
 }  // namespace hevc

@@ -59,8 +59,8 @@ class MotionSearch {
  private:
   uint32_t sad_at(const PaddedLuma& ref, int x, int y, int w, int h, Mv integer) const;
   // Half, then quarter samples around `q` for list `list` of `f`; returns the best and its
-  // distortion in `dist`.
-  // `other_kept`: f is a bi-prediction whose other list's 14-bit prediction is in other14_.
+  // distortion in `dist`. `other_kept`: f is a bi-prediction whose other list's 14-bit
+  // prediction is in other14_.
   Mv refine_fraction(const PbPos& pb, MvField& f, int list, Mv q, const Mv pred[2], uint32_t& dist,
                      bool other_kept = false);
   // The SATD (or SAD) of the luma prediction in the scratch frame against the source.
@@ -68,9 +68,9 @@ class MotionSearch {
   // The distortion of the bi-prediction of list `list` (RefPicListX[ref_idx], vector v) with
   // the kept other14_.
   uint32_t bi_dist_kept(const PbPos& pb, int list, int ref_idx, Mv v);
-  std::vector<int16_t> other14_, this14_;
   MeResult result(Mv q, const Mv pred[2], uint32_t dist, int ref_bits) const;
-  std::vector<Pel> target_;
+  std::vector<Pel> target_;                // refine_bi: 2 x source - the other prediction, clipped
+  std::vector<int16_t> other14_, this14_;  // refine_bi: 14-bit predictions of the two lists
   EncPicture& pic_;
   const EncoderConfig& cfg_;
   std::map<const Frame*, PaddedLuma> padded_;
