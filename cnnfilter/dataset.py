@@ -394,12 +394,19 @@ def codec_description(
     }
 
 
-def source_commit() -> str:
+def source_commit(root: Path | None = None) -> str:
     """The git commit of the source tree that holds this package ('+dirty' when it has
     uncommitted changes to tracked files), or '' outside a checkout: with it a dataset can be
-    rebuilt by the same encoder."""
-    root = Path(__file__).resolve().parents[1]
+    rebuilt by the same encoder. `root` (tests): the tree to ask instead of the package's."""
+    root = (root or Path(__file__).parents[1]).resolve()
     try:
+        # An installed copy can sit inside some other checkout (pyenv's, say): only a checkout
+        # whose top level is this package's own tree names the encoder.
+        top = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True, text=True
+        )
+        if top.returncode or Path(top.stdout.strip()).resolve() != root:
+            return ""
         head = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True
         )

@@ -218,3 +218,27 @@ def test_training_on_an_inter_dataset_uses_p_frames_at_their_slice_qp(small_sour
     with pytest.raises(ValueError, match="the dataset's training frames are I,P"):
         train(TrainConfig(arch="ours", data=str(ds), out=str(tmp_path / "b"), qps=[37], steps=1,
                           slice_types=["B"]), progress=False)  # fmt: skip
+
+
+def test_source_commit_names_only_the_package_own_checkout(tmp_path):
+    # An installed copy inside another checkout (pyenv's site-packages, say) must not record
+    # that checkout's commit as the encoder's.
+    import subprocess
+
+    from cnnfilter.dataset import source_commit
+
+    def git(*a):
+        return subprocess.run(
+            ["git", "-C", str(tmp_path), *a], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "f").write_text("x")
+    git("add", "f")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "m")
+    inner = tmp_path / "lib" / "site-packages"
+    inner.mkdir(parents=True)
+    assert source_commit(tmp_path) == git("rev-parse", "HEAD")
+    assert source_commit(inner) == ""
+    (tmp_path / "f").write_text("y")
+    assert source_commit(tmp_path).endswith("+dirty")
