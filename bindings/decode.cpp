@@ -4,6 +4,7 @@
 
 #include "bindings.h"
 #include "decoder.h"
+#include "header_edit.h"
 #include "nal.h"
 
 namespace {
@@ -94,7 +95,24 @@ py::list nal_units(py::buffer data) {
   return out;
 }
 
+py::bytes edit_headers(py::buffer data, const std::string& edit) {
+  py::buffer_info info = data.request();
+  const hevc::HeaderEdit e = hevc::parse_header_edit(edit);
+  std::vector<uint8_t> out;
+  {
+    py::gil_scoped_release release;
+    out = hevc::edit_headers(static_cast<const uint8_t*>(info.ptr),
+                             static_cast<size_t>(info.size * info.itemsize), e);
+  }
+  return py::bytes(reinterpret_cast<const char*>(out.data()), out.size());
+}
+
 void register_decode(py::module_& m) {
+  m.def("edit_headers", &edit_headers, py::arg("data"), py::arg("edit"),
+        "Rewrite a stream's parameter sets and slice headers, its slice data unchanged, to use "
+        "a header feature: 'list-modification', 'long-term', 'pic-output' or "
+        "'no-output-of-prior-pics' (hevc/header_edit.h). A test tool: the edits that change "
+        "the decoded pictures drop the SEI messages.");
   m.def("nal_units", &nal_units, py::arg("data"),
         "Split an Annex B stream into (nal_unit_type, NAL unit bytes with header) pairs.");
   m.def(

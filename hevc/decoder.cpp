@@ -10,6 +10,7 @@
 #include "inter_pred.h"
 #include "intra.h"
 #include "loop_filter.h"
+#include "poc.h"
 #include "sao.h"
 #include "transform.h"
 
@@ -138,7 +139,7 @@ struct Decoder::Impl {
     CnnSei cnn_sei;  // the model set identification in force for this picture
   } cur;
 
-  int prev_tid0_poc = 0;
+  PocCounter poc_counter;
   bool no_rasl_output = true;  // of the most recent IRAP
   bool first_in_sequence = true;
   int decode_count = 0;
@@ -195,23 +196,8 @@ struct Decoder::Impl {
     BitReader r(nal.rbsp.data(), nal.rbsp.size());
     SliceHeader tmp;
     read_slice_header(r, nal.type, *s, *p, tmp);
-    const int max_lsb = 1 << s->log2_max_poc_lsb();
-    int msb = 0;
-    if (!(irap && no_rasl_output)) {
-      const int prev_lsb = prev_tid0_poc & (max_lsb - 1);
-      const int prev_msb = prev_tid0_poc - prev_lsb;
-      const int lsb = static_cast<int>(tmp.poc_lsb);
-      if (lsb < prev_lsb && prev_lsb - lsb >= max_lsb / 2)
-        msb = prev_msb + max_lsb;
-      else if (lsb > prev_lsb && lsb - prev_lsb > max_lsb / 2)
-        msb = prev_msb - max_lsb;
-      else
-        msb = prev_msb;
-    }
-    cur.poc = msb + static_cast<int>(tmp.poc_lsb);
-    if (nal.temporal_id == 0 && !(nal.type >= RADL_N && nal.type <= RASL_R) &&
-        !is_sublayer_nonref(nal.type))
-      prev_tid0_poc = cur.poc;
+    cur.poc = poc_counter.next(nal, static_cast<int>(tmp.poc_lsb), s->log2_max_poc_lsb(),
+                               irap && no_rasl_output);
     const bool irap_no_rasl = irap && no_rasl_output;
     dpb.apply_rps(*s, tmp, cur.poc, irap_no_rasl, cur.decode_order);
     dpb.before_decoding(*s, irap_no_rasl, tmp.no_output_of_prior_pics != 0, cur.decode_order == 0);

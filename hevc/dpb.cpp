@@ -205,8 +205,11 @@ void Dpb::before_decoding(const Sps& sps, bool irap_no_rasl, bool no_output_of_p
 }
 
 void Dpb::store(std::shared_ptr<DecodedPicture> pic, const Sps& sps, bool output) {
-  for (auto& d : pics_)
-    if (d->needed_for_output) ++d->latency;
+  // PicLatencyCount counts the pictures that precede a waiting one in output order but follow
+  // it in decoding order (SpsMaxLatencyPictures' meaning): only output pictures of lower POC.
+  if (output)
+    for (auto& d : pics_)
+      if (d->needed_for_output && d->poc > pic->poc) ++d->latency;
   pic->needed_for_output = output;
   pic->latency = 0;
   pic->mark = RefMark::ShortTerm;

@@ -43,6 +43,12 @@ def inter_seeds(shared_data, x265, tmp_path_factory) -> list[bytes]:
         seeds.append(
             x265_encode(x265, clip, 128, 96, d / f"s{i}.hevc", opts, frames=8).read_bytes()
         )
+    # the header features no encoder here writes (tests/test_header_edits.py)
+    from cnnfilter import _hevc
+
+    seeds.append(_hevc.edit_headers(seeds[0], "long-term"))
+    seeds.append(_hevc.edit_headers(seeds[1], "list-modification"))
+    seeds.append(_hevc.edit_headers(seeds[1], "pic-output"))
     hm = shared_data / "conformance" / "hm16.9" / "hm-cisco-ldp-qp37.bit"
     if hm.exists():
         seeds.append(hm.read_bytes())
