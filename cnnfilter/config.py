@@ -127,10 +127,12 @@ def _keys() -> list[Key]:
         K("SliceMode", int, 0, None, only=(0,), why="one slice per picture"),
         K("SliceArgument", int, 1500, None, 0, 1 << 31),
         K("LFCrossSliceBoundaryFlag", bool, True, None),
-        K("TileUniformSpacing", bool, False, None),
-        K("NumTileColumnsMinus1", int, 0, None, only=(0,), why="the encoder does not write tiles"),
-        K("NumTileRowsMinus1", int, 0, None, only=(0,), why="the encoder does not write tiles"),
-        K("LFCrossTileBoundaryFlag", bool, True, None),
+        K("TileUniformSpacing", bool, False, "tile_uniform"),
+        K("NumTileColumnsMinus1", int, 0, "tile_columns_minus1", 0, 19),
+        K("NumTileRowsMinus1", int, 0, "tile_rows_minus1", 0, 21),
+        K("TileColumnWidthArray", str, "", None),  # CTUs per column but the last, e.g. "2 3"
+        K("TileRowHeightArray", str, "", None),
+        K("LFCrossTileBoundaryFlag", bool, True, "lf_across_tiles"),
         K("WaveFrontSynchro", bool, False, "wpp"),
         # PCM, lossless, scaling lists, rate control.
         K("PCMEnabledFlag", bool, False, None, only=(False,), why="the encoder does not code PCM"),
@@ -307,7 +309,27 @@ class Settings:
         for name, key in KEYS.items():
             if key.field:
                 cfg[key.field] = self.values[name]
+        for key, setting, n in (
+            ("TileColumnWidthArray", "tile_column_width", "NumTileColumnsMinus1"),
+            ("TileRowHeightArray", "tile_row_height", "NumTileRowsMinus1"),
+        ):
+            if not self.values["TileUniformSpacing"]:
+                for i, v in enumerate(self._tile_sizes(key)[: self.values[n]]):
+                    cfg[f"{setting}_{i}"] = v
         return cfg
+
+    def _tile_sizes(self, key: str) -> list[int]:
+        """HM's tile size arrays: CTU counts separated by spaces or commas."""
+        text = str(self.values[key]).replace(",", " ").split()
+        try:
+            sizes = [int(t) for t in text]
+        except ValueError:
+            raise ConfigError(
+                f"{key} = '{self.values[key]}': give CTU counts, e.g. '2 3'"
+            ) from None
+        if any(v < 1 for v in sizes):
+            raise ConfigError(f"{key} = '{self.values[key]}': every size must be at least 1 CTU")
+        return sizes
 
     def check(self) -> None:
         v = self.values
@@ -319,6 +341,20 @@ class Settings:
             raise ConfigError(
                 f"IntraPeriod {v['IntraPeriod']}: use -1 (first picture only) or >= 1"
             )
+        if v["WaveFrontSynchro"] and (v["NumTileColumnsMinus1"] or v["NumTileRowsMinus1"]):
+            raise ConfigError(
+                "tiles and WaveFrontSynchro together are not allowed in the Main profile"
+            )
+        if not v["TileUniformSpacing"]:
+            for key, n in (
+                ("TileColumnWidthArray", "NumTileColumnsMinus1"),
+                ("TileRowHeightArray", "NumTileRowsMinus1"),
+            ):
+                if len(self._tile_sizes(key)) < v[n]:
+                    raise ConfigError(
+                        f"{n} = {v[n]} with TileUniformSpacing = 0 needs that many CTU sizes "
+                        f"in {key}"
+                    )
         inter = v["GOPSize"] > 1 or v["IntraPeriod"] != 1 or bool(self.gop_entries)
         if inter:
             try:

@@ -43,6 +43,10 @@ const Field kFields[] = {
     {"cb_qp_offset", &EncoderConfig::cb_qp_offset, nullptr, nullptr},
     {"cr_qp_offset", &EncoderConfig::cr_qp_offset, nullptr, nullptr},
     {"wpp", nullptr, &EncoderConfig::wpp, nullptr},
+    {"tile_columns_minus1", &EncoderConfig::tile_columns_minus1, nullptr, nullptr},
+    {"tile_rows_minus1", &EncoderConfig::tile_rows_minus1, nullptr, nullptr},
+    {"tile_uniform", nullptr, &EncoderConfig::tile_uniform, nullptr},
+    {"lf_across_tiles", nullptr, &EncoderConfig::lf_across_tiles, nullptr},
     {"lambda_modifier", nullptr, nullptr, &EncoderConfig::lambda_modifier},
     {"hash", &EncoderConfig::hash, nullptr, nullptr},
     {"rmd_candidates_4x4", &EncoderConfig::rmd_candidates_4x4, nullptr, nullptr},
@@ -82,6 +86,20 @@ const Field kFields[] = {
 }  // namespace
 
 bool EncoderConfig::set(const std::string& field, double value) {
+  // The tile size arrays, one setting per entry: tile_column_width_K, tile_row_height_K.
+  auto entry = [&](const std::string& prefix, int* arr, size_t n) {
+    if (field.compare(0, prefix.size(), prefix) != 0) return false;
+    const std::string idx = field.substr(prefix.size());
+    if (idx.empty() || idx.size() > 2 || idx.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    const size_t k = std::stoul(idx);
+    if (k >= n) return false;
+    arr[k] = static_cast<int>(std::lround(value));
+    return true;
+  };
+  if (entry("tile_column_width_", tile_column_width.data(), tile_column_width.size()) ||
+      entry("tile_row_height_", tile_row_height.data(), tile_row_height.size()))
+    return true;
   for (const Field& f : kFields) {
     if (field != f.name) continue;
     if (f.i) this->*f.i = static_cast<int>(std::lround(value));

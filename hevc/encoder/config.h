@@ -1,6 +1,7 @@
 // Encoder configuration, named after the HM configuration keys it mirrors.
 #pragma once
 
+#include <array>
 #include <string>
 
 namespace hevc {
@@ -40,8 +41,15 @@ struct EncoderConfig {
   int cb_qp_offset = 0;                   // CbQpOffset
   int cr_qp_offset = 0;                   // CrQpOffset
   bool wpp = false;                       // WaveFrontSynchro
-  double lambda_modifier = 1;             // LambdaModifier0: scales lambda (temporal layer 0)
-  int hash = 1;                           // SEIDecodedPictureHash: 0 off, 1 MD5, 2 CRC, 3 checksum
+  // Tiles (Main: not with WPP; each column at least 256 luma samples wide, each row 64 high).
+  int tile_columns_minus1 = 0;              // NumTileColumnsMinus1
+  int tile_rows_minus1 = 0;                 // NumTileRowsMinus1
+  bool tile_uniform = false;                // TileUniformSpacing
+  bool lf_across_tiles = true;              // LFCrossTileBoundaryFlag
+  std::array<int, 19> tile_column_width{};  // TileColumnWidthArray (CTUs; the last is the rest)
+  std::array<int, 21> tile_row_height{};    // TileRowHeightArray
+  double lambda_modifier = 1;               // LambdaModifier0: scales lambda (temporal layer 0)
+  int hash = 1;  // SEIDecodedPictureHash: 0 off, 1 MD5, 2 CRC, 3 checksum
   // Inter coding.
   int search_range = 64;            // SearchRange: integer motion search window (luma samples)
   int bipred_search_range = 4;      // BipredSearchRange: window of the bi-prediction refinement

@@ -25,19 +25,28 @@ namespace hevc {
 namespace {
 
 // The lowest level whose picture size, sample rate and DPB size (A.4.2) allow the stream.
-int level_idc_for(int64_t samples, double rate, int dpb_size) {
+int level_idc_for(int64_t samples, double rate, int dpb_size, int tile_cols, int tile_rows) {
   struct L {
     int idc;
     int64_t ps;
     double sr;
+    int rows, cols;  // MaxTileRows, MaxTileCols
   };
-  static const L kLevels[] = {
-      {30, 36864, 552960},          {60, 122880, 3686400},       {63, 245760, 7372800},
-      {90, 552960, 16588800},       {93, 983040, 33177600},      {120, 2228224, 66846720},
-      {123, 2228224, 133693440},    {150, 8912896, 267386880},   {153, 8912896, 534773760},
-      {156, 8912896, 1069547520},   {180, 35651584, 1069547520}, {183, 35651584, 2139095040},
-      {186, 35651584, 4278190080.0}};
+  static const L kLevels[] = {{30, 36864, 552960, 1, 1},
+                              {60, 122880, 3686400, 1, 1},
+                              {63, 245760, 7372800, 1, 1},
+                              {90, 552960, 16588800, 2, 2},
+                              {93, 983040, 33177600, 3, 3},
+                              {120, 2228224, 66846720, 5, 5},
+                              {123, 2228224, 133693440, 5, 5},
+                              {150, 8912896, 267386880, 11, 10},
+                              {153, 8912896, 534773760, 11, 10},
+                              {156, 8912896, 1069547520, 11, 10},
+                              {180, 35651584, 1069547520, 22, 20},
+                              {183, 35651584, 2139095040, 22, 20},
+                              {186, 35651584, 4278190080.0, 22, 20}};
   for (const L& l : kLevels) {
+    if (tile_cols > l.cols || tile_rows > l.rows) continue;
     const int max_dpb = samples <= (l.ps >> 2)       ? 16
                         : samples <= (l.ps >> 1)     ? 12
                         : samples <= (3 * l.ps >> 2) ? 8
@@ -97,6 +106,11 @@ std::string EncoderConfig::validate() const {
   if (prev_tree_max_diff < -1 || prev_tree_max_diff > 255)
     return "PrevTreeMaxDiff must be in -1..255";
   if (prev_tree_refresh < 0) return "PrevTreeRefresh must be 0 or more";
+  if (tile_columns_minus1 < 0 || tile_columns_minus1 > 19)
+    return "NumTileColumnsMinus1 must be in 0..19";
+  if (tile_rows_minus1 < 0 || tile_rows_minus1 > 21) return "NumTileRowsMinus1 must be in 0..21";
+  if (wpp && (tile_columns_minus1 || tile_rows_minus1))
+    return "the Main profile does not allow tiles and WaveFrontSynchro together";
   (void)pow2;
   return "";
 }
@@ -123,7 +137,8 @@ struct Encoder::Impl {
     const int ch = (cfg.height + min_cu - 1) / min_cu * min_cu;
     ProfileTierLevel ptl;
     ptl.level_idc = static_cast<uint8_t>(
-        level_idc_for(static_cast<int64_t>(cw) * ch, cfg.frame_rate, cfg.max_dec_pic_buffering));
+        level_idc_for(static_cast<int64_t>(cw) * ch, cfg.frame_rate, cfg.max_dec_pic_buffering,
+                      cfg.tile_columns_minus1 + 1, cfg.tile_rows_minus1 + 1));
     vps.ptl = ptl;
     sps.ptl = ptl;
     // Every sub-layer is given the whole stream's DPB size and reordering (HM derives them per
@@ -163,6 +178,7 @@ struct Encoder::Impl {
     pps.cb_qp_offset = cfg.cb_qp_offset;
     pps.cr_qp_offset = cfg.cr_qp_offset;
     pps.entropy_coding_sync = cfg.wpp;
+    set_tiles();
     pps.loop_filter_across_slices = 1;
     if (cfg.loop_filter_disable || cfg.loop_filter_offset_in_pps) {
       pps.deblocking_control_present = 1;
@@ -173,6 +189,54 @@ struct Encoder::Impl {
     pic.sps = &sps;
     pic.pps = &pps;
     pic.cfg = &cfg;
+  }
+
+  // The PPS's tiles, checked against the picture (A.3.2: in Main, each column at least 256 luma
+  // samples wide and each row 64 high).
+  void set_tiles() {
+    if (!cfg.tile_columns_minus1 && !cfg.tile_rows_minus1) return;
+    pps.tiles = 1;
+    pps.num_tile_columns_minus1 = static_cast<uint32_t>(cfg.tile_columns_minus1);
+    pps.num_tile_rows_minus1 = static_cast<uint32_t>(cfg.tile_rows_minus1);
+    pps.uniform_spacing = cfg.tile_uniform;
+    pps.loop_filter_across_tiles = cfg.lf_across_tiles;
+    const int w_ctb = static_cast<int>(sps.pic_w_ctb()), h_ctb = static_cast<int>(sps.pic_h_ctb());
+    if (!cfg.tile_uniform) {
+      int sw = 0, sh = 0;
+      for (int i = 0; i < cfg.tile_columns_minus1; ++i) {
+        if (cfg.tile_column_width[i] < 1)
+          throw std::invalid_argument(
+              "TileColumnWidthArray needs NumTileColumnsMinus1 widths >= 1");
+        pps.column_width_minus1.push_back(static_cast<uint32_t>(cfg.tile_column_width[i] - 1));
+        sw += cfg.tile_column_width[i];
+      }
+      for (int j = 0; j < cfg.tile_rows_minus1; ++j) {
+        if (cfg.tile_row_height[j] < 1)
+          throw std::invalid_argument("TileRowHeightArray needs NumTileRowsMinus1 heights >= 1");
+        pps.row_height_minus1.push_back(static_cast<uint32_t>(cfg.tile_row_height[j] - 1));
+        sh += cfg.tile_row_height[j];
+      }
+      if (sw >= w_ctb || sh >= h_ctb)
+        throw std::invalid_argument("the tile widths or heights leave no CTU for the last tile (" +
+                                    std::to_string(w_ctb) + "x" + std::to_string(h_ctb) + " CTUs)");
+    } else if (cfg.tile_columns_minus1 >= w_ctb || cfg.tile_rows_minus1 >= h_ctb) {
+      throw std::invalid_argument("more tile columns or rows than the picture has CTUs");
+    }
+    PicGeometry g;
+    g.derive(sps, pps);
+    for (size_t i = 0; i + 1 < g.col_bd.size(); ++i)
+      if ((g.col_bd[i + 1] - g.col_bd[i]) << g.ctb_log2 < 256)
+        throw std::invalid_argument("tile column " + std::to_string(i) +
+                                    " is narrower than the 256 luma samples Main requires");
+    for (size_t j = 0; j + 1 < g.row_bd.size(); ++j)
+      if ((g.row_bd[j + 1] - g.row_bd[j]) << g.ctb_log2 < 64)
+        throw std::invalid_argument("tile row " + std::to_string(j) +
+                                    " is lower than the 64 luma samples Main requires");
+  }
+
+  // The first CTU of a tile other than the first: CABAC starts afresh (9.3.1).
+  static bool tile_start(const PicGeometry& g, int ts) {
+    return ts > 0 && ts < g.num_ctb && g.tile_id[ts] != g.tile_id[ts - 1];
   }
 
   // WPP (9.3.1): a CTU row starts from the contexts after the second CTU of the row above.
@@ -212,17 +276,21 @@ struct Encoder::Impl {
     CoeffSink sink{pic, {}};
     CtuCoder<CabacWriter, CoeffSink> coder(cw, ctx, sink, st);
     std::vector<size_t> substream_end;
-    for (int rs = 0; rs < g.num_ctb; ++rs) {
+    for (int ts = 0; ts < g.num_ctb; ++ts) {
+      const int rs = g.ts_to_rs[ts];
       const int rx = rs % g.w_ctb, ry = rs / g.w_ctb;
       if (pps.entropy_coding_sync && rx == 0 && ry > 0) wpp_row_start(ctx, wpp, g);
+      if (tile_start(g, ts)) ctx.init(pic.type, false, pic.qp);
       st.ctb_addr_rs = rs;
       st.qp_prev = st.qp_y = pic.qp;
       if (hdr.sao_luma || hdr.sao_chroma) coder.sao(rx, ry);
       coder.coding_quadtree(rx << g.ctb_log2, ry << g.ctb_log2, g.ctb_log2, 0);
-      const bool last = rs == g.num_ctb - 1;
+      const bool last = ts == g.num_ctb - 1;
       cw.terminate(last ? 1 : 0);
       if (pps.entropy_coding_sync && rx == 1) wpp = ctx;
-      if (!last && pps.entropy_coding_sync && (rs + 1) % g.w_ctb == 0) {
+      const bool subset_end =
+          pps.tiles ? tile_start(g, ts + 1) : pps.entropy_coding_sync && (rs + 1) % g.w_ctb == 0;
+      if (!last && subset_end) {
         cw.terminate(1);  // end_of_subset_one_bit
         cw.finish_alignment();
         substream_end.push_back(cw.out().size());
@@ -399,9 +467,11 @@ struct Encoder::Impl {
       search.hint_tree(&last_tree, cfg.prev_tree_max_diff >= 0 ? &prev_luma : nullptr);
     ContextSet ctx, wpp;
     ctx.init(pic.type, false, pic.qp);
-    for (int rs = 0; rs < g.num_ctb; ++rs) {
+    for (int ts = 0; ts < g.num_ctb; ++ts) {
+      const int rs = g.ts_to_rs[ts];
       const int rx = rs % g.w_ctb, ry = rs / g.w_ctb;
       if (pps.entropy_coding_sync && rx == 0 && ry > 0) wpp_row_start(ctx, wpp, g);
+      if (tile_start(g, ts)) ctx.init(pic.type, false, pic.qp);
       st.ctb_addr_rs = rs;
       search.compress_ctu(rx, ry, ctx);
       if (pps.entropy_coding_sync && rx == 1) wpp = ctx;
