@@ -135,11 +135,11 @@ def _keys() -> list[Key]:
         K("LFCrossTileBoundaryFlag", bool, True, "lf_across_tiles"),
         K("WaveFrontSynchro", bool, False, "wpp"),
         # PCM, lossless, scaling lists, rate control.
-        K("PCMEnabledFlag", bool, False, None, only=(False,), why="the encoder does not code PCM"),
-        K("PCMLog2MaxSize", int, 5, None, 3, 5),
-        K("PCMLog2MinSize", int, 3, None, 3, 5),
-        K("PCMInputBitDepthFlag", bool, True, None),
-        K("PCMFilterDisableFlag", bool, False, None),
+        K("PCMEnabledFlag", bool, False, "pcm"),
+        K("PCMLog2MaxSize", int, 5, "pcm_log2_max", 3, 5),
+        K("PCMLog2MinSize", int, 3, "pcm_log2_min", 3, 5),
+        K("PCMInputBitDepthFlag", bool, True, None),  # 8 bits either way (Main)
+        K("PCMFilterDisableFlag", bool, False, "pcm_filter_disable"),
         K(
             "TransquantBypassEnableFlag",
             bool,

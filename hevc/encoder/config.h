@@ -41,6 +41,11 @@ struct EncoderConfig {
   int cb_qp_offset = 0;                   // CbQpOffset
   int cr_qp_offset = 0;                   // CrQpOffset
   bool wpp = false;                       // WaveFrontSynchro
+  // PCM: CUs of these sizes may be coded as raw 8-bit samples when that costs less.
+  bool pcm = false;                 // PCMEnabledFlag
+  int pcm_log2_min = 3;             // PCMLog2MinSize
+  int pcm_log2_max = 5;             // PCMLog2MaxSize
+  bool pcm_filter_disable = false;  // PCMFilterDisableFlag: no deblocking or SAO of PCM samples
   // Tiles (Main: not with WPP; each column at least 256 luma samples wide, each row 64 high).
   int tile_columns_minus1 = 0;              // NumTileColumnsMinus1
   int tile_rows_minus1 = 0;                 // NumTileRowsMinus1

@@ -106,6 +106,9 @@ std::string EncoderConfig::validate() const {
   if (prev_tree_max_diff < -1 || prev_tree_max_diff > 255)
     return "PrevTreeMaxDiff must be in -1..255";
   if (prev_tree_refresh < 0) return "PrevTreeRefresh must be 0 or more";
+  if (pcm && (pcm_log2_min < std::min(min_cu_log2(), 5) || pcm_log2_max > std::min(ctb_log2(), 5) ||
+              pcm_log2_min > pcm_log2_max))
+    return "PCMLog2MinSize/MaxSize must satisfy min(minimum CU, 32) <= min <= max <= min(CTU, 32)";
   if (tile_columns_minus1 < 0 || tile_columns_minus1 > 19)
     return "NumTileColumnsMinus1 must be in 0..19";
   if (tile_rows_minus1 < 0 || tile_rows_minus1 > 21) return "NumTileRowsMinus1 must be in 0..21";
@@ -169,7 +172,13 @@ struct Encoder::Impl {
     sps.max_th_depth_inter = static_cast<uint8_t>(cfg.tu_max_depth_inter - 1);
     sps.amp = cfg.amp;
     sps.sao = cfg.sao;
-    sps.pcm = 0;
+    sps.pcm = cfg.pcm;
+    if (cfg.pcm) {
+      sps.pcm_bit_depth_luma_minus1 = sps.pcm_bit_depth_chroma_minus1 = 7;
+      sps.log2_min_pcm_minus3 = static_cast<uint8_t>(cfg.pcm_log2_min - 3);
+      sps.log2_diff_max_min_pcm = static_cast<uint8_t>(cfg.pcm_log2_max - cfg.pcm_log2_min);
+      sps.pcm_loop_filter_disabled = cfg.pcm_filter_disable;
+    }
     sps.st_rps.assign(1, ShortTermRps{});  // the empty set that intra pictures after the IDR use
     sps.temporal_mvp = cfg.tmvp && cfg.intra_period != 1;
     sps.strong_intra_smoothing = cfg.strong_intra_smoothing;

@@ -65,8 +65,45 @@ double IntraSearch::code_cu(const CuSite& cu, ContextSet& ctx, double best) {
       part_store_[depth]->restore(pic_);
     }
   }
+  // HM's xCheckIntraPCM: PCM is tried at the sizes the SPS allows, after the intra modes.
+  if (sps_.pcm && cu.part_2nx2n && log2 >= sps_.pcm_min_log2() && log2 <= sps_.pcm_max_log2()) {
+    part_store_[depth]->save(pic_, x0, y0, size);
+    ContextSet c3 = in;
+    const double cost3 = pcm_cu(x0, y0, log2, depth, c3);
+    if (cost3 < cost) {
+      cost = cost3;
+      c = c3;
+    } else {
+      part_store_[depth]->restore(pic_);
+    }
+  }
   ctx = c;
   return cost;
+}
+
+double IntraSearch::pcm_cu(int x0, int y0, int log2, int depth, ContextSet& ctx) {
+  const int size = 1 << log2;
+  BlockInfo b;
+  b.cu_log2 = b.tu_log2 = static_cast<uint8_t>(log2);
+  b.pred_mode = static_cast<uint8_t>(PredMode::Intra);
+  b.qp = static_cast<int8_t>(pic_.qp);
+  b.chroma_syntax = 4;
+  b.intra_mode = 1;  // what its neighbours' most probable modes see (8.4.2: DC)
+  b.flags = kBfPcm;
+  pic_.info.fill(x0, y0, size, size, b);
+  if (pic_.type != SliceType::I) pic_.motion.fill(x0, y0, size, size, MvField{});
+  for (int c = 0; c < 3; ++c) {
+    const int sh = c ? 1 : 0, n = size >> sh, x = x0 >> sh, y = y0 >> sh;
+    const Plane& src = pic_.src.planes[c];
+    Plane& rec = pic_.rec.planes[c];
+    copy_rows(rec.row(y) + x, rec.stride, src.row(y) + x, src.stride, n, n);
+    for (int j = 0; j < n; ++j) std::memset(pic_.coef_at(c, x, y + j), 0, n * sizeof(int16_t));
+  }
+  CabacCounter cnt;
+  Counter coder(cnt, ctx, sink_, st_);
+  if (log2 > sps_.min_cb_log2()) coder.split_cu_flag(x0, y0, depth, 0);
+  coder.coding_unit(x0, y0, log2);
+  return pic_.rd.bits_cost(cnt.bits());
 }
 
 double IntraSearch::intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part,

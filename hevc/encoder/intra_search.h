@@ -34,6 +34,8 @@ class IntraSearch : public CuPredictor {
   double code_cu(const CuSite& cu, ContextSet& ctx, double best) override;
 
  private:
+  // The CU as PCM samples (the source, lossless at 8 bits): its cost is the bits alone.
+  double pcm_cu(int x0, int y0, int log2, int depth, ContextSet& ctx);
   // Returns kInf, without coding chroma, once its luma cost makes `parent` lost.
   double intra_cu(int x0, int y0, int log2, int depth, ContextSet& ctx, int part, double budget,
                   Bound parent = {});
