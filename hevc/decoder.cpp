@@ -12,6 +12,7 @@
 #include "loop_filter.h"
 #include "poc.h"
 #include "sao.h"
+#include "substreams.h"
 #include "transform.h"
 
 namespace hevc {
@@ -325,19 +326,13 @@ struct Decoder::Impl {
       st.ctb_addr_rs = rs;
       const int rx = rs % g.w_ctb, ry = rs / g.w_ctb;
       const int x0 = rx << g.ctb_log2, y0 = ry << g.ctb_log2;
-      const bool tile_start = ts == 0 || g.tile_id[ts] != g.tile_id[ts - 1];
-      const int tile_col_start = g.col_bd[g.col_of_ctb_x[rx]];
-      const bool row_start = p.entropy_coding_sync && rx == tile_col_start;
-      // Context variables at the start of a CTU (9.3.1).
-      if (first || tile_start || row_start) {
-        if (tile_start) {
-          ctx.init(hdr.type(), hdr.cabac_init_flag, st.slice_qp);
-        } else if (row_start) {
-          if (info.available(x0, y0, x0 + g.ctb_size, y0 - g.ctb_size))
-            ctx = cur.wpp_ctx;
-          else
-            ctx.init(hdr.type(), hdr.cabac_init_flag, st.slice_qp);
-        } else if (hdr.dependent) {
+      const bool tile_start = tile_starts(g, ts);
+      const bool row_start = p.entropy_coding_sync && rx == g.col_bd[g.col_of_ctb_x[rx]];
+      const CtxStart from = ctx_start(info, p, ts, first, hdr.dependent);
+      if (from != CtxStart::Continue) {
+        if (from == CtxStart::Wpp) {
+          ctx = cur.wpp_ctx;
+        } else if (from == CtxStart::Segment) {
           if (!cur.ds_valid) fail("dependent slice segment without a preceding slice segment");
           ctx = cur.ds_ctx;
         } else {
@@ -357,7 +352,7 @@ struct Decoder::Impl {
       if (cabac.overread() > 64)
         fail("slice data ends in the middle of a CTU (truncated or corrupt)");
       const uint32_t end = cabac.terminate();
-      if (p.entropy_coding_sync && rx == tile_col_start + 1) cur.wpp_ctx = ctx;
+      if (wpp_stores(g, p, rs)) cur.wpp_ctx = ctx;
       if (end) {
         cur.ds_ctx = ctx;
         cur.ds_valid = true;
@@ -366,11 +361,7 @@ struct Decoder::Impl {
       }
       ++ts;
       if (ts >= g.num_ctb) fail("slice data runs past the end of the picture");
-      const int nrs = g.ts_to_rs[ts];
-      const bool new_tile = p.tiles && g.tile_id[ts] != g.tile_id[ts - 1];
-      const bool new_row =
-          p.entropy_coding_sync && (nrs % g.w_ctb == 0 || g.tile_id[ts] != g.tile_id_rs(nrs - 1));
-      if (new_tile || new_row) {
+      if (substream_starts(g, p, ts)) {
         if (!cabac.terminate()) fail("end_of_subset_one_bit is not 1");
         const size_t next = base + cabac.aligned_pos();
         if (next >= size) fail("slice data ends before its last substream");

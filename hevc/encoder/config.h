@@ -41,6 +41,13 @@ struct EncoderConfig {
   int cb_qp_offset = 0;                   // CbQpOffset
   int cr_qp_offset = 0;                   // CrQpOffset
   bool wpp = false;                       // WaveFrontSynchro
+  // Slices: a slice every slice_argument CTUs (tile scan) with mode 1, a dependent slice segment
+  // every slice_segment_argument CTUs within it with segment mode 1.
+  int slice_mode = 0;                 // SliceMode
+  int slice_argument = 1500;          // SliceArgument
+  int slice_segment_mode = 0;         // SliceSegmentMode
+  int slice_segment_argument = 1500;  // SliceSegmentArgument
+  bool lf_across_slices = true;       // LFCrossSliceBoundaryFlag
   // PCM: CUs of these sizes may be coded as raw 8-bit samples when that costs less.
   bool pcm = false;                 // PCMEnabledFlag
   int pcm_log2_min = 3;             // PCMLog2MinSize

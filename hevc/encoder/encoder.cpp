@@ -13,6 +13,7 @@
 #include "../sao.h"
 #include "../sei.h"
 #include "../slice_header.h"
+#include "../substreams.h"
 #include "cnn_decide.h"
 #include "cu_search.h"
 #include "enc_picture.h"
@@ -109,6 +110,10 @@ std::string EncoderConfig::validate() const {
   if (pcm && (pcm_log2_min < std::min(min_cu_log2(), 5) || pcm_log2_max > std::min(ctb_log2(), 5) ||
               pcm_log2_min > pcm_log2_max))
     return "PCMLog2MinSize/MaxSize must satisfy min(minimum CU, 32) <= min <= max <= min(CTU, 32)";
+  if ((slice_mode != 0 && slice_mode != 1) || (slice_segment_mode != 0 && slice_segment_mode != 1))
+    return "SliceMode and SliceSegmentMode must be 0 or 1 (CTUs per slice or segment)";
+  if ((slice_mode && slice_argument < 1) || (slice_segment_mode && slice_segment_argument < 1))
+    return "SliceArgument and SliceSegmentArgument must be at least 1 CTU";
   if (tile_columns_minus1 < 0 || tile_columns_minus1 > 19)
     return "NumTileColumnsMinus1 must be in 0..19";
   if (tile_rows_minus1 < 0 || tile_rows_minus1 > 21) return "NumTileRowsMinus1 must be in 0..21";
@@ -189,6 +194,7 @@ struct Encoder::Impl {
     pps.entropy_coding_sync = cfg.wpp;
     set_tiles();
     pps.loop_filter_across_slices = 1;
+    pps.dependent_slice_segments = cfg.slice_segment_mode != 0;
     if (cfg.loop_filter_disable || cfg.loop_filter_offset_in_pps) {
       pps.deblocking_control_present = 1;
       pps.deblocking_disabled = cfg.loop_filter_disable;
@@ -198,6 +204,35 @@ struct Encoder::Impl {
     pic.sps = &sps;
     pic.pps = &pps;
     pic.cfg = &cfg;
+    check_segments();
+  }
+
+  // Slices against tiles and wavefronts.
+  void check_segments() const {
+    if (!cfg.slice_mode && !cfg.slice_segment_mode) return;
+    PicGeometry g;
+    g.derive(sps, pps);
+    auto tile_end = [&](int ts) { return ts == g.num_ctb || tile_starts(g, ts); };
+    for (const Segment& seg : segments(g)) {
+      // 6.3.1: a slice segment lies in one tile or holds whole tiles (and so does a slice,
+      // which the segments then also satisfy).
+      const bool one_tile = g.tile_id[seg.ts_begin] == g.tile_id[seg.ts_end - 1];
+      if (!one_tile && !(tile_starts(g, seg.ts_begin) && tile_end(seg.ts_end)))
+        throw std::invalid_argument(
+            "a slice or slice segment would span part of a tile: with tiles, make SliceArgument "
+            "and SliceSegmentArgument fit within a tile or cover whole tiles");
+      // A slice that starts beyond a row's second CTU leaves the next row's first CTU without
+      // its upper-right neighbour: HM (and this decoder) start those contexts afresh, ffmpeg
+      // takes the WPP storage anyway. Such streams are not written.
+      const int rx = g.ts_to_rs[seg.ts_begin] % g.w_ctb;
+      if (pps.entropy_coding_sync && !seg.dependent && rx >= 2 &&
+          seg.ts_end - seg.ts_begin > g.w_ctb - rx)
+        throw std::invalid_argument(
+            "with WaveFrontSynchro, a slice may start only at the first or second CTU of a row "
+            "(SliceArgument " +
+            std::to_string(cfg.slice_argument) + ", " + std::to_string(g.w_ctb) +
+            " CTUs a row): decoders disagree on the next row's contexts otherwise");
+    }
   }
 
   // The PPS's tiles, checked against the picture (A.3.2: in Main, each column at least 256 luma
@@ -243,17 +278,31 @@ struct Encoder::Impl {
                                     " is lower than the 64 luma samples Main requires");
   }
 
-  // The first CTU of a tile other than the first: CABAC starts afresh (9.3.1).
-  static bool tile_start(const PicGeometry& g, int ts) {
-    return ts > 0 && ts < g.num_ctb && g.tile_id[ts] != g.tile_id[ts - 1];
+  // The picture's slice segments in tile scan: a slice every SliceArgument CTUs (SliceMode 1),
+  // and within it a dependent segment every SliceSegmentArgument CTUs (SliceSegmentMode 1).
+  struct Segment {
+    int ts_begin = 0, ts_end = 0;
+    bool dependent = false;
+    int slice_addr_rs = 0;  // SliceAddrRs
+  };
+  std::vector<Segment> segments(const PicGeometry& g) const {
+    std::vector<Segment> out;
+    const int per_slice = cfg.slice_mode ? cfg.slice_argument : g.num_ctb;
+    const int per_segment = cfg.slice_segment_mode ? cfg.slice_segment_argument : g.num_ctb;
+    for (int s0 = 0; s0 < g.num_ctb; s0 += per_slice) {
+      const int s1 = std::min(g.num_ctb, s0 + per_slice);
+      for (int t = s0; t < s1; t += per_segment)
+        out.push_back({t, std::min(s1, t + per_segment), t != s0, g.ts_to_rs[s0]});
+    }
+    return out;
   }
 
-  // WPP (9.3.1): a CTU row starts from the contexts after the second CTU of the row above.
-  void wpp_row_start(ContextSet& ctx, const ContextSet& wpp, const PicGeometry& g) const {
-    if (g.w_ctb > 1)
-      ctx = wpp;
-    else
-      ctx.init(pic.type, false, pic.qp);
+  // The contexts a CTU starts from (substreams.h), `wpp` and `seg_end` the stored ones.
+  void start_contexts(ContextSet& ctx, CtxStart from, const ContextSet& wpp,
+                      const ContextSet& seg_end) const {
+    if (from == CtxStart::Init) ctx.init(pic.type, false, pic.qp);
+    if (from == CtxStart::Wpp) ctx = wpp;
+    if (from == CtxStart::Segment) ctx = seg_end;
   }
 
   void load_source(const Pel* y, int ys, const Pel* u, int us, const Pel* v, int vs) {
@@ -275,31 +324,34 @@ struct Encoder::Impl {
     }
   }
 
-  std::vector<uint8_t> write_slice(int nal_type, SliceHeader& hdr, SliceState& st) {
+  // One slice segment's NAL unit payload; `ctx`, `wpp` carry the contexts across segments.
+  std::vector<uint8_t> write_segment(int nal_type, SliceHeader& hdr, SliceState& st,
+                                     const Segment& seg, ContextSet& ctx, ContextSet& wpp) {
     CodingInfo& info = pic.info;
     const PicGeometry& g = info.geo();
     CabacWriter cw;
     cw.start();
-    ContextSet ctx, wpp;
-    ctx.init(pic.type, false, pic.qp);
+    const ContextSet seg_end = ctx;
     CoeffSink sink{pic, {}};
     CtuCoder<CabacWriter, CoeffSink> coder(cw, ctx, sink, st);
     std::vector<size_t> substream_end;
-    for (int ts = 0; ts < g.num_ctb; ++ts) {
+    hdr.first_slice_segment_in_pic = seg.ts_begin == 0;
+    hdr.dependent = seg.dependent;
+    hdr.segment_address = static_cast<uint32_t>(g.ts_to_rs[seg.ts_begin]);
+    st.slice_addr_rs = seg.slice_addr_rs;
+    for (int ts = seg.ts_begin; ts < seg.ts_end; ++ts) {
       const int rs = g.ts_to_rs[ts];
       const int rx = rs % g.w_ctb, ry = rs / g.w_ctb;
-      if (pps.entropy_coding_sync && rx == 0 && ry > 0) wpp_row_start(ctx, wpp, g);
-      if (tile_start(g, ts)) ctx.init(pic.type, false, pic.qp);
+      start_contexts(ctx, ctx_start(info, pps, ts, ts == seg.ts_begin, seg.dependent), wpp,
+                     seg_end);
       st.ctb_addr_rs = rs;
       st.qp_prev = st.qp_y = pic.qp;
       if (hdr.sao_luma || hdr.sao_chroma) coder.sao(rx, ry);
       coder.coding_quadtree(rx << g.ctb_log2, ry << g.ctb_log2, g.ctb_log2, 0);
-      const bool last = ts == g.num_ctb - 1;
+      const bool last = ts == seg.ts_end - 1;
       cw.terminate(last ? 1 : 0);
-      if (pps.entropy_coding_sync && rx == 1) wpp = ctx;
-      const bool subset_end =
-          pps.tiles ? tile_start(g, ts + 1) : pps.entropy_coding_sync && (rs + 1) % g.w_ctb == 0;
-      if (!last && subset_end) {
+      if (wpp_stores(g, pps, rs)) wpp = ctx;
+      if (!last && substream_starts(g, pps, ts + 1)) {
         cw.terminate(1);  // end_of_subset_one_bit
         cw.finish_alignment();
         substream_end.push_back(cw.out().size());
@@ -439,12 +491,16 @@ struct Encoder::Impl {
     CodingInfo& info = pic.info;
     SliceFilterInfo sf;
     sf.deblocking_disabled = pps.deblocking_disabled;
-    sf.lf_across_slices = 1;
+    sf.lf_across_slices = cfg.lf_across_slices;
     sf.sao_luma = sf.sao_chroma = sps.sao;
     sf.beta_offset_div2 = static_cast<int8_t>(pps.beta_offset_div2);
     sf.tc_offset_div2 = static_cast<int8_t>(pps.tc_offset_div2);
     info.slice_filters_.assign(1, sf);
-    std::fill(info.ctb_slice_.begin(), info.ctb_slice_.end(), 0);
+    // Every CTU's slice is known before any is coded (availability, 6.4.1, compares them).
+    const std::vector<Segment> segs = segments(info.geo());
+    for (const Segment& seg : segs)
+      for (int ts = seg.ts_begin; ts < seg.ts_end; ++ts)
+        info.ctb_slice_[info.geo().ts_to_rs[ts]] = seg.slice_addr_rs;
     SliceState st;
     st.sps = &sps;
     st.pps = &pps;
@@ -475,15 +531,17 @@ struct Encoder::Impl {
     if (cfg.prev_tree_on() && index > 0 && (refresh <= 0 || index % refresh))
       search.hint_tree(&last_tree, cfg.prev_tree_max_diff >= 0 ? &prev_luma : nullptr);
     ContextSet ctx, wpp;
-    ctx.init(pic.type, false, pic.qp);
-    for (int ts = 0; ts < g.num_ctb; ++ts) {
-      const int rs = g.ts_to_rs[ts];
-      const int rx = rs % g.w_ctb, ry = rs / g.w_ctb;
-      if (pps.entropy_coding_sync && rx == 0 && ry > 0) wpp_row_start(ctx, wpp, g);
-      if (tile_start(g, ts)) ctx.init(pic.type, false, pic.qp);
-      st.ctb_addr_rs = rs;
-      search.compress_ctu(rx, ry, ctx);
-      if (pps.entropy_coding_sync && rx == 1) wpp = ctx;
+    for (const Segment& seg : segs) {
+      const ContextSet seg_end = ctx;
+      st.slice_addr_rs = seg.slice_addr_rs;
+      for (int ts = seg.ts_begin; ts < seg.ts_end; ++ts) {
+        const int rs = g.ts_to_rs[ts];
+        start_contexts(ctx, ctx_start(info, pps, ts, ts == seg.ts_begin, seg.dependent), wpp,
+                       seg_end);
+        st.ctb_addr_rs = rs;
+        search.compress_ctu(rs % g.w_ctb, rs / g.w_ctb, ctx);
+        if (wpp_stores(g, pps, rs)) wpp = ctx;
+      }
     }
     last_tree = cu_tree_of(info);
     forced.reset();
@@ -491,13 +549,14 @@ struct Encoder::Impl {
 
     // In-loop filters.
     std::unique_ptr<Frame> pre;
+    CnnSliceExt cnn_ext;
     if (cnn) pre = std::make_unique<Frame>(pic.rec);
     if (!pps.deblocking_disabled)
       deblock_stage(sps, pps, info, pic.type != SliceType::I ? &pic.motion : nullptr, pic.rec);
     hdr.poc_lsb = static_cast<uint32_t>(poc) & ((1u << sps.log2_max_poc_lsb()) - 1);
     hdr.qp_delta = pic.qp - 26 - pps.init_qp_minus26;
     hdr.deblocking_disabled = pps.deblocking_disabled;
-    hdr.lf_across_slices = 1;
+    hdr.lf_across_slices = cfg.lf_across_slices;
     if (cnn) {
       const auto tc = std::chrono::steady_clock::now();
       CnnRequest req;
@@ -516,9 +575,8 @@ struct Encoder::Impl {
                      static_cast<CnnEncodeMode>(cfg.cnn_mode), cfg.cnn_force_off, st);
       hdr.sao_luma = st.sao_luma;
       hdr.sao_chroma = st.sao_chroma;
-      hdr.extension = write_cnn_ext(choice.ext);
+      cnn_ext = choice.ext;
       out.cnn_mode = static_cast<int>(choice.ext.mode);
-      out.cnn_flag_bits = hdr.extension.size() * 8;
       for (uint8_t f : choice.flags.luma) out.cnn_ctus += f;
     } else if (sps.sao) {
       Frame deblocked = pic.rec;
@@ -551,8 +609,23 @@ struct Encoder::Impl {
         write_nal(au, PREFIX_SEI_NUT, 0, write_user_data_sei(ud));
       }
     }
-    write_nal(au, static_cast<uint8_t>(nal_type), static_cast<uint8_t>(tid),
-              write_slice(nal_type, hdr, st));
+    ctx = ContextSet{};
+    wpp = ContextSet{};
+    for (const Segment& seg : segs) {
+      if (cnn) {
+        // The segment's own CTUs' flags (the picture's are in tile scan).
+        CnnSliceExt e = cnn_ext;
+        if (!e.luma.empty())
+          e.luma.assign(cnn_ext.luma.begin() + seg.ts_begin, cnn_ext.luma.begin() + seg.ts_end);
+        if (!e.chroma_flags.empty())
+          e.chroma_flags.assign(cnn_ext.chroma_flags.begin() + seg.ts_begin,
+                                cnn_ext.chroma_flags.begin() + seg.ts_end);
+        hdr.extension = write_cnn_ext(e);
+        out.cnn_flag_bits += hdr.extension.size() * 8;
+      }
+      write_nal(au, static_cast<uint8_t>(nal_type), static_cast<uint8_t>(tid),
+                write_segment(nal_type, hdr, st, seg, ctx, wpp));
+    }
     if (cfg.hash) {
       const HashType ht =
           cfg.hash == 1 ? HashType::MD5 : (cfg.hash == 2 ? HashType::CRC : HashType::Checksum);

@@ -221,14 +221,14 @@ std::pair<bool, bool> sao_decide(EncPicture& pic, const Frame& deblocked, SliceS
       };
       SaoParams chosen = best_sp;
       double chosen_cost = best_total;
-      if (rx > 0 && rs > st.slice_addr_rs && g.tile_id_rs(rs) == g.tile_id_rs(rs - 1)) {
+      if (rx > 0 && rs > info.ctb_slice_[rs] && g.tile_id_rs(rs) == g.tile_id_rs(rs - 1)) {
         auto [c, m] = merge_cost(info.sao_[rs - 1], true);
         if (c < chosen_cost) {
           chosen_cost = c;
           chosen = m;
         }
       }
-      if (ry > 0 && rs - g.w_ctb >= st.slice_addr_rs &&
+      if (ry > 0 && rs - g.w_ctb >= info.ctb_slice_[rs] &&
           g.tile_id_rs(rs) == g.tile_id_rs(rs - g.w_ctb)) {
         auto [c, m] = merge_cost(info.sao_[rs - g.w_ctb], false);
         if (c < chosen_cost) {
