@@ -5,12 +5,10 @@ streams (no peer here writes PCM)."""
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
 from cli_errors_support import check_bad_input
-from conftest import ROOT
+from conftest import ROOT, ffmpeg_decode, planes_bytes
 
 import cnnfilter
 
@@ -56,15 +54,9 @@ def test_pcm_codes_the_noise_losslessly(cfg, qp, filter_off, noise, ffmpeg, tmp_
             overrides=ov,
         )
         sizes[pcm] = out.stat().st_size
-        ref = subprocess.run(
-            [ffmpeg, "-v", "error", "-i", str(out), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
-            capture_output=True,
-            check=True,
-        ).stdout
+        ref = ffmpeg_decode(ffmpeg, out)
         res = cnnfilter.decode(out)
-        ours = b"".join(
-            np.ascontiguousarray(p).tobytes() for q in res.pictures for p in (q.y, q.u, q.v)
-        )
+        ours = b"".join(planes_bytes((q.y, q.u, q.v)) for q in res.pictures)
         assert res.hash_ok and ours == ref == rec.read_bytes()
         src = _luma(noise.read_bytes())[:, :, : W // 2]
         got = _luma(ours)[:, :, : W // 2]

@@ -6,12 +6,9 @@ these are the decoder's tests of them too."""
 
 from __future__ import annotations
 
-import subprocess
-
-import numpy as np
 import pytest
 from cli_errors_support import check_bad_input
-from conftest import ROOT
+from conftest import ROOT, ffmpeg_decode, planes_bytes
 
 import cnnfilter
 
@@ -117,18 +114,12 @@ def test_sliced_streams_decode_to_the_reconstruction(
     vcl = [t for t, _ in cnnfilter._hevc.nal_units(data) if t < 32]
     assert len(vcl) == segments * FRAMES
     res = cnnfilter.decode(out)
-    ours = b"".join(
-        np.ascontiguousarray(p).tobytes() for q in res.pictures for p in (q.y, q.u, q.v)
-    )
+    ours = b"".join(planes_bytes((q.y, q.u, q.v)) for q in res.pictures)
     assert res.hash_ok and ours == rec.read_bytes()
     if cnn:
         assert sum(f.cnn_ctus for f in enc.frames) > 0
         return
-    ref = subprocess.run(
-        [ffmpeg, "-v", "error", "-i", str(out), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
-        capture_output=True,
-        check=True,
-    ).stdout
+    ref = ffmpeg_decode(ffmpeg, out)
     assert ours == ref
 
 

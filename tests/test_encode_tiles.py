@@ -8,10 +8,9 @@ from __future__ import annotations
 import re
 import subprocess
 
-import numpy as np
 import pytest
 from cli_errors_support import check_bad_input
-from conftest import ROOT
+from conftest import ROOT, ffmpeg_decode, planes_bytes
 
 import cnnfilter
 
@@ -82,15 +81,9 @@ def test_tiled_streams_decode_to_the_reconstruction(
     assert set(_values(trace, "num_entry_point_offsets")) == {entries}
     lf = overrides.get("LFCrossTileBoundaryFlag", 1)
     assert set(_values(trace, "loop_filter_across_tiles_enabled_flag")) == {lf}
-    ref = subprocess.run(
-        [ffmpeg, "-v", "error", "-i", str(out), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
-        capture_output=True,
-        check=True,
-    ).stdout
+    ref = ffmpeg_decode(ffmpeg, out)
     res = cnnfilter.decode(out)
-    ours = b"".join(
-        np.ascontiguousarray(p).tobytes() for q in res.pictures for p in (q.y, q.u, q.v)
-    )
+    ours = b"".join(planes_bytes((q.y, q.u, q.v)) for q in res.pictures)
     assert res.hash_ok and len(res.pictures) == 5
     assert ours == ref == rec.read_bytes()
 
@@ -112,9 +105,7 @@ def test_tiles_with_the_in_loop_cnn(bikes, tmp_path):
     )
     assert sum(f.cnn_ctus for f in enc.frames) > 0
     res = cnnfilter.decode(out)  # the model set named in the stream
-    ours = b"".join(
-        np.ascontiguousarray(p).tobytes() for q in res.pictures for p in (q.y, q.u, q.v)
-    )
+    ours = b"".join(planes_bytes((q.y, q.u, q.v)) for q in res.pictures)
     assert res.hash_ok and ours == rec.read_bytes()
 
 
