@@ -30,6 +30,14 @@ SETTINGS = [
     ("no-rdoq-no-sdh", 30, ["--rdoq=0", "--sign_hide=0"]),
     ("tskip-every-candidate", 30, ["--transform_skip_final_only=0", "--rdoq_ts=0"]),
     ("wpp", 30, ["--wpp=1"]),
+    (
+        "slices-segments",
+        30,
+        ["--slice_mode=1", "--slice_argument=3", "--slice_segment_mode=1"]
+        + ["--slice_segment_argument=2", "--lf_across_slices=0"],
+    ),
+    ("wpp-row-slices", 30, ["--wpp=1", "--slice_mode=1", "--slice_argument=4"]),
+    ("pcm", 0, ["--pcm=1", "--pcm_log2_min=3", "--pcm_log2_max=5", "--pcm_filter_disable=1"]),
     ("ctu16", 30, ["--max_cu_size=16", "--max_partition_depth=2", "--tu_log2_max=4"]),
     ("hm-decisions", 30, ["--max_cu_log2_tried=6", "--rmd_fast=0", "--rmd_candidates_small=8"]),
     ("early-skips", 30, ["--skip_split_if_no_residual=1", "--skip_nxn_if_no_residual=1"]),
