@@ -68,7 +68,11 @@ void compute_bs(const DeblockParams& prm, bool vertical, Edges& e) {
       const BlockInfo& p = info.blk(xp, yp);
       const bool tu_edge = (a & ((1 << q.tu_log2) - 1)) == 0;
       const bool cu_edge = (a & ((1 << q.cu_log2) - 1)) == 0;
-      if (!tu_edge && !cu_edge && !pu_edge(q, a, vertical)) continue;
+      if (!tu_edge && !cu_edge && !pu_edge(q, a, vertical)) {
+        // The rest of q's transform block along this line is inside it too.
+        b = (((b >> q.tu_log2) + 1) << q.tu_log2) - 4;
+        continue;
+      }
       const int rs_q = info.ctb_rs(xq, yq), rs_p = info.ctb_rs(xp, yp);
       const SliceFilterInfo& sq = info.slice_filters_[info.ctb_filter_idx_[rs_q]];
       if (sq.deblocking_disabled) continue;
