@@ -1,6 +1,7 @@
 #include "header_edit.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -29,7 +30,7 @@ bool becomes_long_term(int poc) {
 
 uint32_t lt_sps_index(uint32_t lsb, bool used) {
   uint32_t i = 0;
-  while (kLtLsbs[i] != lsb) ++i;
+  while (i + 1 < std::size(kLtLsbs) && kLtLsbs[i] != lsb) ++i;
   return i + (used ? 0 : kLtSpsCandidates / 2);
 }
 
