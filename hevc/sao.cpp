@@ -41,6 +41,17 @@ void sao_ctb(const SaoParams& sp, int cidx, const Plane& src, Plane& dst, int x0
   int table[32] = {0};
   if (type == 1) {
     for (int k = 0; k < 4; ++k) table[(k + sp.band_pos[cidx]) & 31] = off[k];
+    if (!skip_mask) {
+      // Band offset as a table of every sample value: one lookup a sample.
+      Pel lut[256];
+      for (int v = 0; v < 256; ++v) lut[v] = static_cast<Pel>(clip_pel(v + table[v >> 3]));
+      for (int y = y0; y < y0 + h; ++y) {
+        const Pel* s = src.row(y) + x0;
+        Pel* d = dst.row(y) + x0;
+        for (int x = 0; x < w; ++x) d[x] = lut[s[x]];
+      }
+      return;
+    }
   } else {
     for (int k = 0; k < 4; ++k) table[k + 1] = off[k];
   }

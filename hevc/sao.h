@@ -63,8 +63,12 @@ void sao_visit(int type, int eo_class, const Plane& src, int cidx, int x0, int y
       const int c = s[x], a = s[x + oa], b = s[x + ob];
       f(base + x, sao_edge_cat(c, a, b));
     };
-    if (row_inner && !skip_mask && w > 2) {
-      // Inside the block every neighbour is available; only the row's ends need checks.
+    // Between the row's ends the neighbours lie in the CTBs straight above, beside or below:
+    // one check at the first of them holds for all (the top and bottom rows included).
+    const bool run_ok =
+        row_inner || (w > 2 && nb_ok(x0 + 1 + ha, y + va) && nb_ok(x0 + 1 + hb, y + vb));
+    if (run_ok && !skip_mask && w > 2) {
+      // Only the row's ends need checks.
       if (nb_ok(x0 + ha, y + va) && nb_ok(x0 + hb, y + vb)) visit(x0);
       if constexpr (use_run)
         run(base, x0 + 1, x0 + w - 1, oa, ob);
