@@ -327,7 +327,7 @@ struct Decoder::Impl {
       const int rx = rs % g.w_ctb, ry = rs / g.w_ctb;
       const int x0 = rx << g.ctb_log2, y0 = ry << g.ctb_log2;
       const bool tile_start = tile_starts(g, ts);
-      const bool row_start = p.entropy_coding_sync && rx == g.col_bd[g.col_of_ctb_x[rx]];
+      const bool row_start = wpp_row_starts(g, p, rs);
       const CtxStart from = ctx_start(info, p, ts, first, hdr.dependent);
       if (from != CtxStart::Continue) {
         if (from == CtxStart::Wpp) {

@@ -19,14 +19,19 @@ inline bool tile_starts(const PicGeometry& g, int ts) {
   return ts == 0 || g.tile_id[ts] != g.tile_id[ts - 1];
 }
 
+// With WPP, the first CTU of a CTU row of its tile.
+inline bool wpp_row_starts(const PicGeometry& g, const Pps& p, int rs) {
+  const int rx = rs % g.w_ctb;
+  return p.entropy_coding_sync && rx == g.col_bd[g.col_of_ctb_x[rx]];
+}
+
 // The CTU at tile-scan address `ts`; `segment_start`: the first CTU of a slice segment.
 inline CtxStart ctx_start(const CodingInfo& info, const Pps& p, int ts, bool segment_start,
                           bool dependent) {
   const PicGeometry& g = info.geo();
   const int rs = g.ts_to_rs[ts], rx = rs % g.w_ctb;
-  const bool row_start = p.entropy_coding_sync && rx == g.col_bd[g.col_of_ctb_x[rx]];
   if (tile_starts(g, ts)) return CtxStart::Init;
-  if (row_start) {
+  if (wpp_row_starts(g, p, rs)) {
     const int x0 = rx << g.ctb_log2, y0 = (rs / g.w_ctb) << g.ctb_log2;
     return info.available(x0, y0, x0 + g.ctb_size, y0 - g.ctb_size) ? CtxStart::Wpp
                                                                     : CtxStart::Init;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -166,3 +167,30 @@ def nal_starts(data: bytes) -> list[tuple[int, int]]:
         out.append((start, (data[i + 3] >> 1) & 0x3F))
         i = data.find(b"\x00\x00\x01", i + 3)
     return out
+
+
+def trace_headers(ffmpeg: str, data: bytes) -> list[tuple[str, int]]:
+    """(syntax element, value) of every header of a stream, as ffmpeg's own parser
+    (trace_headers) reads them: an oracle independent of our header code."""
+    r = subprocess.run(
+        [ffmpeg, "-v", "trace", "-i", "-", "-c", "copy", "-bsf:v", "trace_headers", "-f", "null"]
+        + ["-"],
+        input=data,
+        capture_output=True,
+        check=True,
+    )
+    out = []
+    for line in r.stderr.decode(errors="replace").splitlines():
+        m = re.search(r"\[trace_headers @ [^]]*\] *\d+ +(\S+) +\S+ = (-?\d+)$", line)
+        if m:
+            out.append((m.group(1), int(m.group(2))))
+    return out
+
+
+@pytest.fixture(scope="module")
+def bikes(shared_data) -> Path:
+    """The 640x272 bikes clip of ../shared/data/video (30 frames)."""
+    src = shared_data / "video" / "bikes_640x272_25.yuv"
+    if not src.exists():
+        pytest.skip(f"{src} is missing")
+    return src

@@ -85,14 +85,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def bikes(shared_data):
-    src = shared_data / "video" / "bikes_640x272_25.yuv"
-    if not src.exists():
-        pytest.skip(f"{src} is missing")
-    return src
-
-
 @pytest.mark.parametrize("name,cfg,overrides,cnn,segments", CASES, ids=[c[0] for c in CASES])
 def test_sliced_streams_decode_to_the_reconstruction(
     name, cfg, overrides, cnn, segments, bikes, ffmpeg, tmp_path

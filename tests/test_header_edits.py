@@ -7,12 +7,11 @@ order."""
 from __future__ import annotations
 
 import hashlib
-import re
 import subprocess
 
 import numpy as np
 import pytest
-from conftest import ROOT, x265_encode
+from conftest import ROOT, trace_headers, x265_encode
 
 import cnnfilter
 from cnnfilter import _hevc
@@ -100,24 +99,6 @@ def test_pic_output_flag_drops_exactly_the_marked_pictures(stream, ffmpeg):
     assert len(kept) < FRAMES
 
 
-def _trace(ffmpeg: str, data: bytes) -> list[tuple[str, int]]:
-    """(syntax element, value) of every header, as ffmpeg's own parser (trace_headers) reads
-    them: an oracle independent of our header code."""
-    r = subprocess.run(
-        [ffmpeg, "-v", "trace", "-i", "-", "-c", "copy", "-bsf:v", "trace_headers", "-f", "null"]
-        + ["-"],
-        input=data,
-        capture_output=True,
-        check=True,
-    )
-    out = []
-    for line in r.stderr.decode(errors="replace").splitlines():
-        m = re.search(r"\[trace_headers @ [^]]*\] *\d+ +(\S+) +\S+ = (-?\d+)$", line)
-        if m:
-            out.append((m.group(1), int(m.group(2))))
-    return out
-
-
 def c52_output(ffmpeg: str, data: bytes) -> list[int]:
     """The POCs a decoder outputs, in order, by the output process of C.5.2 (bumping by
     sps_max_num_reorder_pics, PicLatencyCount and a full buffer; no_output_of_prior_pics_flag;
@@ -126,7 +107,7 @@ def c52_output(ffmpeg: str, data: bytes) -> list[int]:
     sps: dict[str, int] = {}
     pics: list[dict] = []
     nal, pic = -1, None
-    for name, v in _trace(ffmpeg, data):
+    for name, v in trace_headers(ffmpeg, data):
         base = name.split("[")[0]
         if base == "nal_unit_type":
             nal = v
