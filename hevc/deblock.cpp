@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "dsp/dsp.h"
+
 namespace hevc {
 
 namespace {
@@ -49,38 +51,45 @@ bool pu_edge(const BlockInfo& q, int a, bool vertical) {
   }
 }
 
-// Boundary strengths of all edges in one direction. For horizontal edges the roles of x and y
-// are swapped by the caller through `vertical`.
+// Boundary strengths of all edges in one direction, visited in raster order (the coding
+// information is read a row at a time: column order missed the cache at every segment).
 void compute_bs(const DeblockParams& prm, bool vertical, Edges& e) {
   const CodingInfo& info = *prm.info;
   const PicGeometry& g = info.geo();
   const int W = g.width, H = g.height;
-  // Edge positions run along the first index (x for vertical edges), segments along the second.
-  const int len_a = vertical ? W : H, len_b = vertical ? H : W;
-  e.w8 = (len_a + 7) / 8;
-  e.h4 = (len_b + 3) / 4;
+  // Edge positions `a` (x for vertical edges) are on the 8-sample grid; segments `b` along them
+  // are 4 samples long.
+  e.w8 = ((vertical ? W : H) + 7) / 8;
+  e.h4 = ((vertical ? H : W) + 3) / 4;
   e.bs.assign(static_cast<size_t>(e.w8) * e.h4, 0);
-  for (int a = 8; a < len_a; a += 8) {
-    for (int b = 0; b < len_b; b += 4) {
-      const int xq = vertical ? a : b, yq = vertical ? b : a;
-      const int xp = vertical ? a - 1 : b, yp = vertical ? b : a - 1;
-      const BlockInfo& q = info.blk(xq, yq);
-      const BlockInfo& p = info.blk(xp, yp);
-      const bool tu_edge = (a & ((1 << q.tu_log2) - 1)) == 0;
-      const bool cu_edge = (a & ((1 << q.cu_log2) - 1)) == 0;
-      if (!tu_edge && !cu_edge && !pu_edge(q, a, vertical)) {
-        // The rest of q's transform block along this line is inside it too.
-        b = (((b >> q.tu_log2) + 1) << q.tu_log2) - 4;
+  const int ctb_log2 = g.ctb_log2, ctb_mask = g.ctb_size - 1;
+  for (int y = vertical ? 0 : 8; y < H; y += vertical ? 4 : 8) {
+    int ctb_x = -1;  // the CTB column whose slice settings `disabled` holds
+    bool disabled = false;
+    for (int x = vertical ? 8 : 0; x < W; x += vertical ? 8 : 4) {
+      const int a = vertical ? x : y, b = vertical ? y : x;
+      const int xp = vertical ? x - 1 : x, yp = vertical ? y : y - 1;
+      if ((x >> ctb_log2) != ctb_x) {
+        ctb_x = x >> ctb_log2;
+        disabled = info.slice_filters_[info.ctb_filter_idx_[info.ctb_rs(x, y)]].deblocking_disabled;
+      }
+      if (disabled) {
+        x = (x | ctb_mask) + 1 - (vertical ? 8 : 4);  // the rest of this CTB
         continue;
       }
-      const int rs_q = info.ctb_rs(xq, yq), rs_p = info.ctb_rs(xp, yp);
-      const SliceFilterInfo& sq = info.slice_filters_[info.ctb_filter_idx_[rs_q]];
-      if (sq.deblocking_disabled) continue;
-      if (rs_p != rs_q) {
+      if ((a & ctb_mask) == 0) {
+        // An edge between CTBs: slice and tile boundaries.
+        const int rs_q = info.ctb_rs(x, y), rs_p = info.ctb_rs(xp, yp);
+        const SliceFilterInfo& sq = info.slice_filters_[info.ctb_filter_idx_[rs_q]];
         if (info.ctb_slice_[rs_p] != info.ctb_slice_[rs_q] && !sq.lf_across_slices) continue;
         if (!prm.pps->loop_filter_across_tiles && g.tile_id_rs(rs_p) != g.tile_id_rs(rs_q))
           continue;
       }
+      const BlockInfo& q = info.blk(x, y);
+      const bool tu_edge = (a & ((1 << q.tu_log2) - 1)) == 0;
+      const bool cu_edge = (a & ((1 << q.cu_log2) - 1)) == 0;
+      if (!tu_edge && !cu_edge && !pu_edge(q, a, vertical)) continue;
+      const BlockInfo& p = info.blk(xp, yp);
       uint8_t bs;
       if (p.pred_mode == static_cast<uint8_t>(PredMode::Intra) ||
           q.pred_mode == static_cast<uint8_t>(PredMode::Intra))
@@ -88,76 +97,8 @@ void compute_bs(const DeblockParams& prm, bool vertical, Edges& e) {
       else if (tu_edge && ((p.flags | q.flags) & kBfCbfY))
         bs = 1;
       else
-        bs = prm.inter_bs ? static_cast<uint8_t>(prm.inter_bs(prm.inter_ctx, xp, yp, xq, yq)) : 0;
+        bs = prm.inter_bs ? static_cast<uint8_t>(prm.inter_bs(prm.inter_ctx, xp, yp, x, y)) : 0;
       e.at(a / 8, b / 4) = bs;
-    }
-  }
-}
-
-// Filters one 4-line luma segment. `s` points at q0 of the first line; `step` moves across the
-// edge, `line` along it.
-void filter_luma(Pel* s, int step, int line, int bs, int qp, int beta_off, int tc_off, bool no_p,
-                 bool no_q) {
-  const int qb = clip3(0, 51, qp + 2 * beta_off);
-  const int beta = kBeta[qb];
-  const int qt = clip3(0, 53, qp + 2 * (bs - 1) + 2 * tc_off);
-  const int tc = kTc[qt];
-  if (tc == 0 && beta == 0) return;
-  auto P = [&](int l, int i) -> Pel& { return s[l * line - (i + 1) * step]; };
-  auto Q = [&](int l, int i) -> Pel& { return s[l * line + i * step]; };
-  const int dp0 = std::abs(P(0, 2) - 2 * P(0, 1) + P(0, 0));
-  const int dp3 = std::abs(P(3, 2) - 2 * P(3, 1) + P(3, 0));
-  const int dq0 = std::abs(Q(0, 2) - 2 * Q(0, 1) + Q(0, 0));
-  const int dq3 = std::abs(Q(3, 2) - 2 * Q(3, 1) + Q(3, 0));
-  const int dpq0 = dp0 + dq0, dpq3 = dp3 + dq3;
-  const int d = dpq0 + dpq3;
-  if (d >= beta) return;
-  auto strong_line = [&](int l, int dpq) {
-    return 2 * dpq < (beta >> 2) &&
-           std::abs(P(l, 3) - P(l, 0)) + std::abs(Q(l, 0) - Q(l, 3)) < (beta >> 3) &&
-           std::abs(P(l, 0) - Q(l, 0)) < ((5 * tc + 1) >> 1);
-  };
-  const bool strong = strong_line(0, dpq0) && strong_line(3, dpq3);
-  const int dp = dp0 + dp3, dq = dq0 + dq3;
-  const bool dep = dp < ((beta + (beta >> 1)) >> 3);
-  const bool deq = dq < ((beta + (beta >> 1)) >> 3);
-  for (int l = 0; l < 4; ++l) {
-    const int p0 = P(l, 0), p1 = P(l, 1), p2 = P(l, 2), p3 = P(l, 3);
-    const int q0 = Q(l, 0), q1 = Q(l, 1), q2 = Q(l, 2), q3 = Q(l, 3);
-    if (strong) {
-      const int t2 = 2 * tc;
-      if (!no_p) {
-        P(l, 0) = static_cast<Pel>(
-            clip3(p0 - t2, p0 + t2, (p2 + 2 * p1 + 2 * p0 + 2 * q0 + q1 + 4) >> 3));
-        P(l, 1) = static_cast<Pel>(clip3(p1 - t2, p1 + t2, (p2 + p1 + p0 + q0 + 2) >> 2));
-        P(l, 2) =
-            static_cast<Pel>(clip3(p2 - t2, p2 + t2, (2 * p3 + 3 * p2 + p1 + p0 + q0 + 4) >> 3));
-      }
-      if (!no_q) {
-        Q(l, 0) = static_cast<Pel>(
-            clip3(q0 - t2, q0 + t2, (p1 + 2 * p0 + 2 * q0 + 2 * q1 + q2 + 4) >> 3));
-        Q(l, 1) = static_cast<Pel>(clip3(q1 - t2, q1 + t2, (p0 + q0 + q1 + q2 + 2) >> 2));
-        Q(l, 2) =
-            static_cast<Pel>(clip3(q2 - t2, q2 + t2, (p0 + q0 + q1 + 3 * q2 + 2 * q3 + 4) >> 3));
-      }
-      continue;
-    }
-    int delta = (9 * (q0 - p0) - 3 * (q1 - p1) + 8) >> 4;
-    if (std::abs(delta) >= tc * 10) continue;
-    delta = clip3(-tc, tc, delta);
-    if (!no_p) {
-      P(l, 0) = static_cast<Pel>(clip_pel(p0 + delta));
-      if (dep) {
-        const int dlt = clip3(-(tc >> 1), tc >> 1, (((p2 + p0 + 1) >> 1) - p1 + delta) >> 1);
-        P(l, 1) = static_cast<Pel>(clip_pel(p1 + dlt));
-      }
-    }
-    if (!no_q) {
-      Q(l, 0) = static_cast<Pel>(clip_pel(q0 - delta));
-      if (deq) {
-        const int dlt = clip3(-(tc >> 1), tc >> 1, (((q2 + q0 + 1) >> 1) - q1 - delta) >> 1);
-        Q(l, 1) = static_cast<Pel>(clip_pel(q1 + dlt));
-      }
     }
   }
 }
@@ -178,20 +119,29 @@ void filter_direction(const DeblockParams& prm, Frame& pic, bool vertical) {
   Edges e;
   compute_bs(prm, vertical, e);
   Plane& Y = pic.planes[0];
-  for (int b4 = 0; b4 < e.h4; ++b4) {
+  const auto luma = dsp::kernels().deblock.luma[vertical ? 0 : 1];
+  // Two segments at a time: an 8-sample stretch of the edge (the picture's sides are
+  // multiples of the minimum coding block, 8).
+  for (int b4 = 0; b4 + 1 < e.h4; b4 += 2) {
     for (int a8 = 1; a8 < e.w8; ++a8) {
-      const int bs = e.at(a8, b4);
-      if (!bs) continue;
+      if (!e.at(a8, b4) && !e.at(a8, b4 + 1)) continue;
+      dsp::DeblockSegment seg[2];
+      for (int k = 0; k < 2; ++k) {
+        const int bs = e.at(a8, b4 + k);
+        if (!bs) continue;
+        const int a = a8 * 8, b = (b4 + k) * 4;
+        const int xq = vertical ? a : b, yq = vertical ? b : a;
+        const BlockInfo& q = info.blk(xq, yq);
+        const BlockInfo& p = info.blk(vertical ? a - 1 : b, vertical ? b : a - 1);
+        const SliceFilterInfo& sq = info.slice_filters_[info.ctb_filter_idx_[info.ctb_rs(xq, yq)]];
+        const int qpl = (q.qp + p.qp + 1) >> 1;
+        seg[k].beta = kBeta[clip3(0, 51, qpl + 2 * sq.beta_offset_div2)];
+        seg[k].tc = kTc[clip3(0, 53, qpl + 2 * (bs - 1) + 2 * sq.tc_offset_div2)];
+        seg[k].no_p = no_filter_samples(sps, p);
+        seg[k].no_q = no_filter_samples(sps, q);
+      }
       const int a = a8 * 8, b = b4 * 4;
-      const int xq = vertical ? a : b, yq = vertical ? b : a;
-      const int xp = vertical ? a - 1 : b, yp = vertical ? b : a - 1;
-      const BlockInfo& q = info.blk(xq, yq);
-      const BlockInfo& p = info.blk(xp, yp);
-      const SliceFilterInfo& sq = info.slice_filters_[info.ctb_filter_idx_[info.ctb_rs(xq, yq)]];
-      const int qpl = (q.qp + p.qp + 1) >> 1;
-      Pel* s = &Y.at(xq, yq);
-      filter_luma(s, vertical ? 1 : Y.stride, vertical ? Y.stride : 1, bs, qpl, sq.beta_offset_div2,
-                  sq.tc_offset_div2, no_filter_samples(sps, p), no_filter_samples(sps, q));
+      luma(&Y.at(vertical ? a : b, vertical ? b : a), Y.stride, seg);
     }
   }
   // Chroma: edges on the 8x8 chroma grid (16 luma samples) with bS 2, in 4-row chroma segments.

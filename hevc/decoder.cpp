@@ -145,6 +145,7 @@ struct Decoder::Impl {
   bool first_in_sequence = true;
   int decode_count = 0;
   Dpb dpb;
+  PictureRecycler recycler;
   // A model set identification SEI applies from the next picture to start (its own access
   // unit's) up to the next such SEI or the end of the coded video sequence (docs/bitstream.md).
   CnnSei active_sei, pending_sei;
@@ -203,10 +204,8 @@ struct Decoder::Impl {
     dpb.apply_rps(*s, tmp, cur.poc, irap_no_rasl, cur.decode_order);
     dpb.before_decoding(*s, irap_no_rasl, tmp.no_output_of_prior_pics != 0, cur.decode_order == 0);
     first_in_sequence = false;
-    cur.frame = std::make_shared<Frame>();
-    cur.frame->alloc(static_cast<int>(s->width), static_cast<int>(s->height));
-    cur.motion = std::make_shared<MotionField>();
-    cur.motion->init(static_cast<int>(s->width), static_cast<int>(s->height));
+    cur.frame = recycler.frame(static_cast<int>(s->width), static_cast<int>(s->height));
+    cur.motion = recycler.motion(static_cast<int>(s->width), static_cast<int>(s->height));
     cur.info.init(*s, *p);
     cur.output = tmp.pic_output_flag != 0;
   }

@@ -227,4 +227,38 @@ void Dpb::flush() {
   pics_.clear();
 }
 
+template <class T>
+std::shared_ptr<T> PictureRecycler::take(std::vector<std::shared_ptr<T>>& pool) {
+  // Spares beyond a few are released: a caller that held many output pictures and let them go
+  // gets the memory back.
+  constexpr int kSpares = 2;
+  std::shared_ptr<T> got;
+  int spares = 0;
+  for (auto it = pool.begin(); it != pool.end();) {
+    if (it->use_count() == 1) {
+      if (!got) {
+        got = *it;
+      } else if (++spares > kSpares) {
+        it = pool.erase(it);
+        continue;
+      }
+    }
+    ++it;
+  }
+  if (!got) pool.push_back(got = std::make_shared<T>());
+  return got;
+}
+
+std::shared_ptr<Frame> PictureRecycler::frame(int width, int height) {
+  std::shared_ptr<Frame> f = take(frames_);
+  if (f->planes[0].width != width || f->planes[0].height != height) f->alloc(width, height);
+  return f;
+}
+
+std::shared_ptr<MotionField> PictureRecycler::motion(int width, int height) {
+  std::shared_ptr<MotionField> m = take(motions_);
+  m->init(width, height);
+  return m;
+}
+
 }  // namespace hevc

@@ -27,6 +27,23 @@ struct DecodedPicture {
   int crop[4] = {0, 0, 0, 0};  // left, right, top, bottom in luma samples
 };
 
+// Frames and motion fields that nothing holds any more (not the buffer, not the output queue,
+// not a caller's view of an output picture), handed out again for the next picture: a fresh
+// 1080p frame costs an allocation, its page faults and its zeroing every picture. A frame
+// handed out again keeps its old samples, which decoding a complete picture overwrites; a
+// motion field is cleared as before.
+class PictureRecycler {
+ public:
+  std::shared_ptr<Frame> frame(int width, int height);
+  std::shared_ptr<MotionField> motion(int width, int height);
+
+ private:
+  template <class T>
+  static std::shared_ptr<T> take(std::vector<std::shared_ptr<T>>& pool);
+  std::vector<std::shared_ptr<Frame>> frames_;
+  std::vector<std::shared_ptr<MotionField>> motions_;
+};
+
 // The reference picture lists of a slice, with what the inter tools need of each entry.
 struct RefLists {
   int num[2] = {0, 0};

@@ -1,6 +1,7 @@
 #include "loop_filter.h"
 
 #include <cstdlib>
+#include <cstring>
 
 #include "deblock.h"
 #include "sao.h"
@@ -16,6 +17,9 @@ int inter_boundary_strength(const void* ctx, int xp, int yp, int xq, int yq) {
   const MotionField& mf = *static_cast<const MotionField*>(ctx);
   const MvField& p = mf.at(xp, yp);
   const MvField& q = mf.at(xq, yq);
+  // The common case, an edge inside one prediction block or between blocks that merged: the
+  // same motion, field for field.
+  if (std::memcmp(&p, &q, sizeof(MvField)) == 0) return 0;
   auto far = [](Mv a, Mv b) { return std::abs(a.x - b.x) >= 4 || std::abs(a.y - b.y) >= 4; };
   const int np = p.pred(0) + p.pred(1), nq = q.pred(0) + q.pred(1);
   if (np != nq) return 1;
@@ -53,7 +57,10 @@ void sao_and_cnn_stage(const Sps& sps, const Pps& pps, const CodingInfo& info, c
   bool any_sao = false;
   for (const auto& sf : info.slice_filters_) any_sao |= sf.sao_luma || sf.sao_chroma;
   if (sps.sao && any_sao) {
-    const Frame deblocked = pic;  // SAO reads its neighbours before they change
+    // SAO reads its neighbours before they change. (The copy's buffers are kept from one
+    // picture to the next: assigning into them allocates only when the size grows.)
+    thread_local Frame deblocked;
+    deblocked = pic;
     sao_picture(sps, pps, info, deblocked, pic);
   }
   if (cnn && flags && flags->any()) apply_cnn_flags(info, *flags, *cnn, pic);

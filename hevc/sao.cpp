@@ -72,7 +72,8 @@ void sao_picture(const Sps& sps, const Pps& pps, const CodingInfo& info, const F
   // Samples of PCM (with pcm_loop_filter_disabled) and bypass CUs keep their values.
   std::vector<uint8_t> mask;
   bool any_skip = false;
-  for (int y = 0; y < info.h4(); ++y)
+  const bool may_skip = pps.transquant_bypass || (sps.pcm && sps.pcm_loop_filter_disabled);
+  for (int y = 0; may_skip && y < info.h4(); ++y)
     for (int x = 0; x < info.w4(); ++x) {
       const BlockInfo& b = info.blk(x * 4, y * 4);
       if ((b.flags & kBfBypass) || ((b.flags & kBfPcm) && sps.pcm_loop_filter_disabled))

@@ -254,6 +254,42 @@ void test_sao(Harness& h, Rng& rng, const Kernels& c, const Kernels& k, SimdLeve
   }
 }
 
+// Luma deblocking: stretches of 8 lines across an edge, each line a ramp with a step at the
+// edge and noise (or, one case in four, random samples), so that the strong filter, the
+// normal one with and without its second samples, and no filtering all occur; tc and beta
+// over their whole ranges, sides left alone at random.
+void test_deblock(Harness& h, Rng& rng, const Kernels& c, const Kernels& k, SimdLevel lv) {
+  constexpr int kSide = 16;  // a 16x16 area, the edge between samples 7 and 8
+  for (int round = 0; round < 20 * g_rounds; ++round) {
+    const int dir = round % 2;
+    std::vector<Pel> a(kSide * kSide);
+    const int kind = rng.range(0, 3), noise = rng.range(0, 1) ? 1 : rng.range(2, 6);
+    if (kind == 0) {
+      rng.samples(a.data(), a.size());
+    } else {
+      const int base = rng.range(0, 255), slope = rng.range(-3, 3), step = rng.range(-40, 40);
+      for (int l = 0; l < kSide; ++l)
+        for (int i = 0; i < kSide; ++i) {
+          const int v = base + slope * i + (i >= 8 ? step : 0) + rng.range(-noise, noise) / 2;
+          (dir ? a[i * kSide + l] : a[l * kSide + i]) = static_cast<Pel>(std::clamp(v, 0, 255));
+        }
+    }
+    hevc::dsp::DeblockSegment seg[2];
+    for (auto& g : seg) {
+      g.tc = rng.range(0, 3) ? rng.range(1, 24) : 0;
+      g.beta = rng.range(0, 64);
+      g.no_p = rng.range(0, 3) == 0;
+      g.no_q = rng.range(0, 3) == 0;
+    }
+    std::vector<Pel> b = a;
+    Pel* qa = a.data() + (dir ? 8 * kSide + 4 : 4 * kSide + 8);  // q0 of the stretch's line 0
+    Pel* qb = b.data() + (qa - a.data());
+    c.deblock.luma[dir](qa, kSide, seg);
+    k.deblock.luma[dir](qb, kSide, seg);
+    h.check("deblock.luma", 8, lv, a, b, dir ? "horizontal" : "vertical");
+  }
+}
+
 // Motion compensation: every prediction block width and height of luma and chroma, every
 // fraction pair, sources with extremes; averages and weights over the whole int16 range too.
 void test_inter(Harness& h, Rng& rng, const Kernels& c, const Kernels& k, SimdLevel lv) {
@@ -380,6 +416,7 @@ int main(int argc, char** argv) {
     test_pixel(h, rng, c, k, lv);
     test_sao(h, rng, c, k, lv);
     test_inter(h, rng, c, k, lv);
+    test_deblock(h, rng, c, k, lv);
     for (const Harness::Count& n : h.counts)
       std::printf("%s %s: %ld cases, %ld mismatches\n", hevc::dsp::simd_level_name(lv),
                   n.kernel.c_str(), n.cases, n.mismatches);

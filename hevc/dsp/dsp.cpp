@@ -49,6 +49,7 @@ Kernels kernels_for(SimdLevel level) {
   init_pixel_c(k.pixel);
   init_sao_c(k.sao);
   init_inter_c(k.inter);
+  init_deblock_c(k.deblock);
 #if defined(CNNFILTER_X86_KERNELS)
   if (level >= SimdLevel::SSE2) {
     init_intra_sse2(k.intra);
@@ -56,6 +57,7 @@ Kernels kernels_for(SimdLevel level) {
     init_pixel_sse2(k.pixel);
     init_sao_sse2(k.sao);
     init_inter_sse2(k.inter);
+    init_deblock_sse2(k.deblock);
   }
   if (level >= SimdLevel::SSE41) {
     init_intra_sse41(k.intra);

@@ -94,12 +94,28 @@ struct InterKernels {
                     int o1, int log2wd, Pel* dst, ptrdiff_t stride);
 };
 
+// Deblocking of luma (8.7.2.5.3 decisions, 8.7.2.5.7 filters), BitDepth 8: one 8-sample
+// stretch of an edge on the 8x8 grid, made of two 4-line segments, each with its own tc (0:
+// left alone; bS and QP are the caller's), beta, and sides not to be modified (no_p, no_q: PCM
+// with pcm_loop_filter_disabled_flag, or transquant bypass). `s` points at q0 of the first
+// line. luma[0]: a vertical edge (p to the left, lines down `stride`); luma[1]: a horizontal
+// edge (p above, lines to the right). Reads p3..q3, writes at most p2..q2.
+struct DeblockSegment {
+  int tc = 0, beta = 0;
+  bool no_p = false, no_q = false;
+};
+
+struct DeblockKernels {
+  void (*luma[2])(Pel* s, ptrdiff_t stride, const DeblockSegment seg[2]);
+};
+
 struct Kernels {
   IntraKernels intra;
   TransformKernels transform;
   PixelKernels pixel;
   SaoKernels sao;
   InterKernels inter;
+  DeblockKernels deblock;
 };
 
 enum class SimdLevel : int { C = 0, SSE2 = 1, SSE41 = 2, AVX2 = 3 };
@@ -135,6 +151,7 @@ void init_transform_c(TransformKernels& k);
 void init_pixel_c(PixelKernels& k);
 void init_sao_c(SaoKernels& k);
 void init_inter_c(InterKernels& k);
+void init_deblock_c(DeblockKernels& k);
 #if defined(CNNFILTER_X86_KERNELS)
 void init_intra_sse2(IntraKernels& k);
 void init_intra_sse41(IntraKernels& k);
@@ -149,6 +166,7 @@ void init_sao_sse2(SaoKernels& k);
 void init_sao_sse41(SaoKernels& k);
 void init_inter_sse2(InterKernels& k);
 void init_inter_avx2(InterKernels& k);
+void init_deblock_sse2(DeblockKernels& k);
 #endif
 
 }  // namespace hevc::dsp
