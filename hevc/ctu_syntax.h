@@ -34,7 +34,8 @@ struct SliceState {
   int qp_prev = 26, qp_pred = 26, cu_qp_delta_val = 0;
   bool cu_qp_delta_coded = false;
   int qp_y = 26;  // QpY of the current coding unit
-  // P and B slices: motion vector prediction and the current picture's motion field.
+  // P and B slices: motion vector prediction; the current picture's motion field (the
+  // reader's in every slice: an intra CU writes that it has none).
   const MvContext* mvc = nullptr;
   MotionField* motion = nullptr;
   bool mvd_l1_zero = false;
@@ -279,7 +280,9 @@ class CtuCoder {
       }
       if (R) cu.pred_mode = static_cast<uint8_t>(PredMode::Intra);
     }
-    // Intra coding unit.
+    // Intra coding unit: no motion (the reader's motion field is not cleared per picture).
+    if constexpr (R)
+      if (st_.motion) st_.motion->fill(x0, y0, size, size, MvField{});
     uint32_t part = 0;  // PartMode: 0 = 2Nx2N, 3 = NxN
     if (log2 == sps_.min_cb_log2()) {
       uint32_t b = luma_bin(ctx_.s[kCtxPartMode], R ? 0 : cu.part_mode == 0);

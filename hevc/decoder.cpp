@@ -206,7 +206,7 @@ struct Decoder::Impl {
     first_in_sequence = false;
     cur.frame = recycler.frame(static_cast<int>(s->width), static_cast<int>(s->height));
     cur.motion = recycler.motion(static_cast<int>(s->width), static_cast<int>(s->height));
-    cur.info.init(*s, *p);
+    cur.info.init(*s, *p, /*clear_blocks=*/false);
     cur.output = tmp.pic_output_flag != 0;
   }
 
@@ -300,9 +300,9 @@ struct Decoder::Impl {
       weights = PredWeights::from_slice(
           hdr, hdr.type() == SliceType::P ? p.weighted_pred != 0 : p.weighted_bipred != 0);
       st.mvc = &mvc;
-      st.motion = cur.motion.get();
       st.mvd_l1_zero = hdr.mvd_l1_zero != 0;
     }
+    st.motion = cur.motion.get();
 
     if (data_off >= nal.rbsp.size()) fail("slice segment has no slice data");
     const uint8_t* data = nal.rbsp.data() + data_off;

@@ -257,7 +257,7 @@ std::shared_ptr<Frame> PictureRecycler::frame(int width, int height) {
 
 std::shared_ptr<MotionField> PictureRecycler::motion(int width, int height) {
   std::shared_ptr<MotionField> m = take(motions_);
-  m->init(width, height);
+  m->init(width, height, /*clear=*/false);  // the decoder writes every CU's motion
   return m;
 }
 

@@ -30,11 +30,12 @@ struct DecodedPicture {
 // Frames and motion fields that nothing holds any more (not the buffer, not the output queue,
 // not a caller's view of an output picture), handed out again for the next picture: a fresh
 // 1080p frame costs an allocation, its page faults and its zeroing every picture. A frame
-// handed out again keeps its old samples, which decoding a complete picture overwrites; a
-// motion field is cleared as before.
+// handed out again keeps its old samples and motion, which decoding a complete picture
+// overwrites (an incomplete one is an error).
 class PictureRecycler {
  public:
   std::shared_ptr<Frame> frame(int width, int height);
+  // A motion field whose old contents are left (decoding a picture writes all of it).
   std::shared_ptr<MotionField> motion(int width, int height);
 
  private:

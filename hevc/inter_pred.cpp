@@ -101,8 +101,6 @@ void predict_inter(const Frame* const ref[2], const MvField& m, int x, int y, in
   for (int c = 0; c < planes; ++c) {
     const int sh = c ? 1 : 0;
     const int cx = x >> sh, cy = y >> sh, cw = w >> sh, ch = h >> sh;
-    for (int l = 0; l < 2; ++l)
-      if (m.pred(l)) predict_component(ref[l]->planes[c], c, m.mv[l], cx, cy, cw, ch, pred[l]);
     Plane& out = dst.planes[c];
     Pel* d = out.row(cy) + cx;
     const ptrdiff_t ds = out.stride;
@@ -115,7 +113,22 @@ void predict_inter(const Frame* const ref[2], const MvField& m, int x, int y, in
       const int i = m.ref_idx[list];
       return weights.w[list][i][c] == (1 << weights.log2_wd[c]) && weights.o[list][i][c] == 0;
     };
-    if (!weights.enabled || ((!m.pred(0) || plain(0)) && (!m.pred(1) || plain(1)))) {
+    const bool default_avg =
+        !weights.enabled || ((!m.pred(0) || plain(0)) && (!m.pred(1) || plain(1)));
+    const int shift = c ? 3 : 2, mask = (1 << shift) - 1;
+    if (!bi && default_avg && !(m.mv[l].x & mask) && !(m.mv[l].y & mask)) {
+      // One reference, default weights, an integer vector: ((s << 6) + 32) >> 6 is s itself,
+      // so the block is the reference's samples.
+      Pel buf[kMaxBlock * kMaxBlock];
+      int stride = 0;
+      const Pel* src = fetch(ref[l]->planes[c], cx + (m.mv[l].x >> shift),
+                             cy + (m.mv[l].y >> shift), cw, ch, 0, 0, buf, stride);
+      for (int j = 0; j < ch; ++j) std::memcpy(d + j * ds, src + j * stride, cw);
+      continue;
+    }
+    for (int lx = 0; lx < 2; ++lx)
+      if (m.pred(lx)) predict_component(ref[lx]->planes[c], c, m.mv[lx], cx, cy, cw, ch, pred[lx]);
+    if (default_avg) {
       if (bi)
         k.avg_bi(pred[0], pred[1], cw, ch, d, ds);
       else

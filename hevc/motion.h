@@ -34,10 +34,12 @@ struct MvField {
 
 class MotionField {
  public:
-  void init(int width, int height) {
+  // clear = false: only allocates, for a caller that writes every block before reading it.
+  void init(int width, int height, bool clear = true) {
     w4_ = (width + 3) >> 2;
     h4_ = (height + 3) >> 2;
-    f_.assign(static_cast<size_t>(w4_) * h4_, MvField{});
+    const size_t n = static_cast<size_t>(w4_) * h4_;
+    if (clear || f_.size() != n) f_.assign(n, MvField{});
   }
   MvField& at(int x, int y) { return f_[static_cast<size_t>(y >> 2) * w4_ + (x >> 2)]; }
   const MvField& at(int x, int y) const { return f_[static_cast<size_t>(y >> 2) * w4_ + (x >> 2)]; }

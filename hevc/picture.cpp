@@ -4,13 +4,14 @@
 
 namespace hevc {
 
-void CodingInfo::init(const Sps& sps, const Pps& pps) {
+void CodingInfo::init(const Sps& sps, const Pps& pps, bool clear_blocks) {
   const std::vector<int> prev_order = geo_.rs_to_ts;
   const int prev_w = geo_.width, prev_h = geo_.height, prev_ctb = geo_.ctb_log2;
   geo_.derive(sps, pps);
   w4_ = (geo_.width + 3) >> 2;
   h4_ = (geo_.height + 3) >> 2;
-  blocks_.assign(static_cast<size_t>(w4_) * h4_, BlockInfo{});
+  if (clear_blocks || blocks_.size() != static_cast<size_t>(w4_) * h4_)
+    blocks_.assign(static_cast<size_t>(w4_) * h4_, BlockInfo{});
   ctb_slice_.assign(geo_.num_ctb, -1);
   ctb_filter_idx_.assign(geo_.num_ctb, 0);
   slice_filters_.clear();

@@ -80,7 +80,10 @@ struct SliceFilterInfo {
 // Everything known about a picture's coding: per-4x4 block info, per-CTB slice membership and SAO.
 class CodingInfo {
  public:
-  void init(const Sps& sps, const Pps& pps);
+  // clear_blocks = false leaves the per-block information of the previous picture of the same
+  // size, for a caller that writes every block before reading it (the decoder: a picture
+  // whose CTUs are not all decoded is an error).
+  void init(const Sps& sps, const Pps& pps, bool clear_blocks = true);
   const PicGeometry& geo() const { return geo_; }
   int w4() const { return w4_; }
   int h4() const { return h4_; }
