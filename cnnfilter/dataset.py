@@ -20,6 +20,9 @@ Storage (``dataset.json`` at the root describes everything)::
                                    and PSNR of the reconstruction
     <root>/<split>/orig.npy        uint8, 1-D: the original luma of every frame, concatenated
     <root>/<split>/rec_qpNN.npy    uint8, 1-D: the reconstructed luma at QP NN, same offsets
+    <root>/<split>/side_NAME_qpNN.npy  (``--side``) uint8, 1-D: the side-information plane NAME
+                                   (``SIDE_PLANES``) the codec hands the in-loop CNN with that
+                                   reconstruction, same offsets
 
 A frame is ``arr[offset : offset + h * w].reshape(h, w)``; the .npy files are opened as
 memory maps, so training reads only the patches it samples.
@@ -41,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
+from .inference import SIDE_INPUTS
 from .outputs import atomic_output
 from .yuv import rgb_to_ycbcr420
 
@@ -79,6 +83,10 @@ OURS_IN_LOOP = {"SAO": 1, "LoopFilterDisable": 0, "IntraPeriod": 1}
 # ones as in the loop (coded with them on, and each frame's reconstruction *before* deblocking,
 # what the in-loop CNN receives, is stored; ``PreFilterRecorder``).
 REFERENCES = ("unfiltered", "filtered")
+# The side-information planes a ``--side`` dataset stores: every one the codec hands the in-loop
+# CNN (``make_cnn_side_info``), computed by the encoder from the coding information the decoder
+# has too.
+SIDE_PLANES = tuple(SIDE_INPUTS)
 SLICE_TYPES_OF = {"AI": ("I",), "LDP": ("I", "P"), "RA": ("I", "B")}
 MOTION_NOTE = (
     "each image is a 9-frame moving sequence (cnnfilter.moving: a window of at most 256x192 "
@@ -198,6 +206,8 @@ class CodedFrame:
     qp: int
     # with filtered references: the reconstruction after deblocking and SAO (the baseline)
     rec_lf: np.ndarray | None = None
+    # with side information: SIDE_PLANES name -> uint8 plane of the rec's size
+    side: dict[str, np.ndarray] | None = None
 
 
 class PreFilterRecorder:
@@ -216,31 +226,45 @@ class PreFilterRecorder:
     has_chroma = False
 
     def __init__(self) -> None:
-        self.calls: list[tuple[int, str, np.ndarray]] = []
+        self.calls: list[tuple[int, str, np.ndarray, dict[str, np.ndarray] | None]] = []
         self.filters: dict[str, Any] = {}
 
     def filter_luma(
         self, y: np.ndarray, qp: int, slice_type: str, side: Any = None, *_: Any, **__: Any
     ) -> np.ndarray:
-        # y is a view valid during the call only
-        self.calls.append((int(qp), str(slice_type), np.array(y, copy=True)))
+        # y and the side planes are views valid during the call only
+        planes = None if side is None else {k: np.array(v, copy=True) for k, v in side.items()}
+        self.calls.append((int(qp), str(slice_type), np.array(y, copy=True), planes))
         return y
 
     def by_poc(self, frames: list[Any]) -> dict[int, np.ndarray]:
         """{POC: recorded luma}, given the encode's ``FrameStats`` in coding order: one call
         per coded picture, with that picture's slice type and QP."""
+        return {poc: call[2] for poc, call in self._match(frames).items()}
+
+    def side_by_poc(self, frames: list[Any]) -> dict[int, dict[str, np.ndarray]]:
+        """{POC: the side planes handed over with the picture} (as ``by_poc``)."""
+        out = {}
+        for poc, call in self._match(frames).items():
+            if call[3] is None:
+                raise RuntimeError(f"the encoder handed no side information with picture {poc}")
+            out[poc] = call[3]
+        return out
+
+    def _match(self, frames: list[Any]) -> dict[int, tuple[Any, ...]]:
         if len(self.calls) != len(frames):
             raise RuntimeError(
                 f"the encoder called the CNN {len(self.calls)} times for {len(frames)} pictures"
             )
-        out: dict[int, np.ndarray] = {}
-        for (qp, slice_type, y), f in zip(self.calls, frames, strict=True):
+        out: dict[int, tuple[Any, ...]] = {}
+        for call, f in zip(self.calls, frames, strict=True):
+            qp, slice_type = call[0], call[1]
             if (qp, slice_type) != (f.qp, f.slice_type) or f.poc in out:
                 raise RuntimeError(
                     f"CNN call for a {slice_type} picture at QP {qp} does not match coded "
                     f"picture {f.poc} ({f.slice_type}, QP {f.qp})"
                 )
-            out[f.poc] = y
+            out[f.poc] = call
         return out
 
 
@@ -311,6 +335,7 @@ def code_ours(
     cfg: str | None = None,
     config: str = "AI",
     references: str = "unfiltered",
+    side: bool = False,
 ) -> list[CodedFrame]:
     """The project's own encoder (``cnnfilter.encode``), deblocking and SAO off (``in_loop``:
     on), All-Intra (``config`` LDP or RA: the shipped cfg file of that configuration); the
@@ -319,11 +344,15 @@ def code_ours(
     ``references="filtered"`` (LDP, RA) codes with deblocking and SAO on, as the anchor does,
     so P/B pictures predict from filtered references, and returns as ``rec`` each picture's
     reconstruction before deblocking (what the in-loop CNN receives, ``PreFilterRecorder``)
-    and as ``rec_lf`` the one after deblocking and SAO."""
+    and as ``rec_lf`` the one after deblocking and SAO.
+
+    ``side`` also returns the side-information planes the encoder hands the in-loop CNN with
+    each picture (``CodedFrame.side``), recorded the same way."""
     from .encoding import encode
     from .yuv import read_frames
 
     record = references == "filtered" and not in_loop  # checked by build_dataset
+    side = side and not in_loop  # (the in-loop pass makes only the validation baseline)
     h, w = frames[0][0].shape
     src, bs, rec = tmp / "in.yuv", tmp / "out.hevc", tmp / "rec.yuv"
     _write_i420(src, frames)
@@ -333,7 +362,7 @@ def code_ours(
 
         overrides.pop("IntraPeriod")
         cfg = cfg or str(cfg_file(config))
-    recorder = PreFilterRecorder() if record else None
+    recorder = PreFilterRecorder() if record or side else None
     res = encode(
         str(src),
         str(bs),
@@ -353,14 +382,19 @@ def code_ours(
     pre = recorder.by_poc(res.frames) if recorder is not None else {}
     if recorder is not None and sorted(pre) != [info.poc for info, _ in decoded]:
         raise RuntimeError(f"pre-deblocking pictures of POCs {sorted(pre)}, decoded other POCs")
+    planes = recorder.side_by_poc(res.frames) if side and recorder is not None else {}
     out = []
     for (info, pic), r in zip(decoded, recs, strict=True):
         if not np.array_equal(pic.y, r):
             raise UserError(f"encoder reconstruction differs from the decoded picture {info.poc}")
-        if recorder is not None:
-            out.append(CodedFrame(pre[info.poc], info.slice_type, info.qp, rec_lf=r))
+        sp = planes.get(info.poc)
+        if record:
+            out.append(CodedFrame(pre[info.poc], info.slice_type, info.qp, rec_lf=r, side=sp))
         else:
-            out.append(CodedFrame(r, info.slice_type, info.qp))
+            # deblocking and SAO off: what the CNN was handed is the reconstruction itself
+            if side and not np.array_equal(pre[info.poc], r):
+                raise RuntimeError(f"picture {info.poc}: the CNN was handed another picture")
+            out.append(CodedFrame(r, info.slice_type, info.qp, side=sp))
     return out
 
 
@@ -439,6 +473,7 @@ def build_dataset(
     jobs: int = 1,
     config: str = "AI",
     references: str = "unfiltered",
+    side: bool = False,
 ) -> Path:
     """Encodes every source at every QP and writes the dataset; returns the manifest path.
     ``config`` LDP or RA codes a moving sequence made from each image (``cnnfilter.moving``)
@@ -450,7 +485,9 @@ def build_dataset(
     ``coder(frames, qp, fps, tmpdir, in_loop=False) -> list[CodedFrame]`` replaces the codec
     (with ``codec="custom"``, for tests). With ``baseline`` the validation pictures are coded a
     second time with deblocking and SAO on (``add_baseline``). ``jobs`` sources are coded at
-    once (the encoder releases the GIL); the dataset does not depend on it."""
+    once (the encoder releases the GIL); the dataset does not depend on it. ``side`` stores the
+    side-information planes (``SIDE_PLANES``) with every reconstruction; a custom coder must
+    then return them (``CodedFrame.side``)."""
     if codec not in ("ours", "x265") and not (codec == "custom" and coder is not None):
         raise UserError(f"--codec {codec}: use 'ours' or 'x265'")
     if not qps or any(not 0 <= q <= 51 for q in qps):
@@ -466,6 +503,11 @@ def build_dataset(
             "--references filtered changes nothing in All-Intra (no picture predicts from "
             "another): use it with --cfg LDP or RA"
         )
+    if side and codec == "x265":
+        raise UserError(
+            "--side needs --codec ours (the side planes come from our encoder's coding "
+            "information; x265 does not hand it over)"
+        )
     if references == "filtered" and coder is not None:
         raise UserError("--references filtered needs the built-in coder (codec 'ours')")
     out = Path(out)
@@ -480,7 +522,7 @@ def build_dataset(
             if codec == "x265"
             else (
                 lambda f, q, r, t, in_loop=False: code_ours(
-                    f, q, r, t, in_loop, cfg, config, references
+                    f, q, r, t, in_loop, cfg, config, references, side
                 )
             )
         )
@@ -508,7 +550,7 @@ def build_dataset(
     try:
         _fill(
             out, tmpdir, items, qps, totals, layout, coder, codec, jobs, progress, config,
-            lf_in_pass,
+            lf_in_pass, side,
         )  # fmt: skip
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
@@ -538,11 +580,25 @@ def build_dataset(
                     if lf_in_pass and s == "val"
                     else {}
                 ),
+                **(
+                    {
+                        "side": {
+                            n: {str(q): f"{s}/side_{n}_qp{q}.npy" for q in qps} for n in SIDE_PLANES
+                        }
+                    }
+                    if side
+                    else {}
+                ),
             }
             for s in totals
             if totals[s]
         },
     }
+    if side:
+        manifest["side_planes"] = (
+            "side/<name>: the planes the encoder hands the in-loop CNN with each stored "
+            "reconstruction (docs/models.md, 'Side information'), unscaled uint8"
+        )
     if lf_in_pass and "val" in manifest["splits"]:
         manifest["baseline"] = (
             "val/rec_lf_*: the same encode's reconstruction after deblocking and SAO"
@@ -568,10 +624,12 @@ def _fill(
     progress: bool,
     config: str = "AI",
     lf_in_pass: bool = False,
+    side: bool = False,
 ) -> None:
     """Codes every source at every QP into memory maps under ``tmpdir``, then moves the
     finished split folders into ``out``. ``lf_in_pass``: the coder returns each frame's
-    deblocking + SAO reconstruction too (``CodedFrame.rec_lf``), stored for validation."""
+    deblocking + SAO reconstruction too (``CodedFrame.rec_lf``), stored for validation;
+    ``side``: it returns the side planes (``CodedFrame.side``), stored for both splits."""
     from tqdm import tqdm
 
     arrays: dict[tuple[str, str], np.ndarray] = {}
@@ -580,7 +638,8 @@ def _fill(
             continue
         (tmpdir / split).mkdir(exist_ok=True)
         lf = [f"rec_lf_qp{q}" for q in qps] if lf_in_pass and split == "val" else []
-        for key in ["orig", *[f"rec_qp{q}" for q in qps], *lf]:
+        sides = [f"side_{n}_qp{q}" for n in SIDE_PLANES for q in qps] if side else []
+        for key in ["orig", *[f"rec_qp{q}" for q in qps], *lf, *sides]:
             arrays[(split, key)] = np.lib.format.open_memmap(
                 tmpdir / split / f"{key}.npy", mode="w+", dtype=np.uint8, shape=(total,)
             )
@@ -614,6 +673,12 @@ def _fill(
                             c.rec_lf.ravel()
                         )
                         e["qp"][str(q)]["psnr_lf"] = round(psnr(c.rec_lf, y), 4)
+                    for n in SIDE_PLANES if side else ():
+                        plane = None if c.side is None else c.side.get(n)
+                        if plane is None or plane.shape != y.shape:
+                            raise RuntimeError(f"{it.name}: no '{n}' side plane of its size")
+                        a = arrays[(it.split, f"side_{n}_qp{q}")]
+                        a[e["offset"] : e["offset"] + y.size] = plane.ravel()
     finally:
         bar.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -754,7 +819,8 @@ class Frame:
 
 
 class SplitData:
-    """One split of a dataset: memory-mapped original and per-QP reconstructed luma."""
+    """One split of a dataset: memory-mapped original and per-QP reconstructed luma (and, in a
+    ``--side`` dataset, the per-QP side planes)."""
 
     def __init__(self, root: Path, name: str, desc: dict[str, Any]) -> None:
         self.name = name
@@ -763,6 +829,10 @@ class SplitData:
         # the same pictures with deblocking + SAO on (validation split only, if built)
         self.rec_lf = {
             int(q): np.load(root / p, mmap_mode="r") for q, p in desc.get("rec_lf", {}).items()
+        }
+        self.side = {
+            n: {int(q): np.load(root / p, mmap_mode="r") for q, p in per_qp.items()}
+            for n, per_qp in desc.get("side", {}).items()
         }
         self.frames = [
             Frame(
@@ -775,7 +845,8 @@ class SplitData:
             )
             for f in desc["frames"]
         ]
-        for arr in [self.orig, *self.rec.values(), *self.rec_lf.values()]:
+        sides = [a for per_qp in self.side.values() for a in per_qp.values()]
+        for arr in [self.orig, *self.rec.values(), *self.rec_lf.values(), *sides]:
             if arr.shape != (desc["samples"],) or arr.dtype != np.uint8:
                 raise UserError(f"{root}: {name} arrays do not match the manifest")
 
@@ -789,6 +860,18 @@ class SplitData:
             self.rec[qp][sl].reshape(f.height, f.width),
             self.orig[sl].reshape(f.height, f.width),
         )
+
+    def side_planes(self, i: int, qp: int, names: list[str]) -> dict[str, np.ndarray]:
+        """The side planes ``names`` of frame i at QP qp, as (h, w) uint8 views."""
+        f = self.frames[i]
+        missing = [n for n in names if qp not in self.side.get(n, {})]
+        if missing:
+            raise UserError(
+                f"the dataset has no side plane {', '.join(missing)} at QP {qp} "
+                f"(build it with 'cnnfilter dataset build --side')"
+            )
+        sl = slice(f.offset, f.offset + f.width * f.height)
+        return {n: self.side[n][qp][sl].reshape(f.height, f.width) for n in names}
 
 
 class PairDataset:
@@ -848,7 +931,8 @@ class PairDataset:
 class PatchSampler:
     """Random (reconstruction, original, QP) patches from one split, at offsets that are
     multiples of 8, with the 8 flips/transposes as augmentation; frames are drawn in proportion
-    to their area."""
+    to their area. With ``side`` names, each batch's side planes, cropped and transformed with
+    their patches, are left in ``self.side_batch`` (n, len(side), p, p) uint8."""
 
     def __init__(
         self,
@@ -858,6 +942,7 @@ class PatchSampler:
         seed: int,
         augment: bool = True,
         slice_types: list[str] | None = None,
+        side: list[str] | None = None,
     ) -> None:
         ok = [
             i
@@ -869,6 +954,10 @@ class PatchSampler:
             types = f" of slice type {'/'.join(slice_types)}" if slice_types else ""
             raise UserError(f"no {data.name} frame{types} is at least {patch}x{patch}")
         self.nominal = np.zeros(0, np.int64)  # the dataset QPs of the last batch
+        self.side = list(side or [])
+        self.side_batch = np.zeros((0, len(self.side), patch, patch), np.uint8)
+        if self.side:
+            data.side_planes(ok[0], int(qps[0]), self.side)  # a clear error now if absent
         self.data, self.qps, self.patch, self.augment = data, list(qps), patch, augment
         self.idx = np.array(ok)
         area = np.array([data.frames[i].width * data.frames[i].height for i in ok], np.float64)
@@ -882,6 +971,7 @@ class PatchSampler:
         p = self.patch
         rec = np.empty((n, p, p), np.uint8)
         org = np.empty((n, p, p), np.uint8)
+        side = np.empty((n, len(self.side), p, p), np.uint8)
         qp = self.rng.choice(self.qps, size=n)
         frames = self.rng.choice(self.idx, size=n, p=self.p)
         for k in range(n):
@@ -892,11 +982,17 @@ class PatchSampler:
             x0 = 8 * int(self.rng.integers(0, (f.width - p) // 8 + 1))
             r, o = self.data.pair(int(frames[k]), int(qp[k]))
             a, b = r[y0 : y0 + p, x0 : x0 + p], o[y0 : y0 + p, x0 : x0 + p]
+            planes = self.data.side_planes(int(frames[k]), int(qp[k]), self.side)
+            s = [planes[nm][y0 : y0 + p, x0 : x0 + p] for nm in self.side]
             if self.augment:
                 t = int(self.rng.integers(0, 8))
                 a, b = _dihedral(a, t), _dihedral(b, t)
+                s = [_dihedral(v, t) for v in s]
             rec[k], org[k] = a, b
+            for j, v in enumerate(s):
+                side[k, j] = v
         self.nominal = qp
+        self.side_batch = side
         sqp = [slice_qp(self.data, int(i), int(q)) for i, q in zip(frames, qp, strict=True)]
         return rec, org, np.array(sqp, dtype=qp.dtype)
 
@@ -959,3 +1055,23 @@ def iter_val_pairs(
             y0, x0 = (h - ch) // 2 // 8 * 8, (w - cw) // 2 // 8 * 8
             r, o = r[y0 : y0 + ch, x0 : x0 + cw], o[y0 : y0 + ch, x0 : x0 + cw]
         yield np.asarray(r), np.asarray(o), lf_plane(data, i, qp, crop)
+
+
+def iter_val_side(
+    data: SplitData,
+    qp: int,
+    names: list[str],
+    limit: int | None = None,
+    crop: int = 0,
+    slice_types: list[str] | None = None,
+) -> Iterator[dict[str, np.ndarray]]:
+    """The side planes ``names`` of the pictures ``iter_val_pairs`` yields, in its order and
+    with its crop."""
+    for i in val_frames(data, limit, slice_types):
+        planes = data.side_planes(i, qp, names)
+        if crop:
+            h, w = data.frames[i].height, data.frames[i].width
+            ch, cw = min(crop, h), min(crop, w)
+            y0, x0 = (h - ch) // 2 // 8 * 8, (w - cw) // 2 // 8 * 8
+            planes = {n: v[y0 : y0 + ch, x0 : x0 + cw] for n, v in planes.items()}
+        yield {n: np.asarray(v) for n, v in planes.items()}

@@ -54,6 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with them on, as in the loop; each frame's reconstruction before deblocking, what the "
         "in-loop CNN receives, is stored)",
     )
+    b.add_argument(
+        "--side",
+        action="store_true",
+        help="also store, with every reconstruction, the side-information planes the encoder "
+        "hands the in-loop CNN (qp_map, mode, boundary; --codec ours): the data for models "
+        "that take them (about 3 uint8 planes per picture and QP more)",
+    )
     b.add_argument("--limit", type=int, help="at most N sources per collection (smoke builds)")
     b.add_argument(
         "--jobs", type=int, default=1, help="sources coded at once (the data does not change)"
@@ -96,6 +103,7 @@ def run_build(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         config=args.cfg if args.cfg in CONFIGS else "AI",
         references=args.references,
+        side=args.side,
     )
     print(f"dataset written: {path}")
     print(json.dumps(PairDataset(path.parent).summary(), indent=2))
