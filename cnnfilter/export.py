@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
-from .inference import CARD_FORMAT, InferenceSettings, ModelCard, OnnxFilter
+from .inference import CARD_FORMAT, SIDE_INPUTS, InferenceSettings, ModelCard, OnnxFilter
 from .models import count_params, get_arch, require_torch
 from .modelset import sha256_file
 from .outputs import atomic_output
@@ -29,9 +29,12 @@ def synthetic_picture(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-def onnx_bytes(model: Any, qp_input: bool, opset: int = DEFAULT_OPSET) -> bytes:
-    """ONNX bytes of a folded eval-mode model: inputs 'x' (and 'qp'), output 'out', dynamic N/H/W,
-    IR version set to the lowest that the opset needs (onnxruntime refuses newer IR versions)."""
+def onnx_bytes(
+    model: Any, qp_input: bool, opset: int = DEFAULT_OPSET, side: tuple[str, ...] = ()
+) -> bytes:
+    """ONNX bytes of a folded eval-mode model: inputs 'x' (and 'qp', then the side planes
+    ``side``), output 'out', dynamic N/H/W, IR version set to the lowest that the opset needs
+    (onnxruntime refuses newer IR versions)."""
     torch = require_torch()
     import onnx
     from onnx import helper
@@ -39,7 +42,7 @@ def onnx_bytes(model: Any, qp_input: bool, opset: int = DEFAULT_OPSET) -> bytes:
     if opset < 17:
         raise UserError(f"opset {opset}: the contract needs opset 17 or newer")
     model = model.eval()
-    names = ["x", "qp"] if qp_input else ["x"]
+    names = (["x", "qp"] if qp_input else ["x"]) + list(side)
     dummy = tuple(torch.full((1, 1, 64, 64), 0.5) for _ in names)
     axes = {n: {0: "n", 2: "h", 3: "w"} for n in [*names, "out"]}
     kwargs: dict[str, Any] = {}
@@ -69,21 +72,39 @@ def onnx_bytes(model: Any, qp_input: bool, opset: int = DEFAULT_OPSET) -> bytes:
     return proto.SerializeToString()
 
 
-def torch_reference(model: Any, plane: np.ndarray, qp: int, pad_multiple: int) -> np.ndarray:
+def torch_reference(
+    model: Any,
+    plane: np.ndarray,
+    qp: int,
+    pad_multiple: int,
+    side: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """The PyTorch output for one uint8 plane, in sample units before rounding (edge padding
-    to the pad multiple, exactly as the ONNX runtime path does)."""
+    to the pad multiple, exactly as the ONNX runtime path does). ``side``: the plane's
+    side-information planes (uint8, ``SIDE_INPUTS`` names) in the model's input order."""
     torch = require_torch()
     h, w = plane.shape
     ph, pw = -h % pad_multiple, -w % pad_multiple
-    x = (plane.astype(np.float32) / np.float32(255.0)).astype(np.float32)
-    x = np.pad(x, ((0, ph), (0, pw)), mode="edge")
-    t = torch.from_numpy(np.ascontiguousarray(x))[None, None]
+
+    def tensor(a: np.ndarray, scale: float) -> Any:
+        x = (np.asarray(a).astype(np.float32) / np.float32(scale)).astype(np.float32)
+        x = np.pad(x, ((0, ph), (0, pw)), mode="edge")
+        return torch.from_numpy(np.ascontiguousarray(x))[None, None]
+
+    t = tensor(plane, 255.0)
+    planes = [tensor(a, SIDE_INPUTS[n]) for n, a in (side or {}).items()]
     with torch.no_grad():
         if getattr(model, "qp_input", False):
-            out = model(t, torch.full_like(t, qp / 51.0))
+            out = model(t, torch.full_like(t, qp / 51.0), *planes)
         else:
-            out = model(t)
+            out = model(t, *planes)
     return out[0, 0, :h, :w].double().numpy() * 255.0
+
+
+def synthetic_side(h: int, w: int, names: list[str], seed: int = 0) -> dict[str, np.ndarray]:
+    """Side-information planes of the codec's value ranges, for export checks."""
+    rng = np.random.default_rng(seed)
+    return {n: rng.integers(0, int(SIDE_INPUTS[n]) + 1, (h, w)).astype(np.uint8) for n in names}
 
 
 def export_model(
@@ -99,9 +120,11 @@ def export_model(
     development_artefact: bool = False,
     notes: str = "",
     opset: int = DEFAULT_OPSET,
+    side: list[str] | None = None,
 ) -> tuple[Path, Path]:
     """Writes ``out`` (.onnx) and its card (same stem, .json); checks that onnxruntime gives the
-    PyTorch output within 1e-4 (in [0, 1] units) before rounding. Returns both paths."""
+    PyTorch output within 1e-4 (in [0, 1] units) before rounding. Returns both paths. ``side``:
+    the side-information planes the model takes after x (and qp), declared on the card."""
     from .models.common import fold_for_export, macs_per_pixel
 
     info = get_arch(arch)
@@ -117,7 +140,8 @@ def export_model(
     ):
         folded = fold_for_export(model)
         qp_input = bool(getattr(model, "qp_input", False))
-        tmp_onnx.write_bytes(onnx_bytes(folded, qp_input, opset))
+        side = list(side or [])
+        tmp_onnx.write_bytes(onnx_bytes(folded, qp_input, opset, tuple(side)))
 
         card: dict[str, Any] = {
             "format": CARD_FORMAT,
@@ -128,7 +152,11 @@ def export_model(
             "sha256": sha256_file(tmp_onnx),
             "opset": opset,
             "component": "luma",
-            "inputs": {"x": {"scale": 255.0}, **({"qp": {"scale": 51.0}} if qp_input else {})},
+            "inputs": {
+                "x": {"scale": 255.0},
+                **({"qp": {"scale": 51.0}} if qp_input else {}),
+                **{n: {"scale": SIDE_INPUTS[n]} for n in side},
+            },
             "output": "image",
             "pad_multiple": info.pad_multiple,
             "qp_range": list(qp_range),
@@ -152,9 +180,11 @@ def export_model(
         worst = 0.0
         for h, w in ((48, 80), (72, 56)):
             plane = synthetic_picture(h, w)
+            sp = synthetic_side(h, w, side) if side else None
             qp = int(trained_qps[0]) if trained_qps else 37
-            ref = torch_reference(folded, plane, qp, info.pad_multiple)
-            worst = max(worst, float(np.max(np.abs(flt.run_float(plane, qp) - ref))) / 255.0)
+            ref = torch_reference(folded, plane, qp, info.pad_multiple, sp)
+            got = flt.run_float(plane, qp, sp)
+            worst = max(worst, float(np.max(np.abs(got - ref))) / 255.0)
         if worst > 1e-4:
             raise UserError(f"export check failed: ONNX differs from PyTorch by {worst:.2e} > 1e-4")
         card["export_check"] = {"max_abs_diff_unit": worst, "sizes": ["80x48", "56x72"]}
@@ -177,7 +207,7 @@ def _validate_all(model: Any, state: dict, data_dir: str | Path, progress: bool)
     qps = [int(q) for q in cfg["qps"]]
     v = validate(
         model, data, qps, get_arch(state["arch"]).pad_multiple, progress=progress,
-        slice_types=cfg.get("slice_types"),
+        slice_types=cfg.get("slice_types"), side=cfg.get("side") or None,
     )  # fmt: skip
     v["step"] = state["step"]
     v["split"] = "val"
@@ -248,4 +278,5 @@ def export_checkpoint(
         development_artefact=development_artefact,
         notes=notes,
         opset=opset,
+        side=cfg.get("side") or None,
     )

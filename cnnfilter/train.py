@@ -15,10 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from .dataset import PairDataset, PatchSampler, iter_val_pairs, psnr, slice_qp, val_frames
+from .dataset import (
+    PairDataset,
+    PatchSampler,
+    iter_val_pairs,
+    iter_val_side,
+    psnr,
+    slice_qp,
+    val_frames,
+)
 from .errors import UserError
-from .inference import round_to_8bit
-from .models import build_model, get_arch, require_torch
+from .inference import SIDE_INPUTS, round_to_8bit
+from .models import build_model, get_arch, require_torch, takes_side
 
 CKPT_FORMAT = "cnnfilter-ckpt/1"
 
@@ -49,6 +57,8 @@ class TrainConfig:
     threads: int = 1
     init: str | None = None  # a run directory whose last.pt gives the starting weights
     slice_types: list[str] = field(default_factory=lambda: ["I"])
+    # side-information planes the network takes (SIDE_INPUTS names, in input order)
+    side: list[str] = field(default_factory=list)
     dataset_summary: dict[str, Any] = field(default_factory=dict)
 
     def resolve(self) -> TrainConfig:
@@ -74,6 +84,13 @@ class TrainConfig:
             raise UserError("--qp-balance must be >= 0")
         if not 0.0 <= self.mae_weight <= 1.0:
             raise UserError("--mae-weight must be within 0..1")
+        unknown = [s for s in self.side if s not in SIDE_INPUTS]
+        if unknown or len(set(self.side)) != len(self.side):
+            raise UserError(
+                f"--side {' '.join(self.side)}: give each of {', '.join(SIDE_INPUTS)} at most once"
+            )
+        if self.side and not takes_side(self.arch):
+            raise UserError(f"--side: '{self.arch}' takes no side-information planes (try ours)")
         if self.patch % info.pad_multiple:
             raise UserError(f"--patch must be a multiple of {info.pad_multiple} for {self.arch}")
         return self
@@ -125,11 +142,10 @@ def _init_weights(run: str | Path, model: Any, arch: str) -> dict[str, Any]:
         src, state = load_checkpoint_model(run)
     except FileNotFoundError as e:
         raise FileNotFoundError(f"--init: {e}") from e
-    if state.get("arch") == arch:
-        return src.state_dict()
-    return widen_state(
-        src.state_dict(), model, f"--init: {run} is a '{state.get('arch')}' run, not '{arch}'"
-    )
+    # the same network, or one that extends it (more input planes: side information)
+    kind = state.get("arch")
+    what = f"--init: {run} is a '{kind}' run" + ("" if kind == arch else f", not '{arch}'")
+    return widen_state(src.state_dict(), model, what)
 
 
 def widen_state(src: dict[str, Any], model: Any, what: str) -> dict[str, Any]:
@@ -156,19 +172,43 @@ def widen_state(src: dict[str, Any], model: Any, what: str) -> dict[str, Any]:
     return out
 
 
-def _forward(torch: Any, model: Any, rec_u8: np.ndarray, qp: np.ndarray) -> Any:
+def side_kwargs(side: list[str] | None) -> dict[str, Any]:
+    """``build_model`` arguments for a network taking the side planes ``side``."""
+    return {"side": len(side)} if side else {}
+
+
+def _forward(
+    torch: Any,
+    model: Any,
+    rec_u8: np.ndarray,
+    qp: np.ndarray,
+    side_u8: np.ndarray | None = None,
+    side: list[str] | None = None,
+) -> Any:
+    """The model on a batch; ``side_u8`` (n, len(side), p, p) holds the side planes ``side``,
+    each divided by its scale (``SIDE_INPUTS``) as the runtime does."""
     x = torch.from_numpy(rec_u8.astype(np.float32) / np.float32(255.0)).unsqueeze(1)
+    planes = [
+        torch.from_numpy(side_u8[:, j].astype(np.float32) / np.float32(SIDE_INPUTS[n])).unsqueeze(1)
+        for j, n in enumerate(side or [])
+    ]
     if getattr(model, "qp_input", False):
         q = torch.from_numpy((qp.astype(np.float32) / np.float32(51.0)).reshape(-1, 1, 1, 1))
-        return model(x, q.expand_as(x).contiguous())
-    return model(x)
+        return model(x, q.expand_as(x).contiguous(), *planes)
+    return model(x, *planes)
 
 
-def filter_plane_torch(model: Any, plane: np.ndarray, qp: int, pad_multiple: int) -> np.ndarray:
+def filter_plane_torch(
+    model: Any,
+    plane: np.ndarray,
+    qp: int,
+    pad_multiple: int,
+    side: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """Whole-plane PyTorch inference with the runtime's padding and rounding (uint8 out)."""
     from .export import torch_reference
 
-    return round_to_8bit(torch_reference(model, plane, qp, pad_multiple))
+    return round_to_8bit(torch_reference(model, plane, qp, pad_multiple, side))
 
 
 def validate(
@@ -180,10 +220,12 @@ def validate(
     crop: int = 0,
     progress: bool = False,
     slice_types: list[str] | None = None,
+    side: list[str] | None = None,
 ) -> dict[str, Any]:
     """Mean per-frame Y-PSNR of the unfiltered reconstruction, of the filtered output and, when
     the dataset has them, of the deblocking+SAO reconstruction, per QP; delta-PSNR over both.
-    Only frames of ``slice_types`` (all when None), each filtered at its slice QP."""
+    Only frames of ``slice_types`` (all when None), each filtered at its slice QP, with the
+    side planes ``side`` for a network that takes them."""
     from tqdm import tqdm
 
     val = data.split("val")
@@ -196,12 +238,18 @@ def validate(
             pr, pf, pl = [], [], []
             pairs = iter_val_pairs(val, q, limit, crop, slice_types)
             qs = [slice_qp(val, i, q) for i in val_frames(val, limit, slice_types)]
-            for (rec, org, lf), sq in zip(
+            sides = (
+                iter_val_side(val, q, side, limit, crop, slice_types)
+                if side
+                else iter([None] * len(qs))
+            )
+            for (rec, org, lf), sq, sp in zip(
                 tqdm(pairs, desc=f"validate QP {q}", leave=False, disable=not progress),
                 qs,
+                sides,
                 strict=True,
             ):
-                out = filter_plane_torch(model, rec, sq, pad_multiple)
+                out = filter_plane_torch(model, rec, sq, pad_multiple, sp)
                 pr.append(psnr(rec, org))
                 pf.append(psnr(out, org))
                 if lf is not None:
@@ -255,7 +303,7 @@ def load_checkpoint_model(ckpt: str | Path) -> tuple[Any, dict[str, Any]]:
         raise UserError(f"{p}: not a cnnfilter training checkpoint ({type(e).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != CKPT_FORMAT:
         raise UserError(f"{p}: not a cnnfilter training checkpoint")
-    model = build_model(state["arch"])
+    model = build_model(state["arch"], **side_kwargs(state["config"].get("side")))
     model.load_state_dict(state["model"])
     return model.eval(), state
 
@@ -287,16 +335,19 @@ def train(
     last = out / "last.pt"
 
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.arch)
+    model = build_model(cfg.arch, **side_kwargs(cfg.side))
     groups = model.optim_groups(cfg.lr) if hasattr(model, "optim_groups") else model.parameters()
     opt = torch.optim.Adam(groups, lr=cfg.lr)
     types = list(cfg.slice_types)
-    sampler = PatchSampler(data.split("train"), cfg.qps, cfg.patch, cfg.seed, slice_types=types)
+    side = list(cfg.side)
+    sampler = PatchSampler(
+        data.split("train"), cfg.qps, cfg.patch, cfg.seed, slice_types=types, side=side
+    )
     probe = PatchSampler(
-        data.split("train"), cfg.qps, cfg.patch, cfg.seed + 7919, slice_types=types
+        data.split("train"), cfg.qps, cfg.patch, cfg.seed + 7919, slice_types=types, side=side
     )
     probe_batch = probe.sample(cfg.batch)
-    probe_nominal = probe.nominal
+    probe_nominal, probe_side = probe.nominal, probe.side_batch
     step, cpu_prev, history, validation = 0, 0.0, [], {}
     # CPU time of the training steps alone, across sessions: what --minutes budgets, so that a
     # run's validation settings do not change how much it trains
@@ -314,10 +365,10 @@ def train(
         if state.get("arch") != cfg.arch:
             raise UserError(f"--resume: {last} is a '{state.get('arch')}' run, not '{cfg.arch}'")
         old = state["config"]
-        for k in ("qps", "patch", "batch", "loss", "seed", "qp_conditioned", "qp_balance"):
+        for k in ("qps", "patch", "batch", "loss", "seed", "qp_conditioned", "qp_balance", "side"):
             if k == "qp_balance" and float(old.get(k, 1.0)) == float(cfg.qp_balance):
                 continue
-            if old.get(k) != getattr(cfg, k):
+            if old.get(k, [] if k == "side" else None) != getattr(cfg, k):
                 raise UserError(f"--resume: {k} differs from the checkpoint ({old.get(k)})")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -366,7 +417,7 @@ def train(
     def probe_loss() -> float:
         model.eval()
         with torch.no_grad():
-            o = _forward(torch, model, probe_batch[0], probe_batch[2])
+            o = _forward(torch, model, probe_batch[0], probe_batch[2], probe_side, side)
             t = torch.from_numpy(probe_batch[1].astype(np.float32) / 255.0).unsqueeze(1)
             v = float(_loss(torch, o, t, cfg.loss, cfg.mae_weight, weight_of(probe_nominal)))
         model.train()
@@ -395,7 +446,7 @@ def train(
     def do_validate() -> dict[str, Any]:
         v = validate(
             model, data, cfg.qps, info.pad_multiple, cfg.val_limit, cfg.val_crop,
-            progress=progress, slice_types=types,
+            progress=progress, slice_types=types, side=side,
         )  # fmt: skip
         v["step"] = step
         v["train_cpu_seconds"] = round(spent, 3)
@@ -429,7 +480,7 @@ def train(
     while (target is None or step < target) and spent < budget:
         ts = time.process_time()
         rec, org, qp = sampler.sample(cfg.batch)
-        o = _forward(torch, model, rec, qp)
+        o = _forward(torch, model, rec, qp, sampler.side_batch, side)
         t = torch.from_numpy(org.astype(np.float32) / np.float32(255.0)).unsqueeze(1)
         loss = _loss(torch, o, t, cfg.loss, cfg.mae_weight, weight_of(sampler.nominal))
         opt.zero_grad(set_to_none=True)

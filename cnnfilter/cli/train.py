@@ -43,6 +43,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train on frames of these slice types (default: I for an All-Intra dataset, its P "
         "or B pictures for an LDP or RA one); the model card and set apply to them",
     )
+    p.add_argument(
+        "--side",
+        nargs="+",
+        metavar="PLANE",
+        default=[],
+        help="side-information planes the network takes, in this order (qp_map, mode, "
+        "boundary; a dataset built with --side; ours only). With --init from a run without "
+        "them, the new input channels start at zero: the net starts as the one it extends",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patch", type=int, help="patch size (default: the published one)")
     p.add_argument("--batch", type=int, help="batch size (default: the published one)")
@@ -111,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         init=args.init,
         qp_balance=0.0 if args.no_qp_balance else args.qp_balance,
         slice_types=_slice_types(args),
+        side=list(args.side),
     )
     # a progress bar on a terminal; plain lines in a log (a long background run's nohup file)
     tty = sys.stderr.isatty()

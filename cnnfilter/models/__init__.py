@@ -8,6 +8,7 @@ extra (``pip install 'cnnfilter[train]'``). Every network maps 8-bit luma normal
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,6 +215,14 @@ def build_model(name: str, **kwargs: Any) -> torch.nn.Module:
     require_torch()
     mod = importlib.import_module(f"{__name__}.{info.module}")
     return getattr(mod, info.cls)(**kwargs)
+
+
+def takes_side(name: str) -> bool:
+    """Whether the named network can take side-information planes (a ``side`` argument)."""
+    info = get_arch(name)
+    require_torch()
+    cls = getattr(importlib.import_module(f"{__name__}.{info.module}"), info.cls)
+    return "side" in inspect.signature(cls).parameters
 
 
 def count_params(model: torch.nn.Module) -> int:

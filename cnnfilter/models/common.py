@@ -142,10 +142,11 @@ def macs_per_pixel(model: nn.Module, size: tuple[int, int] | None = None) -> flo
     try:
         with torch.no_grad():
             y = torch.full((1, 1, h, w), 0.5)
+            side = [torch.zeros(1, 1, h, w) for _ in range(int(getattr(model, "side", 0)))]
             if getattr(model, "qp_input", False):
-                model(y, torch.full((1, 1, h, w), 37 / 51))
+                model(y, torch.full((1, 1, h, w), 37 / 51), *side)
             else:
-                model(y)
+                model(y, *side)
     finally:
         for hd in handles:
             hd.remove()
