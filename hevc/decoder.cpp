@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "cabac.h"
 #include "ctu_syntax.h"
@@ -179,7 +180,10 @@ struct Decoder::Impl {
     validate_pps(*s, *p);
     const bool irap = is_irap(nal.type);
     if (irap) no_rasl_output = is_idr(nal.type) || nal.type <= BLA_N_LP || first_in_sequence;
+    // The coding information's buffers are kept (CodingInfo::init clears what must be).
+    CodingInfo info = std::move(cur.info);
     cur = Current{};
+    cur.info = std::move(info);
     cur.active = true;
     if (irap && no_rasl_output) have_active_sei = false;
     if (have_pending_sei) {
