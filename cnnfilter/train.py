@@ -465,6 +465,9 @@ def train(
 
     t0 = time.process_time()
     start_loss = probe_loss()
+    if cfg.init and not resume and cfg.val_every:
+        # a fine-tune's learning curve starts where the network it extends stood
+        validation = do_validate()
     budget = cfg.minutes * 60.0 if cfg.minutes is not None else math.inf
     target = cfg.steps if cfg.steps is not None else None
     bar = tqdm(

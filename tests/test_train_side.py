@@ -110,7 +110,7 @@ def _export(model, out):
 
 
 def test_init_from_a_run_without_side_planes_starts_as_that_net(ds, tmp_path):
-    from cnnfilter.train import _forward, load_checkpoint_model, train
+    from cnnfilter.train import _forward, load_checkpoint_model, train, validate
 
     train(_cfg(ds, tmp_path / "base", steps=2, side=[]), progress=False)
     base, _ = load_checkpoint_model(tmp_path / "base")
@@ -124,9 +124,14 @@ def test_init_from_a_run_without_side_planes_starts_as_that_net(ds, tmp_path):
         },
         tmp_path / "base" / "last.pt",
     )
-    cfg = _cfg(ds, tmp_path / "wide", steps=1, init=str(tmp_path / "base"), lr=1e-12)
+    cfg = _cfg(ds, tmp_path / "wide", steps=1, init=str(tmp_path / "base"), lr=1e-12, val_every=1)
     train(cfg, progress=False)
-    wide, _ = load_checkpoint_model(tmp_path / "wide")
+    wide, st = load_checkpoint_model(tmp_path / "wide")
+    # The fine-tune's learning curve starts with the network it extends, validated.
+    assert [v["step"] for v in st["val_history"]] == [0, 1]
+    ref = validate(base, PairDataset(ds), QPS, 2, limit=1)["delta_psnr_db"]
+    for q, d in st["val_history"][0]["delta_psnr_db"].items():
+        assert abs(d - ref[q]) < 2e-3
     rng = np.random.default_rng(0)
     rec = rng.integers(0, 256, (2, 16, 16)).astype(np.uint8)
     side = rng.integers(0, 2, (2, 2, 16, 16)).astype(np.uint8)
