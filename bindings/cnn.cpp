@@ -46,6 +46,7 @@ hevc::CnnProvider cnn_provider_from(py::object fn) {
       side["qp_map"] = plane_view(req.side->qp, no_owner);
       side["mode"] = plane_view(req.side->mode, no_owner);
       side["boundary"] = plane_view(req.side->boundary, no_owner);
+      side["bs"] = plane_view(req.side->bs, no_owner);
       info["side"] = side;
     }
     if (req.need && !req.need->luma.empty()) {

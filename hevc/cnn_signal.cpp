@@ -162,10 +162,26 @@ void apply_cnn_flags(const CodingInfo& info, const CnnPictureFlags& flags, const
   }
 }
 
-void make_cnn_side_info(const CodingInfo& info, CnnSideInfo& out) {
+void make_cnn_side_info(const CodingInfo& info, const EdgeStrengths& vertical,
+                        const EdgeStrengths& horizontal, CnnSideInfo& out) {
   const int w = info.geo().width, h = info.geo().height;
-  for (Plane* p : {&out.qp, &out.mode, &out.boundary})
+  for (Plane* p : {&out.qp, &out.mode, &out.boundary, &out.bs})
     if (p->width != w || p->height != h) p->alloc(w, h);
+  std::fill(out.bs.buf.begin(), out.bs.buf.end(), Pel{0});
+  // Each segment's footprint: the 6 samples across the edge (p2..q2) on its 4 lines.
+  for (int dir = 0; dir < 2; ++dir) {
+    const EdgeStrengths& e = dir ? horizontal : vertical;
+    for (int b4 = 0; b4 < e.h4; ++b4)
+      for (int a8 = 1; a8 < e.w8; ++a8) {
+        const Pel s = static_cast<Pel>(e.at(a8, b4));
+        if (!s) continue;
+        for (int l = 4 * b4; l < std::min(4 * b4 + 4, dir ? w : h); ++l)
+          for (int k = 8 * a8 - 3; k < 8 * a8 + 3; ++k) {
+            Pel& v = dir ? out.bs.at(l, k) : out.bs.at(k, l);
+            v = std::max(v, s);
+          }
+      }
+  }
   for (int by = 0; by < h; by += 4) {
     for (int bx = 0; bx < w; bx += 4) {
       const BlockInfo& b = info.blk(bx, by);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "deblock.h"
 #include "picture.h"
 
 namespace hevc {
@@ -52,8 +53,12 @@ struct CnnSideInfo {
   Plane qp;        // QpY of the sample's coding unit
   Plane mode;      // 0 intra, 1 inter, 2 skip
   Plane boundary;  // 1 on the first and last row and column of every transform block, else 0
+  // The largest deblocking boundary strength (0..2) of the edges whose luma filter may change
+  // the sample (p2..q2: within 3 samples of an 8x8-grid edge segment), else 0.
+  Plane bs;
 };
-void make_cnn_side_info(const CodingInfo& info, CnnSideInfo& out);
+void make_cnn_side_info(const CodingInfo& info, const EdgeStrengths& vertical,
+                        const EdgeStrengths& horizontal, CnnSideInfo& out);
 
 // Per-CTU selection flags of a picture, indexed by raster CTU address.
 struct CnnPictureFlags {

@@ -16,12 +16,6 @@ const uint8_t kTc[54] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0,  0,  0,  0,  
                          1, 1, 1, 1, 1, 1, 1, 1, 1, 2,  2,  2,  2,  3,  3,  3,  3,  4,
                          4, 4, 5, 5, 6, 6, 7, 8, 9, 10, 11, 13, 14, 16, 18, 20, 22, 24};
 
-struct Edges {
-  int w8 = 0, h4 = 0;
-  std::vector<uint8_t> bs;  // one entry per 4-sample edge segment on the 8x8 grid
-  uint8_t& at(int x8, int y4) { return bs[static_cast<size_t>(y4) * w8 + x8]; }
-};
-
 bool no_filter_samples(const Sps& sps, const BlockInfo& b) {
   return (b.flags & kBfBypass) || ((b.flags & kBfPcm) && sps.pcm_loop_filter_disabled);
 }
@@ -51,58 +45,6 @@ bool pu_edge(const BlockInfo& q, int a, bool vertical) {
   }
 }
 
-// Boundary strengths of all edges in one direction, visited in raster order (the coding
-// information is read a row at a time: column order missed the cache at every segment).
-void compute_bs(const DeblockParams& prm, bool vertical, Edges& e) {
-  const CodingInfo& info = *prm.info;
-  const PicGeometry& g = info.geo();
-  const int W = g.width, H = g.height;
-  // Edge positions `a` (x for vertical edges) are on the 8-sample grid; segments `b` along them
-  // are 4 samples long.
-  e.w8 = ((vertical ? W : H) + 7) / 8;
-  e.h4 = ((vertical ? H : W) + 3) / 4;
-  e.bs.assign(static_cast<size_t>(e.w8) * e.h4, 0);
-  const int ctb_log2 = g.ctb_log2, ctb_mask = g.ctb_size - 1;
-  for (int y = vertical ? 0 : 8; y < H; y += vertical ? 4 : 8) {
-    int ctb_x = -1;  // the CTB column whose slice settings `disabled` holds
-    bool disabled = false;
-    for (int x = vertical ? 8 : 0; x < W; x += vertical ? 8 : 4) {
-      const int a = vertical ? x : y, b = vertical ? y : x;
-      const int xp = vertical ? x - 1 : x, yp = vertical ? y : y - 1;
-      if ((x >> ctb_log2) != ctb_x) {
-        ctb_x = x >> ctb_log2;
-        disabled = info.slice_filters_[info.ctb_filter_idx_[info.ctb_rs(x, y)]].deblocking_disabled;
-      }
-      if (disabled) {
-        x = (x | ctb_mask) + 1 - (vertical ? 8 : 4);  // the rest of this CTB
-        continue;
-      }
-      if ((a & ctb_mask) == 0) {
-        // An edge between CTBs: slice and tile boundaries.
-        const int rs_q = info.ctb_rs(x, y), rs_p = info.ctb_rs(xp, yp);
-        const SliceFilterInfo& sq = info.slice_filters_[info.ctb_filter_idx_[rs_q]];
-        if (info.ctb_slice_[rs_p] != info.ctb_slice_[rs_q] && !sq.lf_across_slices) continue;
-        if (!prm.pps->loop_filter_across_tiles && g.tile_id_rs(rs_p) != g.tile_id_rs(rs_q))
-          continue;
-      }
-      const BlockInfo& q = info.blk(x, y);
-      const bool tu_edge = (a & ((1 << q.tu_log2) - 1)) == 0;
-      const bool cu_edge = (a & ((1 << q.cu_log2) - 1)) == 0;
-      if (!tu_edge && !cu_edge && !pu_edge(q, a, vertical)) continue;
-      const BlockInfo& p = info.blk(xp, yp);
-      uint8_t bs;
-      if (p.pred_mode == static_cast<uint8_t>(PredMode::Intra) ||
-          q.pred_mode == static_cast<uint8_t>(PredMode::Intra))
-        bs = 2;
-      else if (tu_edge && ((p.flags | q.flags) & kBfCbfY))
-        bs = 1;
-      else
-        bs = prm.inter_bs ? static_cast<uint8_t>(prm.inter_bs(prm.inter_ctx, xp, yp, x, y)) : 0;
-      e.at(a / 8, b / 4) = bs;
-    }
-  }
-}
-
 void filter_chroma(Pel* s, int step, int line, int n, int tc, bool no_p, bool no_q) {
   for (int l = 0; l < n; ++l) {
     Pel* q = s + l * line;
@@ -116,8 +58,8 @@ void filter_chroma(Pel* s, int step, int line, int n, int tc, bool no_p, bool no
 void filter_direction(const DeblockParams& prm, Frame& pic, bool vertical) {
   const CodingInfo& info = *prm.info;
   const Sps& sps = *prm.sps;
-  Edges e;
-  compute_bs(prm, vertical, e);
+  EdgeStrengths e;
+  boundary_strengths(prm, vertical, e);
   Plane& Y = pic.planes[0];
   const auto luma = dsp::kernels().deblock.luma[vertical ? 0 : 1];
   // Two segments at a time: an 8-sample stretch of the edge (the picture's sides are
@@ -171,6 +113,58 @@ void filter_direction(const DeblockParams& prm, Frame& pic, bool vertical) {
 }
 
 }  // namespace
+
+// Boundary strengths of all edges in one direction, visited in raster order (the coding
+// information is read a row at a time: column order missed the cache at every segment).
+void boundary_strengths(const DeblockParams& prm, bool vertical, EdgeStrengths& e) {
+  const CodingInfo& info = *prm.info;
+  const PicGeometry& g = info.geo();
+  const int W = g.width, H = g.height;
+  // Edge positions `a` (x for vertical edges) are on the 8-sample grid; segments `b` along them
+  // are 4 samples long.
+  e.w8 = ((vertical ? W : H) + 7) / 8;
+  e.h4 = ((vertical ? H : W) + 3) / 4;
+  e.bs.assign(static_cast<size_t>(e.w8) * e.h4, 0);
+  const int ctb_log2 = g.ctb_log2, ctb_mask = g.ctb_size - 1;
+  for (int y = vertical ? 0 : 8; y < H; y += vertical ? 4 : 8) {
+    int ctb_x = -1;  // the CTB column whose slice settings `disabled` holds
+    bool disabled = false;
+    for (int x = vertical ? 8 : 0; x < W; x += vertical ? 8 : 4) {
+      const int a = vertical ? x : y, b = vertical ? y : x;
+      const int xp = vertical ? x - 1 : x, yp = vertical ? y : y - 1;
+      if ((x >> ctb_log2) != ctb_x) {
+        ctb_x = x >> ctb_log2;
+        disabled = info.slice_filters_[info.ctb_filter_idx_[info.ctb_rs(x, y)]].deblocking_disabled;
+      }
+      if (disabled) {
+        x = (x | ctb_mask) + 1 - (vertical ? 8 : 4);  // the rest of this CTB
+        continue;
+      }
+      if ((a & ctb_mask) == 0) {
+        // An edge between CTBs: slice and tile boundaries.
+        const int rs_q = info.ctb_rs(x, y), rs_p = info.ctb_rs(xp, yp);
+        const SliceFilterInfo& sq = info.slice_filters_[info.ctb_filter_idx_[rs_q]];
+        if (info.ctb_slice_[rs_p] != info.ctb_slice_[rs_q] && !sq.lf_across_slices) continue;
+        if (!prm.pps->loop_filter_across_tiles && g.tile_id_rs(rs_p) != g.tile_id_rs(rs_q))
+          continue;
+      }
+      const BlockInfo& q = info.blk(x, y);
+      const bool tu_edge = (a & ((1 << q.tu_log2) - 1)) == 0;
+      const bool cu_edge = (a & ((1 << q.cu_log2) - 1)) == 0;
+      if (!tu_edge && !cu_edge && !pu_edge(q, a, vertical)) continue;
+      const BlockInfo& p = info.blk(xp, yp);
+      uint8_t bs;
+      if (p.pred_mode == static_cast<uint8_t>(PredMode::Intra) ||
+          q.pred_mode == static_cast<uint8_t>(PredMode::Intra))
+        bs = 2;
+      else if (tu_edge && ((p.flags | q.flags) & kBfCbfY))
+        bs = 1;
+      else
+        bs = prm.inter_bs ? static_cast<uint8_t>(prm.inter_bs(prm.inter_ctx, xp, yp, x, y)) : 0;
+      e.at(a / 8, b / 4) = bs;
+    }
+  }
+}
 
 void deblock_picture(const DeblockParams& p, Frame& pic) {
   filter_direction(p, pic, true);

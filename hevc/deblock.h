@@ -23,4 +23,16 @@ struct DeblockParams {
 
 void deblock_picture(const DeblockParams& p, Frame& pic);
 
+// The boundary strength (8.7.2.4) of every 4-sample segment of the edges on the 8x8 grid in one
+// direction, 0 where the edge is not filtered (not an edge, or deblocking disabled, or a slice
+// or tile boundary it may not cross): position a (x for vertical edges) on the 8-sample grid,
+// segment b along the edge.
+struct EdgeStrengths {
+  int w8 = 0, h4 = 0;
+  std::vector<uint8_t> bs;
+  uint8_t& at(int a8, int b4) { return bs[static_cast<size_t>(b4) * w8 + a8]; }
+  uint8_t at(int a8, int b4) const { return bs[static_cast<size_t>(b4) * w8 + a8]; }
+};
+void boundary_strengths(const DeblockParams& p, bool vertical, EdgeStrengths& out);
+
 }  // namespace hevc

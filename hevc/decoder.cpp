@@ -431,7 +431,7 @@ struct Decoder::Impl {
       req.chroma = cnn_chroma;
       req.sei = &cur.cnn_sei;
       req.need = &cnn_flags;
-      const bool chroma_done = cnn_stage(self.cnn_provider, req, info, cnn);
+      const bool chroma_done = cnn_stage(self.cnn_provider, req, s, p, info, cur.motion.get(), cnn);
       if (cnn_chroma && !chroma_done)
         fail("the stream applies the CNN to chroma but the model set has no chroma model");
       cnn_s = seconds_since(t);

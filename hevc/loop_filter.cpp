@@ -40,16 +40,21 @@ int inter_boundary_strength(const void* ctx, int xp, int yp, int xq, int yq) {
          (far(p.mv[0], q.mv[1]) || far(p.mv[1], q.mv[0]));
 }
 
-}  // namespace
-
-void deblock_stage(const Sps& sps, const Pps& pps, const CodingInfo& info,
-                   const MotionField* motion, Frame& pic) {
+DeblockParams deblock_params(const Sps& sps, const Pps& pps, const CodingInfo& info,
+                             const MotionField* motion) {
   DeblockParams dp{&sps, &pps, &info};
   if (motion) {
     dp.inter_bs = inter_boundary_strength;
     dp.inter_ctx = motion;
   }
-  deblock_picture(dp, pic);
+  return dp;
+}
+
+}  // namespace
+
+void deblock_stage(const Sps& sps, const Pps& pps, const CodingInfo& info,
+                   const MotionField* motion, Frame& pic) {
+  deblock_picture(deblock_params(sps, pps, info, motion), pic);
 }
 
 void sao_and_cnn_stage(const Sps& sps, const Pps& pps, const CodingInfo& info, const Frame* cnn,
@@ -66,9 +71,14 @@ void sao_and_cnn_stage(const Sps& sps, const Pps& pps, const CodingInfo& info, c
   if (cnn && flags && flags->any()) apply_cnn_flags(info, *flags, *cnn, pic);
 }
 
-bool cnn_stage(const CnnProvider& provider, CnnRequest req, const CodingInfo& info, Frame& out) {
+bool cnn_stage(const CnnProvider& provider, CnnRequest req, const Sps& sps, const Pps& pps,
+               const CodingInfo& info, const MotionField* motion, Frame& out) {
+  const DeblockParams dp = deblock_params(sps, pps, info, motion);
+  EdgeStrengths vertical, horizontal;
+  boundary_strengths(dp, true, vertical);
+  boundary_strengths(dp, false, horizontal);
   CnnSideInfo side;
-  make_cnn_side_info(info, side);
+  make_cnn_side_info(info, vertical, horizontal, side);
   req.side = &side;
   const PicGeometry& geo = info.geo();
   req.ctb_size = geo.ctb_size;

@@ -23,7 +23,9 @@ void sao_and_cnn_stage(const Sps& sps, const Pps& pps, const CodingInfo& info, c
                        const CnnPictureFlags* flags, Frame& pic);
 
 // Runs the CNN provider on `req` (whose input is the reconstruction before deblocking), with
-// the side information of `info`; returns whether it filtered chroma too.
-bool cnn_stage(const CnnProvider& provider, CnnRequest req, const CodingInfo& info, Frame& out);
+// the side information of `info` (and the boundary strengths its deblocking has, from `motion`
+// as deblock_stage takes it); returns whether it filtered chroma too.
+bool cnn_stage(const CnnProvider& provider, CnnRequest req, const Sps& sps, const Pps& pps,
+               const CodingInfo& info, const MotionField* motion, Frame& out);
 
 }  // namespace hevc

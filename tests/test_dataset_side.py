@@ -1,5 +1,5 @@
 """`cnnfilter dataset build --side`: with every reconstruction, the side-information planes the
-encoder hands the in-loop CNN (qp_map, mode, boundary), stored, loaded, and sampled in step with
+encoder hands the in-loop CNN (qp_map, mode, boundary, bs), stored, loaded, and sampled in step with
 their patches."""
 
 from __future__ import annotations

@@ -20,18 +20,19 @@ import cnnfilter  # noqa: E402
 from cnnfilter.modelset import make_model_set  # noqa: E402
 
 CFG = ROOT / "cfg" / "encoder_intra_main.cfg"
+LDP_CFG = ROOT / "cfg" / "encoder_lowdelay_P_main.cfg"
 W, H = 64, 48
 
 
-def _side_model(path: Path, gain: float) -> Path:
-    """y = x + gain * boundary: the output depends on the side plane, sample for sample."""
+def _side_model(path: Path, gain: float, plane: str = "boundary") -> Path:
+    """y = x + gain * plane: the output depends on the side plane, sample for sample."""
     dyn = ["N", 1, "H", "W"]
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, dyn)
-    b = helper.make_tensor_value_info("boundary", TensorProto.FLOAT, dyn)
+    b = helper.make_tensor_value_info(plane, TensorProto.FLOAT, dyn)
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, dyn)
     g = helper.make_tensor("g", TensorProto.FLOAT, [], [gain])
     nodes = [
-        helper.make_node("Mul", ["boundary", "g"], ["gb"]),
+        helper.make_node("Mul", [plane, "g"], ["gb"]),
         helper.make_node("Add", ["x", "gb"], ["y"]),
     ]
     graph = helper.make_graph(nodes, "side", [x, b], [y], initializer=[g])
@@ -43,7 +44,7 @@ def _side_model(path: Path, gain: float) -> Path:
         "name": path.stem,
         "onnx": path.name,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "inputs": {"x": {"scale": 255.0}, "boundary": {"scale": 1.0}},
+        "inputs": {"x": {"scale": 255.0}, plane: {"scale": 1.0}},
         "output": "image",
         "qp_range": [0, 51],
         "slice_types": ["I", "P", "B"],
@@ -116,7 +117,7 @@ def test_side_planes_describe_the_coding(clip, side_set, tmp_path, monkeypatch):
     )
     assert len(seen) == len(res.frames) == 2
     for planes in seen:
-        assert set(planes) == {"qp_map", "mode", "boundary"}
+        assert set(planes) == {"qp_map", "mode", "boundary", "bs"}
         assert all(a.shape == (H, W) and a.dtype == np.uint8 for a in planes.values())
         assert (planes["qp_map"] == 32).all()  # one QP, no cu_qp_delta
         assert (planes["mode"] == 0).all()  # All-Intra
@@ -124,6 +125,13 @@ def test_side_planes_describe_the_coding(clip, side_set, tmp_path, monkeypatch):
         assert b[:, 0].all() and b[0, :].all()  # every block's first row and column
         assert b[:, -1].all() and b[-1, :].all()  # and last, at the picture's edge too
         assert set(np.unique(b)) == {0, 1} and 0.05 < b.mean() < 1.0
+        # Intra: bS 2 on the transform edges of the 8x8 grid, over the three samples either
+        # side that the luma filter may change; 0 elsewhere (the picture's edges included).
+        bs = planes["bs"]
+        assert set(np.unique(bs)) <= {0, 2} and bs.any()
+        assert not bs[:5, :5].any()  # no edge at x = 0 or y = 0 reaches the corner
+        xs, ys = np.nonzero(bs.T)  # (column, row) pairs of marked samples
+        assert (((xs + 3) % 8 < 6) | ((ys + 3) % 8 < 6)).all()  # within 3 of a grid edge
 
 
 def test_a_side_model_outside_the_loop_is_a_clear_error(clip, side_set, tmp_path, capsys):
@@ -149,3 +157,42 @@ def test_a_side_model_outside_the_loop_is_a_clear_error(clip, side_set, tmp_path
     err = capsys.readouterr().err
     assert code == 2 and "takes side information (boundary)" in err
     assert not (tmp_path / "o.yuv").exists()
+
+
+def test_boundary_strengths_of_p_pictures_reach_both_ends_alike(tmp_path, monkeypatch):
+    """In P pictures the bs plane depends on motion and coefficients (bS 1): a model that adds
+    it must still give the decoder exactly the encoder's reconstruction."""
+    from cnnfilter.modelset import ModelSet
+
+    d = tmp_path / "m"
+    d.mkdir()
+    make_model_set(d / "sets" / "bs-lift", "bs-lift", [_side_model(d / "bs.onnx", 2 / 255, "bs")])
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:H, 0:W]
+    frames = []
+    for i in range(4):  # a pattern moving by 3 samples a picture, and noise: mixed motion
+        y = 110 + 60 * np.sin((xx + 3 * i) / 6.0) * np.cos(yy / 7.0) + rng.normal(0, 6, (H, W))
+        frames += [y, np.full((H // 2, W // 2), 128.0), np.full((H // 2, W // 2), 120.0)]
+    clip = tmp_path / "moving.yuv"
+    planes = [np.clip(np.round(f), 0, 255).astype(np.uint8).ravel() for f in frames]
+    np.concatenate(planes).tofile(clip)
+    seen = []
+    real = ModelSet.filter_luma
+
+    def spy(self, y, qp, slice_type, side=None, need=None):
+        seen.append((slice_type, np.array(side["bs"])))
+        return real(self, y, qp, slice_type, side, need)
+
+    monkeypatch.setattr(ModelSet, "filter_luma", spy)
+    res = cnnfilter.encode(
+        clip, tmp_path / "s.bin", tmp_path / "r.yuv", cfg=LDP_CFG, width=W, height=H, qp=32,
+        frames=4, cnn=d / "sets" / "bs-lift", cnn_mode="all",
+    )  # fmt: skip
+    p_planes = [bs for t, bs in seen if t == "P"]
+    assert len(p_planes) == 3 and any((bs == 1).any() for bs in p_planes)
+    monkeypatch.setattr(ModelSet, "filter_luma", real)
+    dec = cnnfilter.decode(res.bitstream, models=d / "sets")
+    ours = b"".join(
+        np.ascontiguousarray(p).tobytes() for pic in dec.pictures for p in (pic.y, pic.u, pic.v)
+    )
+    assert md5(ours) == md5(res.recon.read_bytes())

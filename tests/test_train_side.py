@@ -22,14 +22,20 @@ QPS = [32, 37]
 
 def gridded_coder(frames, qp, fps, tmp, in_loop=False):
     """The blocky stand-in codec (8x8 blocks) with side planes that say so: every block's first
-    and last rows and columns in `boundary`, intra `mode`, the QP in `qp_map`."""
+    and last rows and columns in `boundary` (bS 2 there in `bs`), intra `mode`, the QP in
+    `qp_map`."""
     out = []
     for c in blocky_coder(frames, qp, fps, tmp, in_loop):
         h, w = c.rec.shape
         edge = np.zeros((h, w), np.uint8)
         edge[np.arange(h) % 8 == 0] = edge[np.arange(h) % 8 == 7] = 1
         edge[:, np.arange(w) % 8 == 0] = edge[:, np.arange(w) % 8 == 7] = 1
-        side = {"boundary": edge, "mode": np.zeros_like(edge), "qp_map": np.full_like(edge, qp)}
+        side = {
+            "boundary": edge,
+            "mode": np.zeros_like(edge),
+            "qp_map": np.full_like(edge, qp),
+            "bs": 2 * edge,
+        }
         out.append(CodedFrame(c.rec, c.slice_type, c.qp, side=side))
     return out
 

@@ -58,8 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--side",
         action="store_true",
         help="also store, with every reconstruction, the side-information planes the encoder "
-        "hands the in-loop CNN (qp_map, mode, boundary; --codec ours): the data for models "
-        "that take them (about 3 uint8 planes per picture and QP more)",
+        "hands the in-loop CNN (qp_map, mode, boundary, bs; --codec ours): the data for models "
+        "that take them (4 uint8 planes per picture and QP more)",
     )
     b.add_argument("--limit", type=int, help="at most N sources per collection (smoke builds)")
     b.add_argument(

@@ -566,7 +566,8 @@ struct Encoder::Impl {
       req.poc = poc;
       req.chroma = true;
       Frame cnn_out;
-      const bool chroma_model = cnn_stage(cnn, req, info, cnn_out);
+      const bool chroma_model = cnn_stage(
+          cnn, req, sps, pps, info, pic.type != SliceType::I ? &pic.motion : nullptr, cnn_out);
       out.cnn_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count();
       const Frame deblocked = pic.rec;
