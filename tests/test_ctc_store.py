@@ -135,13 +135,21 @@ def test_run_removes_only_what_it_made(tmp_path, seqs, x265):
         p.write_bytes(data)
     scratch = _killed_scratch(out)
     (scratch / "my-extra.txt").write_bytes(b"dropped in a scratch folder")
+    # Killed between mkdtemp and the marker: an empty folder of the scratch shape, removed.
+    (out / "work" / "AI_x265_a_QP22.0123abcd.k3_j2x9q").mkdir()
+    (out / "work" / "empty-of-mine").mkdir()  # the user's empty folder: another shape, kept
     res = _run(out, seqs, force=True)
     assert (res.ran, res.failed) == (8, [])
     for p, data in mine.items():
         assert p.read_bytes() == data, p
     # The scratch folder lost what the runner writes there, and kept the stranger's file.
     assert sorted(p.name for p in scratch.iterdir()) == ["my-extra.txt"]
-    assert sorted(p.name for p in (out / "work").iterdir()) == [scratch.name, "keep.yuv", "mine"]
+    assert sorted(p.name for p in (out / "work").iterdir()) == [
+        scratch.name,
+        "empty-of-mine",
+        "keep.yuv",
+        "mine",
+    ]
 
 
 def test_unrelated_folder_is_refused(tmp_path, seqs, x265):

@@ -77,6 +77,7 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 MARKER = ".cnnfilter-ctc"  # written first into every results folder: the folder is ours
 SCRATCH_MARKER = ".cnnfilter-ctc-scratch"  # written first into every per-job scratch folder
+_SCRATCH_NAME = re.compile(r"[A-Za-z0-9._-]+\.[0-9a-f]{8}\.[a-z0-9_]{8}")  # mkdtemp's shape
 # What a job writes into its scratch folder (and the temporaries of writing them atomically).
 _SCRATCH_FILES = ("str.bin", "rec.yuv")
 
@@ -95,6 +96,12 @@ def _remove_scratch(d: Path) -> bool:
     """Removes a job's scratch folder: the files a job writes there and nothing else; a folder
     that still holds something else stays. Returns whether the folder is gone."""
     if not (d / SCRATCH_MARKER).is_file():
+        # A runner killed between mkdtemp and the marker leaves an empty folder of this shape;
+        # removing an empty folder deletes nothing, so it goes too.
+        if _SCRATCH_NAME.fullmatch(d.name) and not any(d.iterdir()):
+            with contextlib.suppress(OSError):
+                d.rmdir()
+                return True
         return False
     for p in d.iterdir():
         if _is_scratch_file(p.name) and not p.is_dir():
