@@ -36,5 +36,6 @@ struct CnnRequest;
 // A Python callable as the codec's per-picture CNN provider (see cnn.cpp).
 std::function<bool(const hevc::CnnRequest&, hevc::Frame&)> cnn_provider_from(py::object fn);
 
+void register_cnn(py::module_& m);
 void register_decode(py::module_& m);
 void register_encode(py::module_& m);

@@ -4,7 +4,13 @@
 // y/u/v are read-only zero-copy views of the reconstruction before deblocking, valid during the
 // call; info holds qp, slice_type, poc, chroma (whether chroma output is wanted) and, in the
 // decoder, identity (bytes) and inference_mode from the stream's SEI, and need_luma/need_chroma
-// ((CTU rows, CTU columns) uint8 flags) with ctu_size, so that units no flag selects are skipped.
+// ((CTU rows, CTU columns) uint8 flags) with ctu_size, so that units no flag selects are skipped;
+// info["side"] is a read-only mapping of the side planes (cnn_side.h), each computed when it is
+// first read and valid during the call only.
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "bindings.h"
 #include "cnn_signal.h"
 
@@ -28,7 +34,50 @@ py::array_t<uint8_t> ctu_grid(const std::vector<uint8_t>& flags, int rows, int c
   return a;
 }
 
+// The side planes of one call as a mapping, computed as the filter reads them. The planes live
+// in the C++ call's frame: once it returns, reading one is an error instead of a dangling view.
+struct SidePlanes {
+  hevc::CnnSideInfo* side = nullptr;
+  py::array_t<uint8_t> get(const std::string& name) const {
+    for (int i = 0; i < hevc::kSidePlaneCount; ++i) {
+      const auto p = static_cast<hevc::SidePlane>(i);
+      if (name != hevc::side_plane_name(p)) continue;
+      if (!side) throw std::runtime_error("side planes are readable during the filter call only");
+      py::capsule no_owner(side, [](void*) {});
+      return plane_view(side->get(p), no_owner);
+    }
+    throw py::key_error(name);
+  }
+};
+
+std::vector<std::string> side_names() {
+  std::vector<std::string> names;
+  for (int i = 0; i < hevc::kSidePlaneCount; ++i)
+    names.emplace_back(hevc::side_plane_name(static_cast<hevc::SidePlane>(i)));
+  return names;
+}
+
 }  // namespace
+
+void register_cnn(py::module_& m) {
+  py::class_<SidePlanes>(m, "SidePlanes",
+                         "The side planes of a picture (read-only mapping, valid during the "
+                         "filter call); each plane is computed when it is first read.")
+      .def("__getitem__", &SidePlanes::get)
+      .def("__contains__",
+           [](const SidePlanes&, const std::string& k) {
+             const auto n = side_names();
+             return std::find(n.begin(), n.end(), k) != n.end();
+           })
+      .def("__len__", [](const SidePlanes&) { return hevc::kSidePlaneCount; })
+      .def("__iter__", [](const SidePlanes&) { return py::iter(py::cast(side_names())); })
+      .def("keys", [](const SidePlanes&) { return side_names(); })
+      .def("items", [](const SidePlanes& s) {
+        py::list out;
+        for (const auto& k : side_names()) out.append(py::make_tuple(k, s.get(k)));
+        return out;
+      });
+}
 
 hevc::CnnProvider cnn_provider_from(py::object fn) {
   return [fn](const hevc::CnnRequest& req, hevc::Frame& out) -> bool {
@@ -41,14 +90,18 @@ hevc::CnnProvider cnn_provider_from(py::object fn) {
                                                                                : 'B');
     info["poc"] = req.poc;
     info["chroma"] = req.chroma;
+    py::object side_obj;
     if (req.side) {
-      py::dict side;
-      side["qp_map"] = plane_view(req.side->qp, no_owner);
-      side["mode"] = plane_view(req.side->mode, no_owner);
-      side["boundary"] = plane_view(req.side->boundary, no_owner);
-      side["bs"] = plane_view(req.side->bs, no_owner);
-      info["side"] = side;
+      side_obj = py::cast(SidePlanes{req.side});
+      info["side"] = side_obj;
     }
+    // Whatever the call keeps of the mapping must not reach the planes after it returns.
+    struct Expire {
+      py::object& obj;
+      ~Expire() {
+        if (obj) obj.cast<SidePlanes&>().side = nullptr;
+      }
+    } expire{side_obj};
     if (req.need && !req.need->luma.empty()) {
       info["ctu_size"] = req.ctb_size;
       info["need_luma"] = ctu_grid(req.need->luma, req.h_ctb, req.w_ctb);

@@ -10,6 +10,7 @@ PYBIND11_MODULE(_hevc, m) {
   py::register_exception<hevc::UnsupportedError>(m, "UnsupportedError", base.ptr());
   // Settings and arguments the codec refuses: a user error, told apart from a ValueError of a bug.
   py::register_exception<std::invalid_argument>(m, "CodecArgumentError", PyExc_ValueError);
+  register_cnn(m);
   register_decode(m);
   register_encode(m);
 }

@@ -84,7 +84,7 @@ OURS_IN_LOOP = {"SAO": 1, "LoopFilterDisable": 0, "IntraPeriod": 1}
 # what the in-loop CNN receives, is stored; ``PreFilterRecorder``).
 REFERENCES = ("unfiltered", "filtered")
 # The side-information planes a ``--side`` dataset stores: every one the codec hands the in-loop
-# CNN (``make_cnn_side_info``), computed by the encoder from the coding information the decoder
+# CNN (``hevc/cnn_side.h``), computed by the encoder from the coding information the decoder
 # has too.
 SIDE_PLANES = tuple(SIDE_INPUTS)
 SLICE_TYPES_OF = {"AI": ("I",), "LDP": ("I", "P"), "RA": ("I", "B")}

@@ -162,47 +162,4 @@ void apply_cnn_flags(const CodingInfo& info, const CnnPictureFlags& flags, const
   }
 }
 
-void make_cnn_side_info(const CodingInfo& info, const EdgeStrengths& vertical,
-                        const EdgeStrengths& horizontal, CnnSideInfo& out) {
-  const int w = info.geo().width, h = info.geo().height;
-  for (Plane* p : {&out.qp, &out.mode, &out.boundary, &out.bs})
-    if (p->width != w || p->height != h) p->alloc(w, h);
-  std::fill(out.bs.buf.begin(), out.bs.buf.end(), Pel{0});
-  // Each segment's footprint: the 6 samples across the edge (p2..q2) on its 4 lines.
-  for (int dir = 0; dir < 2; ++dir) {
-    const EdgeStrengths& e = dir ? horizontal : vertical;
-    for (int b4 = 0; b4 < e.h4; ++b4)
-      for (int a8 = 1; a8 < e.w8; ++a8) {
-        const Pel s = static_cast<Pel>(e.at(a8, b4));
-        if (!s) continue;
-        for (int l = 4 * b4; l < std::min(4 * b4 + 4, dir ? w : h); ++l)
-          for (int k = 8 * a8 - 3; k < 8 * a8 + 3; ++k) {
-            Pel& v = dir ? out.bs.at(l, k) : out.bs.at(k, l);
-            v = std::max(v, s);
-          }
-      }
-  }
-  for (int by = 0; by < h; by += 4) {
-    for (int bx = 0; bx < w; bx += 4) {
-      const BlockInfo& b = info.blk(bx, by);
-      const Pel qp = static_cast<Pel>(b.qp);
-      const Pel mode = static_cast<Pel>(b.pred_mode);
-      const int tu = 1 << b.tu_log2;
-      for (int y = by; y < std::min(by + 4, h); ++y) {
-        const int ry = y & (tu - 1);
-        const bool edge_row = ry == 0 || ry == tu - 1;
-        Pel* q = out.qp.row(y);
-        Pel* m = out.mode.row(y);
-        Pel* e = out.boundary.row(y);
-        for (int x = bx; x < std::min(bx + 4, w); ++x) {
-          const int rx = x & (tu - 1);
-          q[x] = qp;
-          m[x] = mode;
-          e[x] = static_cast<Pel>(edge_row || rx == 0 || rx == tu - 1);
-        }
-      }
-    }
-  }
-}
-
 }  // namespace hevc

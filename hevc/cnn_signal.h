@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "deblock.h"
+#include "cnn_side.h"
 #include "picture.h"
 
 namespace hevc {
@@ -46,20 +46,6 @@ std::vector<uint8_t> write_cnn_sei_payload(const CnnSei& sei);
 // version) when it breaks docs/bitstream.md, e.g. a non-printable byte in the inference mode.
 bool read_cnn_sei_payload(const std::vector<uint8_t>& payload, CnnSei& sei);
 
-// Side information of a picture for filters that take it (docs/models.md, "Side information"):
-// luma-sized planes computed from the coding information that the encoder and the decoder share,
-// so both hand a filter the same planes.
-struct CnnSideInfo {
-  Plane qp;        // QpY of the sample's coding unit
-  Plane mode;      // 0 intra, 1 inter, 2 skip
-  Plane boundary;  // 1 on the first and last row and column of every transform block, else 0
-  // The largest deblocking boundary strength (0..2) of the edges whose luma filter may change
-  // the sample (p2..q2: within 3 samples of an 8x8-grid edge segment), else 0.
-  Plane bs;
-};
-void make_cnn_side_info(const CodingInfo& info, const EdgeStrengths& vertical,
-                        const EdgeStrengths& horizontal, CnnSideInfo& out);
-
 // Per-CTU selection flags of a picture, indexed by raster CTU address.
 struct CnnPictureFlags {
   std::vector<uint8_t> luma, chroma;
@@ -75,7 +61,7 @@ struct CnnRequest {
   int poc = 0;
   bool chroma = false;
   const CnnSei* sei = nullptr;  // decoder: the identity the stream asks for
-  const CnnSideInfo* side = nullptr;
+  CnnSideInfo* side = nullptr;  // computed on request (set by cnn_stage)
   // Decoder: the picture's CTU flags, so that inference units covering no flagged CTU can be
   // skipped (the encoder needs every unit for its decisions and leaves this null).
   const CnnPictureFlags* need = nullptr;

@@ -11,6 +11,7 @@
 #include "inter_pred.h"
 #include "intra.h"
 #include "loop_filter.h"
+#include "luma_prediction.h"
 #include "poc.h"
 #include "sao.h"
 #include "substreams.h"
@@ -135,7 +136,8 @@ struct Decoder::Impl {
       std::vector<uint8_t> ext;
     };
     std::vector<Segment> segments;
-    std::vector<int> refs[2];  // of the first slice (the per-picture report)
+    std::vector<int> refs[2];        // of the first slice (the per-picture report)
+    PredictionSources pred_sources;  // every slice's, for the CNN's prediction plane
     Clock::time_point t0;
     bool has_cnn_sei = false;
     CnnSei cnn_sei;  // the model set identification in force for this picture
@@ -305,6 +307,8 @@ struct Decoder::Impl {
           hdr, hdr.type() == SliceType::P ? p.weighted_pred != 0 : p.weighted_bipred != 0);
       st.mvc = &mvc;
       st.mvd_l1_zero = hdr.mvd_l1_zero != 0;
+      cur.pred_sources.add_refs(refs);
+      if (weights.enabled) cur.pred_sources.weights.emplace_back(st.slice_addr_rs, weights);
     }
     st.motion = cur.motion.get();
 
@@ -431,7 +435,8 @@ struct Decoder::Impl {
       req.chroma = cnn_chroma;
       req.sei = &cur.cnn_sei;
       req.need = &cnn_flags;
-      const bool chroma_done = cnn_stage(self.cnn_provider, req, s, p, info, cur.motion.get(), cnn);
+      const bool chroma_done =
+          cnn_stage(self.cnn_provider, req, s, p, info, cur.motion.get(), &cur.pred_sources, cnn);
       if (cnn_chroma && !chroma_done)
         fail("the stream applies the CNN to chroma but the model set has no chroma model");
       cnn_s = seconds_since(t);

@@ -40,6 +40,8 @@ int inter_boundary_strength(const void* ctx, int xp, int yp, int xq, int yq) {
          (far(p.mv[0], q.mv[1]) || far(p.mv[1], q.mv[0]));
 }
 
+}  // namespace
+
 DeblockParams deblock_params(const Sps& sps, const Pps& pps, const CodingInfo& info,
                              const MotionField* motion) {
   DeblockParams dp{&sps, &pps, &info};
@@ -49,8 +51,6 @@ DeblockParams deblock_params(const Sps& sps, const Pps& pps, const CodingInfo& i
   }
   return dp;
 }
-
-}  // namespace
 
 void deblock_stage(const Sps& sps, const Pps& pps, const CodingInfo& info,
                    const MotionField* motion, Frame& pic) {
@@ -72,13 +72,9 @@ void sao_and_cnn_stage(const Sps& sps, const Pps& pps, const CodingInfo& info, c
 }
 
 bool cnn_stage(const CnnProvider& provider, CnnRequest req, const Sps& sps, const Pps& pps,
-               const CodingInfo& info, const MotionField* motion, Frame& out) {
-  const DeblockParams dp = deblock_params(sps, pps, info, motion);
-  EdgeStrengths vertical, horizontal;
-  boundary_strengths(dp, true, vertical);
-  boundary_strengths(dp, false, horizontal);
-  CnnSideInfo side;
-  make_cnn_side_info(info, vertical, horizontal, side);
+               const CodingInfo& info, const MotionField* motion, const PredictionSources* sources,
+               Frame& out) {
+  CnnSideInfo side(sps, pps, info, motion, sources, req.input->planes[0]);
   req.side = &side;
   const PicGeometry& geo = info.geo();
   req.ctb_size = geo.ctb_size;

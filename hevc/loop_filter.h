@@ -5,11 +5,18 @@
 #pragma once
 
 #include "cnn_signal.h"
+#include "deblock.h"
+#include "luma_prediction.h"
 #include "motion.h"
 #include "params.h"
 #include "picture.h"
 
 namespace hevc {
+
+// The deblocking of a picture: its parameter sets, coding information and, for the boundary
+// strengths of inter blocks, `motion` (nullptr for a picture without inter blocks).
+DeblockParams deblock_params(const Sps& sps, const Pps& pps, const CodingInfo& info,
+                             const MotionField* motion);
 
 // Deblocks `pic` in place (8.7.2); the boundary strength of inter blocks comes from `motion`
 // (nullptr for a picture without inter blocks).
@@ -23,9 +30,11 @@ void sao_and_cnn_stage(const Sps& sps, const Pps& pps, const CodingInfo& info, c
                        const CnnPictureFlags* flags, Frame& pic);
 
 // Runs the CNN provider on `req` (whose input is the reconstruction before deblocking), with
-// the side information of `info` (and the boundary strengths its deblocking has, from `motion`
-// as deblock_stage takes it); returns whether it filtered chroma too.
+// the side information of `info` computed as the provider asks for it (`motion` as
+// deblock_stage takes it; `sources`, the references of inter blocks, for the prediction
+// plane); returns whether it filtered chroma too.
 bool cnn_stage(const CnnProvider& provider, CnnRequest req, const Sps& sps, const Pps& pps,
-               const CodingInfo& info, const MotionField* motion, Frame& out);
+               const CodingInfo& info, const MotionField* motion, const PredictionSources* sources,
+               Frame& out);
 
 }  // namespace hevc

@@ -23,7 +23,7 @@ QPS = [32, 37]
 def gridded_coder(frames, qp, fps, tmp, in_loop=False):
     """The blocky stand-in codec (8x8 blocks) with side planes that say so: every block's first
     and last rows and columns in `boundary` (bS 2 there in `bs`), intra `mode`, the QP in
-    `qp_map`."""
+    `qp_map`, the picture itself as its `pred`."""
     out = []
     for c in blocky_coder(frames, qp, fps, tmp, in_loop):
         h, w = c.rec.shape
@@ -35,6 +35,7 @@ def gridded_coder(frames, qp, fps, tmp, in_loop=False):
             "mode": np.zeros_like(edge),
             "qp_map": np.full_like(edge, qp),
             "bs": 2 * edge,
+            "pred": c.rec,
         }
         out.append(CodedFrame(c.rec, c.slice_type, c.qp, side=side))
     return out

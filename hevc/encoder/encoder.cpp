@@ -566,8 +566,11 @@ struct Encoder::Impl {
       req.poc = poc;
       req.chroma = true;
       Frame cnn_out;
-      const bool chroma_model = cnn_stage(
-          cnn, req, sps, pps, info, pic.type != SliceType::I ? &pic.motion : nullptr, cnn_out);
+      PredictionSources sources;
+      if (pic.type != SliceType::I) sources.add_refs(pic.refs);
+      const bool chroma_model =
+          cnn_stage(cnn, req, sps, pps, info, pic.type != SliceType::I ? &pic.motion : nullptr,
+                    &sources, cnn_out);
       out.cnn_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count();
       const Frame deblocked = pic.rec;

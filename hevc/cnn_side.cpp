@@ -1,0 +1,91 @@
+#include "cnn_side.h"
+
+#include <algorithm>
+
+#include "deblock.h"
+#include "loop_filter.h"
+
+namespace hevc {
+
+const char* side_plane_name(SidePlane p) {
+  static const char* const kNames[kSidePlaneCount] = {"qp_map", "mode", "boundary", "bs", "pred"};
+  return kNames[static_cast<int>(p)];
+}
+
+const Plane& CnnSideInfo::get(SidePlane p) {
+  const int i = static_cast<int>(p);
+  if (!done_[i]) {
+    switch (p) {
+      case SidePlane::Qp:
+      case SidePlane::Mode:
+      case SidePlane::Boundary:
+        make_coding_planes();
+        break;
+      case SidePlane::Bs:
+        make_bs();
+        break;
+      case SidePlane::Pred:
+        predict_luma_picture(sps_, pps_, info_, motion_, sources_, recon_, planes_[i]);
+        break;
+    }
+    done_[i] = true;
+  }
+  return planes_[i];
+}
+
+void CnnSideInfo::make_coding_planes() {
+  const int w = info_.geo().width, h = info_.geo().height;
+  Plane& qps = planes_[static_cast<int>(SidePlane::Qp)];
+  Plane& modes = planes_[static_cast<int>(SidePlane::Mode)];
+  Plane& edges = planes_[static_cast<int>(SidePlane::Boundary)];
+  for (Plane* p : {&qps, &modes, &edges}) p->alloc(w, h);
+  for (int by = 0; by < h; by += 4) {
+    for (int bx = 0; bx < w; bx += 4) {
+      const BlockInfo& b = info_.blk(bx, by);
+      const Pel qp = static_cast<Pel>(b.qp);
+      const Pel mode = static_cast<Pel>(b.pred_mode);
+      const int tu = 1 << b.tu_log2;
+      for (int y = by; y < std::min(by + 4, h); ++y) {
+        const int ry = y & (tu - 1);
+        const bool edge_row = ry == 0 || ry == tu - 1;
+        Pel* q = qps.row(y);
+        Pel* m = modes.row(y);
+        Pel* e = edges.row(y);
+        for (int x = bx; x < std::min(bx + 4, w); ++x) {
+          const int rx = x & (tu - 1);
+          q[x] = qp;
+          m[x] = mode;
+          e[x] = static_cast<Pel>(edge_row || rx == 0 || rx == tu - 1);
+        }
+      }
+    }
+  }
+  done_[static_cast<int>(SidePlane::Qp)] = done_[static_cast<int>(SidePlane::Mode)] =
+      done_[static_cast<int>(SidePlane::Boundary)] = true;
+}
+
+void CnnSideInfo::make_bs() {
+  const DeblockParams dp = deblock_params(sps_, pps_, info_, motion_);
+  EdgeStrengths vertical, horizontal;
+  boundary_strengths(dp, true, vertical);
+  boundary_strengths(dp, false, horizontal);
+  const int w = info_.geo().width, h = info_.geo().height;
+  Plane& bs = planes_[static_cast<int>(SidePlane::Bs)];
+  bs.alloc(w, h);
+  // Each segment's footprint: the 6 samples across the edge (p2..q2) on its 4 lines.
+  for (int dir = 0; dir < 2; ++dir) {
+    const EdgeStrengths& e = dir ? horizontal : vertical;
+    for (int b4 = 0; b4 < e.h4; ++b4)
+      for (int a8 = 1; a8 < e.w8; ++a8) {
+        const Pel s = static_cast<Pel>(e.bs[static_cast<size_t>(b4) * e.w8 + a8]);
+        if (!s) continue;
+        for (int l = 4 * b4; l < std::min(4 * b4 + 4, dir ? w : h); ++l)
+          for (int k = 8 * a8 - 3; k < 8 * a8 + 3; ++k) {
+            Pel& v = dir ? bs.at(l, k) : bs.at(k, l);
+            v = std::max(v, s);
+          }
+      }
+  }
+}
+
+}  // namespace hevc
