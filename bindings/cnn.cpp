@@ -6,7 +6,7 @@
 // decoder, identity (bytes) and inference_mode from the stream's SEI, and need_luma/need_chroma
 // ((CTU rows, CTU columns) uint8 flags) with ctu_size, so that units no flag selects are skipped;
 // info["side"] is a read-only mapping of the side planes (cnn_side.h), each computed when it is
-// first read and valid during the call only.
+// first read; the mapping is readable during the call only, the arrays it gave stay valid.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -34,8 +34,9 @@ py::array_t<uint8_t> ctu_grid(const std::vector<uint8_t>& flags, int rows, int c
   return a;
 }
 
-// The side planes of one call as a mapping, computed as the filter reads them. The planes live
-// in the C++ call's frame: once it returns, reading one is an error instead of a dangling view.
+// The side planes of one call as a mapping, computed as the filter reads them. Computing one
+// needs the call's coding information: once the call returns, reading the mapping is an error
+// (arrays already read stay valid: each owns its plane).
 struct SidePlanes {
   hevc::CnnSideInfo* side = nullptr;
   py::array_t<uint8_t> get(const std::string& name) const {
@@ -43,8 +44,9 @@ struct SidePlanes {
       const auto p = static_cast<hevc::SidePlane>(i);
       if (name != hevc::side_plane_name(p)) continue;
       if (!side) throw std::runtime_error("side planes are readable during the filter call only");
-      py::capsule no_owner(side, [](void*) {});
-      return plane_view(side->get(p), no_owner);
+      // The view owns its plane: an array kept after the call stays valid.
+      std::shared_ptr<const hevc::Plane> plane = side->get(p);
+      return plane_view(*plane, keep_alive(plane));
     }
     throw py::key_error(name);
   }

@@ -12,9 +12,14 @@ const char* side_plane_name(SidePlane p) {
   return kNames[static_cast<int>(p)];
 }
 
-const Plane& CnnSideInfo::get(SidePlane p) {
-  const int i = static_cast<int>(p);
-  if (!done_[i]) {
+Plane& CnnSideInfo::plane(SidePlane p) {
+  auto& pl = planes_[static_cast<int>(p)];
+  if (!pl) pl = std::make_shared<Plane>();
+  return *pl;
+}
+
+std::shared_ptr<const Plane> CnnSideInfo::get(SidePlane p) {
+  if (!planes_[static_cast<int>(p)]) {
     switch (p) {
       case SidePlane::Qp:
       case SidePlane::Mode:
@@ -25,19 +30,18 @@ const Plane& CnnSideInfo::get(SidePlane p) {
         make_bs();
         break;
       case SidePlane::Pred:
-        predict_luma_picture(sps_, pps_, info_, motion_, sources_, recon_, planes_[i]);
+        predict_luma_picture(sps_, pps_, info_, motion_, sources_, recon_, plane(p));
         break;
     }
-    done_[i] = true;
   }
-  return planes_[i];
+  return planes_[static_cast<int>(p)];
 }
 
 void CnnSideInfo::make_coding_planes() {
   const int w = info_.geo().width, h = info_.geo().height;
-  Plane& qps = planes_[static_cast<int>(SidePlane::Qp)];
-  Plane& modes = planes_[static_cast<int>(SidePlane::Mode)];
-  Plane& edges = planes_[static_cast<int>(SidePlane::Boundary)];
+  Plane& qps = plane(SidePlane::Qp);
+  Plane& modes = plane(SidePlane::Mode);
+  Plane& edges = plane(SidePlane::Boundary);
   for (Plane* p : {&qps, &modes, &edges}) p->alloc(w, h);
   for (int by = 0; by < h; by += 4) {
     for (int bx = 0; bx < w; bx += 4) {
@@ -60,8 +64,6 @@ void CnnSideInfo::make_coding_planes() {
       }
     }
   }
-  done_[static_cast<int>(SidePlane::Qp)] = done_[static_cast<int>(SidePlane::Mode)] =
-      done_[static_cast<int>(SidePlane::Boundary)] = true;
 }
 
 void CnnSideInfo::make_bs() {
@@ -70,7 +72,7 @@ void CnnSideInfo::make_bs() {
   boundary_strengths(dp, true, vertical);
   boundary_strengths(dp, false, horizontal);
   const int w = info_.geo().width, h = info_.geo().height;
-  Plane& bs = planes_[static_cast<int>(SidePlane::Bs)];
+  Plane& bs = plane(SidePlane::Bs);
   bs.alloc(w, h);
   // Each segment's footprint: the 6 samples across the edge (p2..q2) on its 4 lines.
   for (int dir = 0; dir < 2; ++dir) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 
 #include "luma_prediction.h"
 #include "motion.h"
@@ -33,7 +34,8 @@ class CnnSideInfo {
   CnnSideInfo(const Sps& sps, const Pps& pps, const CodingInfo& info, const MotionField* motion,
               const PredictionSources* sources, const Plane& recon)
       : sps_(sps), pps_(pps), info_(info), motion_(motion), sources_(sources), recon_(recon) {}
-  const Plane& get(SidePlane p);
+  // Shared: a filter may keep a plane (a zero-copy view) beyond this object's life.
+  std::shared_ptr<const Plane> get(SidePlane p);
 
  private:
   void make_coding_planes();
@@ -44,8 +46,8 @@ class CnnSideInfo {
   const MotionField* motion_;
   const PredictionSources* sources_;
   const Plane& recon_;
-  std::array<Plane, kSidePlaneCount> planes_;
-  std::array<bool, kSidePlaneCount> done_{};
+  Plane& plane(SidePlane p);
+  std::array<std::shared_ptr<Plane>, kSidePlaneCount> planes_;
 };
 
 }  // namespace hevc

@@ -258,6 +258,12 @@ struct Decoder::Impl {
       cur.slice_qp = hdr.slice_qp(p);
     }
     const int ts_begin = cur.info.geo().rs_to_ts[hdr.segment_address];
+    // Each segment continues where the one before ended (the CTUs of a picture are covered in
+    // tile-scan order): what a CTU can predict from must not depend on later segments.
+    if (ts_begin != cur.ctus)
+      fail("slice segment at CTU address " + std::to_string(hdr.segment_address) +
+           " does not start where the picture's previous segments end (tile-scan CTU " +
+           std::to_string(cur.ctus) + ")");
     const int ctus_before = cur.ctus;
     decode_slice_data(nal, hdr, data_off);
     cur.segments.push_back({ts_begin, ts_begin + cur.ctus - ctus_before, hdr.extension});
@@ -307,8 +313,7 @@ struct Decoder::Impl {
           hdr, hdr.type() == SliceType::P ? p.weighted_pred != 0 : p.weighted_bipred != 0);
       st.mvc = &mvc;
       st.mvd_l1_zero = hdr.mvd_l1_zero != 0;
-      cur.pred_sources.add_refs(refs);
-      if (weights.enabled) cur.pred_sources.weights.emplace_back(st.slice_addr_rs, weights);
+      cur.pred_sources.add_slice(st.slice_addr_rs, refs, weights);
     }
     st.motion = cur.motion.get();
 
@@ -437,6 +442,7 @@ struct Decoder::Impl {
       req.need = &cnn_flags;
       const bool chroma_done =
           cnn_stage(self.cnn_provider, req, s, p, info, cur.motion.get(), &cur.pred_sources, cnn);
+      cur.pred_sources = PredictionSources{};  // the references are no longer needed
       if (cnn_chroma && !chroma_done)
         fail("the stream applies the CNN to chroma but the model set has no chroma model");
       cnn_s = seconds_since(t);

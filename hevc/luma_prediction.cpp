@@ -9,30 +9,39 @@
 
 namespace hevc {
 
-void PredictionSources::add_refs(const RefLists& lists) {
-  for (int l = 0; l < 2; ++l)
-    for (int i = 0; i < lists.num[l]; ++i) {
-      const int poc = lists.poc[l][i];
-      const bool known =
-          std::any_of(refs.begin(), refs.end(), [&](const auto& r) { return r.first == poc; });
-      if (!known && lists.pic[l][i]) refs.emplace_back(poc, lists.pic[l][i]->frame);
-    }
+void PredictionSources::add_slice(int slice_addr, const RefLists& lists,
+                                  const PredWeights& weights) {
+  for (const SlicePrediction& sp : slices)
+    if (sp.slice_addr == slice_addr) return;
+  SlicePrediction sp;
+  sp.slice_addr = slice_addr;
+  sp.weights = weights;
+  for (int l = 0; l < 2; ++l) {
+    sp.num[l] = lists.num[l];
+    for (int i = 0; i < lists.num[l]; ++i)
+      if (lists.pic[l][i]) sp.pic[l][i] = lists.pic[l][i]->frame;
+  }
+  slices.push_back(std::move(sp));
 }
 
 namespace {
 
-const Frame* ref_by_poc(const PredictionSources& src, int poc) {
-  for (const auto& r : src.refs)
-    if (r.first == poc) return r.second.get();
-  throw std::logic_error("prediction plane: reference POC " + std::to_string(poc) +
-                         " is not among the picture's references");
+const SlicePrediction& slice_sources(const PredictionSources& src, int slice_addr) {
+  const SlicePrediction* any = nullptr;
+  for (const SlicePrediction& sp : src.slices) {
+    if (sp.slice_addr == slice_addr) return sp;
+    if (sp.slice_addr < 0) any = &sp;
+  }
+  if (!any)
+    throw std::logic_error("prediction plane: no reference lists for slice " +
+                           std::to_string(slice_addr));
+  return *any;
 }
 
-const PredWeights& slice_weights(const PredictionSources& src, int slice_addr) {
-  static const PredWeights kDefault;
-  for (const auto& w : src.weights)
-    if (w.first == slice_addr) return w.second;
-  return kDefault;
+const Frame* ref_frame(const SlicePrediction& sp, int l, int idx) {
+  if (idx >= sp.num[l] || !sp.pic[l][idx])
+    throw std::logic_error("prediction plane: reference index outside the slice's list");
+  return sp.pic[l][idx].get();
 }
 
 }  // namespace
@@ -77,10 +86,11 @@ void predict_luma_picture(const Sps& sps, const Pps& pps, const CodingInfo& info
           break;
         x1 += 4;
       }
+      const SlicePrediction& sp = slice_sources(*src, slice);
       const Frame* ref[2] = {nullptr, nullptr};
       for (int l = 0; l < 2; ++l)
-        if (m.pred(l)) ref[l] = ref_by_poc(*src, m.ref_poc[l]);
-      predict_inter(ref, m, x, y, x1 - x, 4, slice_weights(*src, slice), dst, 1);
+        if (m.pred(l)) ref[l] = ref_frame(sp, l, m.ref_idx[l]);
+      predict_inter(ref, m, x, y, x1 - x, 4, sp.weights, dst, 1);
       x = x1;
     }
   }

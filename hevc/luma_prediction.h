@@ -5,7 +5,6 @@
 #pragma once
 
 #include <memory>
-#include <utility>
 #include <vector>
 
 #include "dpb.h"
@@ -16,18 +15,25 @@
 
 namespace hevc {
 
-// Where inter blocks were predicted from: the picture's reference pictures by POC (the slices
-// of a picture share its reference picture set) and the explicit weights of each slice.
+// Where the inter blocks of one slice were predicted from: its reference lists and weights.
+struct SlicePrediction {
+  int slice_addr = -1;  // SliceAddrRs; -1: every slice of the picture (one set of lists)
+  int num[2] = {0, 0};
+  std::shared_ptr<const Frame> pic[2][16];
+  PredWeights weights;
+};
+
 struct PredictionSources {
-  std::vector<std::pair<int, std::shared_ptr<const Frame>>> refs;
-  std::vector<std::pair<int, PredWeights>> weights;  // by SliceAddrRs; absent: default weights
-  void add_refs(const RefLists& lists);
+  std::vector<SlicePrediction> slices;
+  // Records a slice's lists and weights, once per slice (its dependent segments share them).
+  void add_slice(int slice_addr, const RefLists& lists, const PredWeights& weights);
 };
 
 // Predicts every luma block of the picture into `out` (allocated to the picture's size): intra
 // blocks from `recon` (the reconstruction before the loop filters, as the decoder predicted
-// them), inter blocks from `src`; PCM blocks have no prediction and take their samples.
-// Throws std::logic_error when a block's reference is not among `src`'s pictures.
+// them), inter blocks from their slice's lists in `src` (by reference index, as they were
+// predicted); PCM blocks have no prediction and take their samples. Throws std::logic_error
+// when an inter block's slice or reference is not in `src`.
 void predict_luma_picture(const Sps& sps, const Pps& pps, const CodingInfo& info,
                           const MotionField* motion, const PredictionSources* src,
                           const Plane& recon, Plane& out);

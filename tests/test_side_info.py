@@ -231,7 +231,7 @@ def _spy_pred(monkeypatch, kept: list | None = None) -> list:
     def spy(self, y, qp, slice_type, side=None, need=None):
         seen.append((slice_type, np.array(y), np.array(side["pred"]), np.array(side["mode"])))
         if kept is not None:
-            kept.append(side)
+            kept.append((side, side["pred"], seen[-1][2]))  # the mapping, a view, a copy
         return real(self, y, qp, slice_type, side, need)
 
     monkeypatch.setattr(ModelSet, "filter_luma", spy)
@@ -265,10 +265,12 @@ def test_prediction_plane_is_what_each_block_was_predicted_from(pred_set, tmp_pa
         assert pred.shape == (H, W) and pred.dtype == np.uint8
         assert _exact_blocks(y, pred) >= 0.3
         assert not (pred == y).all()  # the first blocks are predicted from nothing: a residual
-    # The planes live during the call only: reading one afterwards is an error, not a view of
-    # freed memory.
-    with pytest.raises(RuntimeError, match="during the filter call only"):
-        kept[0]["pred"]
+    # The mapping computes planes during the call only; reading it afterwards is an error. A
+    # view taken during the call owns its plane and still holds it.
+    for mapping, view, copy in kept:
+        with pytest.raises(RuntimeError, match="during the filter call only"):
+            mapping["pred"]
+        assert np.array_equal(view, copy)
 
     # Inter: skipped blocks have no residual; at QP 45 hardly any block of a P picture has one.
     seen.clear()

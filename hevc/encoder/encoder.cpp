@@ -567,7 +567,7 @@ struct Encoder::Impl {
       req.chroma = true;
       Frame cnn_out;
       PredictionSources sources;
-      if (pic.type != SliceType::I) sources.add_refs(pic.refs);
+      if (pic.type != SliceType::I) sources.add_slice(-1, pic.refs, pic.weights);
       const bool chroma_model =
           cnn_stage(cnn, req, sps, pps, info, pic.type != SliceType::I ? &pic.motion : nullptr,
                     &sources, cnn_out);
