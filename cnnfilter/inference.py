@@ -42,7 +42,14 @@ SLICE_TYPES = ("I", "P", "B")
 # Side-information planes the codec hands a filter (docs/models.md, "Side information"), with the
 # default scale that maps each to about [0, 1]: QpY per sample, prediction mode (0 intra, 1
 # inter, 2 skip), transform-block boundary (1 on every block's first and last row and column).
-SIDE_INPUTS = {"qp_map": 51.0, "mode": 2.0, "boundary": 1.0, "bs": 2.0, "pred": 255.0}
+SIDE_INPUTS = {
+    "qp_map": 51.0,
+    "mode": 2.0,
+    "boundary": 1.0,
+    "bs": 2.0,
+    "pred": 255.0,
+    "resid": 255.0,
+}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@
 namespace hevc {
 
 const char* side_plane_name(SidePlane p) {
-  static const char* const kNames[kSidePlaneCount] = {"qp_map", "mode", "boundary", "bs", "pred"};
+  static const char* const kNames[kSidePlaneCount] = {"qp_map", "mode", "boundary",
+                                                      "bs",     "pred", "resid"};
   return kNames[static_cast<int>(p)];
 }
 
@@ -31,6 +32,9 @@ std::shared_ptr<const Plane> CnnSideInfo::get(SidePlane p) {
         break;
       case SidePlane::Pred:
         predict_luma_picture(sps_, pps_, info_, motion_, sources_, recon_, plane(p));
+        break;
+      case SidePlane::Resid:
+        make_resid();
         break;
     }
   }
@@ -63,6 +67,19 @@ void CnnSideInfo::make_coding_planes() {
         }
       }
     }
+  }
+}
+
+void CnnSideInfo::make_resid() {
+  const Plane& pred = *get(SidePlane::Pred);
+  Plane& r = plane(SidePlane::Resid);
+  r.alloc(recon_.width, recon_.height);
+  for (int y = 0; y < r.height; ++y) {
+    const Pel* a = recon_.row(y);
+    const Pel* b = pred.row(y);
+    Pel* d = r.row(y);
+    for (int x = 0; x < r.width; ++x)
+      d[x] = static_cast<Pel>(std::clamp(a[x] - b[x] + 128, 0, 255));
   }
 }
 

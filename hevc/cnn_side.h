@@ -22,9 +22,12 @@ enum class SidePlane : int {
   // the sample (p2..q2: within 3 samples of an 8x8-grid edge segment), else 0.
   Bs,
   Pred,  // the luma prediction signal (predict_luma_picture)
+  // The decoded luma residual, reconstruction - prediction, offset by 128 and clipped to 0..255
+  // (a residual beyond +-127 is rare and saturates).
+  Resid,
 };
-constexpr int kSidePlaneCount = 5;
-// The planes' names as filters see them ("qp_map", "mode", "boundary", "bs", "pred").
+constexpr int kSidePlaneCount = 6;
+// The planes' names as filters see them ("qp_map", "mode", "boundary", "bs", "pred", "resid").
 const char* side_plane_name(SidePlane p);
 
 class CnnSideInfo {
@@ -40,6 +43,7 @@ class CnnSideInfo {
  private:
   void make_coding_planes();
   void make_bs();
+  void make_resid();
   const Sps& sps_;
   const Pps& pps_;
   const CodingInfo& info_;

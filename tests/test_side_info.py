@@ -1,7 +1,7 @@
 """Side information for filters that take it: the codec hands the encoder's and the decoder's
-CNN the same QP, prediction-mode, transform-boundary, boundary-strength and prediction planes,
-as named ONNX inputs that the model card declares; a picture-only model still works, and a
-side-information model outside the loop is a clear error."""
+CNN the same QP, prediction-mode, transform-boundary, boundary-strength, prediction and residual
+planes, as named ONNX inputs that the model card declares; a picture-only model still works,
+and a side-information model outside the loop is a clear error."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_side_planes_describe_the_coding(clip, side_set, tmp_path, monkeypatch):
     )
     assert len(seen) == len(res.frames) == 2
     for planes in seen:
-        assert set(planes) == {"qp_map", "mode", "boundary", "bs", "pred"}
+        assert set(planes) == {"qp_map", "mode", "boundary", "bs", "pred", "resid"}
         assert all(a.shape == (H, W) and a.dtype == np.uint8 for a in planes.values())
         assert (planes["qp_map"] == 32).all()  # one QP, no cu_qp_delta
         assert (planes["mode"] == 0).all()  # All-Intra
@@ -230,6 +230,9 @@ def _spy_pred(monkeypatch, kept: list | None = None) -> list:
 
     def spy(self, y, qp, slice_type, side=None, need=None):
         seen.append((slice_type, np.array(y), np.array(side["pred"]), np.array(side["mode"])))
+        # the residual plane is the picture minus the prediction, offset by 128
+        want = np.clip(y.astype(np.int16) - seen[-1][2] + 128, 0, 255)
+        assert np.array_equal(side["resid"], want)
         if kept is not None:
             kept.append((side, side["pred"], seen[-1][2]))  # the mapping, a view, a copy
         return real(self, y, qp, slice_type, side, need)

@@ -23,7 +23,7 @@ QPS = [32, 37]
 def gridded_coder(frames, qp, fps, tmp, in_loop=False):
     """The blocky stand-in codec (8x8 blocks) with side planes that say so: every block's first
     and last rows and columns in `boundary` (bS 2 there in `bs`), intra `mode`, the QP in
-    `qp_map`, the picture itself as its `pred`."""
+    `qp_map`, the picture itself as its `pred` (so a residual of 0)."""
     out = []
     for c in blocky_coder(frames, qp, fps, tmp, in_loop):
         h, w = c.rec.shape
@@ -36,6 +36,7 @@ def gridded_coder(frames, qp, fps, tmp, in_loop=False):
             "qp_map": np.full_like(edge, qp),
             "bs": 2 * edge,
             "pred": c.rec,
+            "resid": np.full_like(edge, 128),
         }
         out.append(CodedFrame(c.rec, c.slice_type, c.qp, side=side))
     return out
