@@ -39,9 +39,10 @@ PROVIDERS = ("cpu", "cuda", "auto")
 
 CARD_FORMAT = "cnnfilter-modelcard/1"
 SLICE_TYPES = ("I", "P", "B")
-# Side-information planes the codec hands a filter (docs/models.md, "Side information"), with the
-# default scale that maps each to about [0, 1]: QpY per sample, prediction mode (0 intra, 1
-# inter, 2 skip), transform-block boundary (1 on every block's first and last row and column).
+# Side-information planes the codec hands a filter (hevc/cnn_side.h; docs/models.md, "Side
+# information"), with the default scale that maps each to about [0, 1]: QpY per sample,
+# prediction mode (0 intra, 1 inter, 2 skip), transform-block boundary (0/1), deblocking boundary
+# strength (0..2), the prediction signal, and the residual offset by 128.
 SIDE_INPUTS = {
     "qp_map": 51.0,
     "mode": 2.0,

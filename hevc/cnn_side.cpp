@@ -96,7 +96,7 @@ void CnnSideInfo::make_bs() {
     const EdgeStrengths& e = dir ? horizontal : vertical;
     for (int b4 = 0; b4 < e.h4; ++b4)
       for (int a8 = 1; a8 < e.w8; ++a8) {
-        const Pel s = static_cast<Pel>(e.bs[static_cast<size_t>(b4) * e.w8 + a8]);
+        const Pel s = static_cast<Pel>(e.at(a8, b4));
         if (!s) continue;
         for (int l = 4 * b4; l < std::min(4 * b4 + 4, dir ? w : h); ++l)
           for (int k = 8 * a8 - 3; k < 8 * a8 + 3; ++k) {

@@ -313,7 +313,9 @@ struct Decoder::Impl {
           hdr, hdr.type() == SliceType::P ? p.weighted_pred != 0 : p.weighted_bipred != 0);
       st.mvc = &mvc;
       st.mvd_l1_zero = hdr.mvd_l1_zero != 0;
-      cur.pred_sources.add_slice(st.slice_addr_rs, refs, weights);
+      // Only a CNN can ask for the prediction plane: without one, keep no references alive.
+      if (self.cnn_provider && !self.ignore_cnn)
+        cur.pred_sources.add_slice(st.slice_addr_rs, refs, weights);
     }
     st.motion = cur.motion.get();
 

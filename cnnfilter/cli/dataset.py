@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..dataset import DEFAULT_QPS, REFERENCES, VALIDATION_SETS
+from ..dataset import DEFAULT_QPS, REFERENCES, SIDE_PLANES, VALIDATION_SETS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,8 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--side",
         action="store_true",
         help="also store, with every reconstruction, the side-information planes the encoder "
-        "hands the in-loop CNN (qp_map, mode, boundary, bs; --codec ours): the data for models "
-        "that take them (4 uint8 planes per picture and QP more)",
+        f"hands the in-loop CNN ({', '.join(SIDE_PLANES)}; --codec ours): the data for models "
+        f"that take them ({len(SIDE_PLANES)} uint8 planes per picture and QP more)",
     )
     b.add_argument("--limit", type=int, help="at most N sources per collection (smoke builds)")
     b.add_argument(
