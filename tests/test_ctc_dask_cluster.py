@@ -278,11 +278,18 @@ def test_a_job_that_kills_every_worker_is_recorded_failed(tmp_path, seqs):
     # Dask reruns a job whose worker died, up to distributed.scheduler.allowed-failures times
     # (3 by default; 0 here, to keep the test short), then gives up on it: the runner records
     # it as failed with that reason and finishes the others. The local cluster's nanny
-    # restarts the dead worker.
+    # restarts the dead worker. The killed job's private scratch folder cannot be removed by
+    # anyone (it lives in the dead worker's TMPDIR), so that TMPDIR is the test's own.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {
+        **os.environ,
+        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+        "TMPDIR": str(scratch),
+    }
     runner = subprocess.Popen(
         _run_cmd(seqs, "--executor", "dask", "--jobs", "2", test="crashnolf"), cwd=tmp_path,
-        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        env={**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"},
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env,
     )  # fmt: skip
     try:
         out, err = runner.communicate(timeout=DEADLINE)
@@ -299,6 +306,9 @@ def test_a_job_that_kills_every_worker_is_recorded_failed(tmp_path, seqs):
     assert len(rows) == 8
     assert rows["AI/crashnolf/b/QP37"]["status"] == "failed"
     assert sum(r["status"] == "ok" for r in rows.values()) == 7
+    # Only the killed job leaves its scratch behind; the seven that ended removed theirs.
+    left = [p.name for p in scratch.iterdir() if p.name.startswith("cnnfilter-ctc.")]
+    assert len(left) == 1 and left[0].startswith("cnnfilter-ctc.AI_crashnolf_b_QP37"), left
 
 
 def test_a_worker_without_cnnfilter_fails_each_job_clearly(tmp_path, seqs, cluster):
