@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <type_traits>
 #include <vector>
 
 namespace hevc {
@@ -19,6 +20,7 @@ struct MvField {
   Mv mv[2];
   int8_t ref_idx[2] = {-1, -1};  // -1: the list is not used (predFlagLX = 0)
   uint8_t lt = 0;                // bit X: RefPicListX[ref_idx[X]] was a long-term picture
+  uint8_t unused = 0;            // names the padding byte so that memcmp of two fields is defined
   int32_t ref_poc[2] = {0, 0};   // POC of RefPicListX[ref_idx[X]]
   bool pred(int l) const { return ref_idx[l] >= 0; }
   bool is_inter() const { return ref_idx[0] >= 0 || ref_idx[1] >= 0; }
@@ -31,6 +33,9 @@ struct MvField {
     return true;
   }
 };
+
+// Deblocking compares two fields with memcmp, which must not see padding.
+static_assert(std::has_unique_object_representations_v<MvField>);
 
 class MotionField {
  public:

@@ -102,8 +102,10 @@ uint32_t MotionSearch::scratch_dist(const PbPos& pb, bool hadamard) const {
   const Plane& p = scratch_.planes[0];
   if (!hadamard)
     return block_sad(src.row(pb.y) + pb.x, src.stride, p.row(pb.y) + pb.x, p.stride, pb.w, pb.h);
-  // SATD over the largest square blocks that tile the prediction block.
-  const int n = std::min({pb.w, pb.h, 32});
+  // SATD over the largest square blocks that tile the prediction block: a power of two that
+  // divides both sides (an AMP block such as 32x24 or 64x48 has no square tile of its short
+  // side), so no tile reads outside the block or the picture.
+  const int n = std::min({pb.w & -pb.w, pb.h & -pb.h, 32});
   uint32_t sum = 0;
   for (int j = 0; j < pb.h; j += n)
     for (int i = 0; i < pb.w; i += n)
