@@ -96,6 +96,19 @@ def asan_module(tmp_path_factory) -> tuple[Path, dict]:
     return pkg, env
 
 
+def _run_clean(script: str, args: list[str], env: dict, cwd: Path) -> None:
+    """Runs a script in the sanitized interpreter: no sanitizer report, and it printed "ok"."""
+    r = subprocess.run(
+        [sys.executable, "-S", "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    assert not sanitizer_report(r.stderr), r.stderr[-1500:]
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr[-1500:]
+
+
 def test_inloop_cnn_under_sanitizers(asan_module, shared_data, tmp_path):
     src = shared_data / "video" / "CiscoVT2people_320x192_12.yuv"
     if not src.exists():
@@ -103,16 +116,8 @@ def test_inloop_cnn_under_sanitizers(asan_module, shared_data, tmp_path):
     _, env = asan_module
     cfg = ROOT / "cfg" / "encoder_intra_main.cfg"
     args = [str(src), str(tmp_path), str(cfg), str(ROOT / "models")]
-    r = subprocess.run(
-        [sys.executable, "-S", "-c", SCRIPT, *args],
-        capture_output=True,
-        text=True,
-        # The package copy lies outside the repository: its shipped sets are named here.
-        env={**env, "CNNFILTER_MODELS": str(ROOT / "models")},
-        cwd=tmp_path,
-    )
-    assert not sanitizer_report(r.stderr), r.stderr[-1500:]
-    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr[-1500:]
+    # The package copy lies outside the repository: its shipped sets are named here.
+    _run_clean(SCRIPT, args, {**env, "CNNFILTER_MODELS": str(ROOT / "models")}, tmp_path)
 
 
 # Pictures out of output order, and refused ones, through the extension's encode keywords.
@@ -148,15 +153,7 @@ print("ok")
 
 def test_coding_order_under_sanitizers(asan_module, tmp_path):
     _, env = asan_module
-    r = subprocess.run(
-        [sys.executable, "-S", "-c", ORDER_SCRIPT],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert not sanitizer_report(r.stderr), r.stderr[-1500:]
-    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr[-1500:]
+    _run_clean(ORDER_SCRIPT, [], env, tmp_path)
 
 
 # Inter encoding through the extension (the stand-alone encoder codes All-Intra only). The clip's
@@ -188,12 +185,4 @@ def test_inter_encoding_under_sanitizers(asan_module, shared_data, tmp_path):
     _, env = asan_module
     cfgs = [str(ROOT / "cfg" / f) for f in ("encoder_randomaccess_main.cfg",
                                             "encoder_lowdelay_P_main.cfg")]  # fmt: skip
-    r = subprocess.run(
-        [sys.executable, "-S", "-c", INTER_SCRIPT, str(src), str(tmp_path), *cfgs],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert not sanitizer_report(r.stderr), r.stderr[-1500:]
-    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr[-1500:]
+    _run_clean(INTER_SCRIPT, [str(src), str(tmp_path), *cfgs], env, tmp_path)
