@@ -9,6 +9,7 @@ the sanitizer runtimes preloaded (Python itself is not instrumented).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import site
@@ -159,21 +160,39 @@ def test_coding_order_under_sanitizers(asan_module, tmp_path):
 # Inter encoding through the extension (the stand-alone encoder codes All-Intra only). The clip's
 # height is three whole CTUs, so AMP blocks such as 64x48 sit on the picture's bottom edge: their
 # SATD once tiled past the block and read beyond the picture, which made RA encodes differ from
-# run to run with the memory that followed it.
+# run to run with the memory that followed it. The other cases take the search's other paths:
+# full search, SAD refinement, no AMP, 32x32 CTUs with wavefronts; early skip, no loop filters.
+INTER_CASES = [
+    ("encoder_randomaccess_main.cfg", 9, 37, {}),
+    ("encoder_lowdelay_P_main.cfg", 9, 37, {}),
+    (
+        "encoder_lowdelay_P_main.cfg",
+        5,
+        32,
+        {"FastSearch": 0, "SearchRange": 8, "HadamardME": 0, "FEN": 0, "FDM": 0, "AMP": 0}
+        | {"MaxCUWidth": 32, "MaxCUHeight": 32, "MaxPartitionDepth": 3, "WaveFrontSynchro": 1},
+    ),
+    (
+        "encoder_randomaccess_main.cfg",
+        5,
+        32,
+        {"ESD": 1, "CFM": 1, "TransformSkip": 0, "SAO": 0, "LoopFilterDisable": 1},
+    ),
+]
 INTER_SCRIPT = r"""
-import sys
+import json, sys
 from pathlib import Path
 import cnnfilter
 
-src, work, cfgs = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+src, work, cfg_dir = (Path(a) for a in sys.argv[1:4])
 assert "asan-py" in str(Path(cnnfilter._hevc.__file__).resolve()), cnnfilter._hevc.__file__
-for cfg in cfgs:
-    res = cnnfilter.encode(src, work / "s.hevc", work / "r.yuv", cfg=cfg, width=320, height=192,
-                           frames=9, qp=37)
+for cfg, frames, qp, over in json.loads(sys.argv[4]):
+    res = cnnfilter.encode(src, work / "s.hevc", work / "r.yuv", cfg=cfg_dir / cfg, width=320,
+                           height=192, frames=frames, qp=qp, overrides=over)
     dec = cnnfilter.decode(res.bitstream)
-    assert dec.hash_ok, (cfg, [f.hash for f in dec.frames])
+    assert dec.hash_ok, (cfg, over, [f.hash for f in dec.frames])
     assert b"".join(p.tobytes() for pic in dec.pictures for p in (pic.y, pic.u, pic.v)) == \
-        res.recon.read_bytes(), cfg
+        res.recon.read_bytes(), (cfg, over)
 print("ok")
 """
 
@@ -183,6 +202,5 @@ def test_inter_encoding_under_sanitizers(asan_module, shared_data, tmp_path):
     if not src.exists():
         pytest.skip(f"{src} is missing")
     _, env = asan_module
-    cfgs = [str(ROOT / "cfg" / f) for f in ("encoder_randomaccess_main.cfg",
-                                            "encoder_lowdelay_P_main.cfg")]  # fmt: skip
-    _run_clean(INTER_SCRIPT, [str(src), str(tmp_path), *cfgs], env, tmp_path)
+    args = [str(src), str(tmp_path), str(ROOT / "cfg"), json.dumps(INTER_CASES)]
+    _run_clean(INTER_SCRIPT, args, env, tmp_path)
