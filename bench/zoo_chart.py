@@ -83,7 +83,7 @@ def main() -> int:
         if lf:
             base = [r["d_rec"] - r["d_lf"] for r in lf]  # deblocking+SAO over unfiltered
             ax.axhline(sum(base) / len(base), color="C3", ls="--", label="deblocking + SAO")
-            ax.legend(loc="center right")
+            ax.legend(loc="lower left")
         ax.set_xscale("log")
         ax.set_xlabel(label)
         ax.set_ylabel(f"validation ΔPSNR-Y at QP {args.qp} (dB)")
