@@ -19,57 +19,42 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from operator import itemgetter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CLIPS = [
-    ("bigbuckbunny-crop_416x240_25.yuv", 416, 240, 25, 16),
-    ("CiscoVT2people_320x192_12.yuv", 320, 192, 12, 9),
-    ("bikes_640x272_25.yuv", 640, 272, 25, 17),
-    ("bigbuckbunny_1280x720_25.yuv", 1280, 720, 25, 16),
-]
-CFGS = {"LDP": "encoder_lowdelay_P_main.cfg", "RA": "encoder_randomaccess_main.cfg"}
-QPS = (22, 27, 32, 37)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# The clips, configurations, QPs, frame counts and measures of bench/rd_inter.py, so that the
+# two benchmarks' numbers are comparable. Importing it imports the interpreter's own cnnfilter.
+from rd_inter import CFGS, CLIPS, MAX_FRAMES, QPS, ROOT, bd, frames_in, mean_psnr  # noqa: E402
 
 
 def encode_all(data: Path, out: Path) -> None:
     """The child: every point with the cnnfilter this interpreter imports."""
-    import numpy as np
-
     import cnnfilter
-    from cnnfilter import yuv
 
     rows = []
     with tempfile.TemporaryDirectory() as t:
         bs, rec = Path(t) / "s.hevc", Path(t) / "r.yuv"
-        for name, w, h, fps, n in CLIPS:
-            src = list(yuv.read_frames(data / name, w, h, count=n))
+        for label, name, w, h, fps in CLIPS:
+            n = min(MAX_FRAMES, frames_in(data / name, w, h))
             for cfg, cfg_file in CFGS.items():
                 for qp in QPS:
                     t0 = time.process_time()
                     cnnfilter.encode(
-                        data / name, bs, rec, cfg=ROOT / "cfg" / cfg_file, width=w, height=h,
-                        frames=n, qp=qp, fps=fps, overrides={"SEIDecodedPictureHash": 0},
+                        data / name, bs, rec, cfg=cfg_file, width=w, height=h, frames=n, qp=qp,
+                        fps=fps, overrides={"SEIDecodedPictureHash": 0},
                     )  # fmt: skip
                     cpu = time.process_time() - t0
-                    mse = [
-                        [
-                            np.mean((a.astype(float) - b.astype(float)) ** 2)
-                            for a, b in zip(s, r, strict=True)
-                        ]
-                        for s, r in zip(src, yuv.read_frames(rec, w, h, count=n), strict=True)
-                    ]
-                    psnr = np.mean(10 * np.log10(255.0**2 / np.maximum(mse, 1e-10)), axis=0)
+                    y, u, v = mean_psnr(data / name, rec, w, h, n)
                     kbps = bs.stat().st_size * 8 * fps / n / 1000
-                    rows.append({"clip": name, "cfg": cfg, "qp": qp, "kbps": kbps, "cpu": cpu,
-                                 **dict(zip("yuv", map(float, psnr), strict=True))})  # fmt: skip
-                    print(name, cfg, qp, f"{kbps:.2f} kbps", np.round(psnr, 3), flush=True)
+                    rows.append({"clip": label, "cfg": cfg, "qp": qp, "kbps": kbps, "cpu": cpu,
+                                 "y": y, "u": u, "v": v})  # fmt: skip
+                    print(label, cfg, qp, f"{kbps:.2f} kbps {y:.3f} {u:.3f} {v:.3f}", flush=True)
     out.write_text(json.dumps({"cnnfilter": cnnfilter.__file__, "rows": rows}, indent=1))
 
 
 def report(a: dict, b: dict) -> dict:
-    from cnnfilter.bdrate import bd_rate
-
     pts: dict = defaultdict(lambda: ([], []))
     for k, res in enumerate((a, b)):
         for r in res["rows"]:
@@ -78,14 +63,13 @@ def report(a: dict, b: dict) -> dict:
     print("| cfg | clip | BD-rate Y | U | V | CPU time B/A |\n|---|---|---|---|---|---|")
     for (cfg, clip), (ra, rb) in sorted(pts.items()):
         ra, rb = sorted(ra, key=lambda r: r["qp"]), sorted(rb, key=lambda r: r["qp"])
-        bd = {c: bd_rate([r["kbps"] for r in ra], [r[c] for r in ra],
-                         [r["kbps"] for r in rb], [r[c] for r in rb]) for c in "yuv"}  # fmt: skip
+        got = {c: bd(ra, rb, itemgetter(c)) for c in "yuv"}
         t = sum(r["cpu"] for r in rb) / sum(r["cpu"] for r in ra)
-        out[f"{cfg}/{clip}"] = {**bd, "time": t}
-        means[cfg].append((bd["y"], t))
-        print(
-            f"| {cfg} | {clip} | {bd['y']:+.2f} % | {bd['u']:+.2f} % | {bd['v']:+.2f} % | {t:.3f} |"
-        )
+        out[f"{cfg}/{clip}"] = {**got, "time": t}
+        if got["y"] is not None:
+            means[cfg].append((got["y"], t))
+        cells = " | ".join("n/a" if x is None else f"{x:+.2f} %" for x in got.values())
+        print(f"| {cfg} | {clip} | {cells} | {t:.3f} |")
     for cfg, v in means.items():
         y, t = sum(x for x, _ in v) / len(v), sum(x for _, x in v) / len(v)
         print(f"| {cfg} | **mean** | **{y:+.2f} %** | | | {t:.3f} |")
@@ -107,7 +91,7 @@ def main() -> int:
     if not args.a or not args.b:
         print("error: --a and --b name the two builds' Python interpreters", file=sys.stderr)
         return 2
-    missing = [c[0] for c in CLIPS if not (data / c[0]).is_file()]
+    missing = [c[1] for c in CLIPS if not (data / c[1]).is_file()]
     if missing:
         print(f"error: {data}: missing {', '.join(missing)}", file=sys.stderr)
         return 2
